@@ -1,0 +1,1 @@
+console.log("s2-lite");

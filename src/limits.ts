@@ -1,0 +1,71 @@
+/**
+ * Every limit the server enforces, in one place, with its unit last in the name and the reason.
+ * api.md section 6.5 is the source for the protocol limits.
+ */
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+/** Records per append batch (api.md 6.5). */
+export const appendRecordsMax = 1000;
+/** Metered bytes per append batch and per record (api.md 6.4-6.5). */
+export const appendBatchBytesMax = MiB;
+export const recordBytesMax = MiB;
+/** Fencing tokens and request tokens (api.md 11.3). */
+export const fencingTokenBytesMax = 36;
+export const requestTokenBytesMax = 36;
+/** Headers per record (a 3-byte count in the reference's stored format). */
+export const recordHeadersMax = 0xffffff;
+
+/** A unary read returns at most this much (api.md 8.5); sessions use it per batch. */
+export const readBatchRecordsMax = 1000;
+export const readBatchBytesMax = MiB;
+/** Long-poll wait of a unary read is capped (api.md 8.5). */
+export const unaryReadWaitSecsMax = 60;
+
+/** List pages: 0 or anything above this becomes this (api.md 3.1). */
+export const listLimitMax = 1000;
+
+/** Names (api.md 11). */
+export const basinNameBytesMin = 8;
+export const basinNameBytesMax = 48;
+export const streamNameBytesMax = 512;
+
+/**
+ * Buffered request bodies (JSON/protobuf unary). The reference relies on its framework's
+ * 2 MiB default; a 1 MiB metered batch in base64 JSON can approach that, so keep it.
+ */
+export const requestBodyBytesMax = 2 * MiB;
+
+/** S2S frames: the 3-byte length counts flag + payload (api.md 9.1). */
+export const s2sFrameBytesMax = 2 * MiB;
+/** Decompressed S2S payloads must also fit (api.md 9.2). */
+export const s2sPayloadBytesMax = 2 * MiB - 1;
+/** Messages smaller than this are never compressed (api.md 9.3). */
+export const compressionThresholdBytes = KiB;
+
+/** Default global budget of metered bytes of appends admitted but not yet acknowledged. */
+export const appendInflightBytesDefault = 128 * MiB;
+/** The budget is clamped to at least this, so one maximal batch always fits. */
+export const appendInflightBytesMin = MiB;
+
+/** Read sessions send a heartbeat after a random gap in this range while following (api.md 8.3). */
+export const heartbeatGapMsMin = 5_000;
+export const heartbeatGapMsMax = 15_000;
+
+/**
+ * A live follower may fall this many batches behind before it is dropped back to reading from
+ * storage, so a slow reader never makes the writer buffer without bound.
+ */
+export const followerLagBatchesMax = 25;
+
+/** A streamer with no activity and no users for this long is released. */
+export const streamerDormantMs = 60_000;
+
+/** Background tasks (trim, delete-on-empty, basin deletion) run about this often, +-10%. */
+export const backgroundTaskPeriodMs = 60_000;
+/** Delete-on-empty deadlines are armed this long after eligibility (lite-internals 3.8). */
+export const deleteOnEmptyRefreshMs = 600_000;
+
+/** Grace period for in-flight work on SIGINT/SIGTERM. */
+export const shutdownGraceMs = 10_000;
