@@ -1,1 +1,45 @@
-console.log("s2-lite");
+#!/usr/bin/env node
+/**
+ * The `s2-lite` command. `serve` (alias `lite`) runs the server; client commands talk to any S2
+ * endpoint through the official SDK.
+ */
+import { Command, Option } from 'commander';
+import { serve, serveDefaults } from './serve.js';
+
+function exitWithError(error: unknown): never {
+  process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+}
+
+export function buildProgram(): Command {
+  const program = new Command('s2-lite')
+    .description('A self-hostable S2 server (REST, SSE and S2S) and a command line for S2 streams.')
+    .showHelpAfterError();
+
+  program
+    .command('serve')
+    .alias('lite')
+    .description('Run the server.')
+    .option('--host <host>', 'address to bind (use 0.0.0.0 to accept remote connections)', '127.0.0.1')
+    .option('--port <port>', 'port to listen on (default 8080, or 443 with TLS)', (v) => Number.parseInt(v, 10))
+    .option('--local-root <dir>', 'keep data on local disk under this directory (fsync before acknowledging)')
+    .option('--bucket <name>', 'keep data in this S3 bucket (AWS_* environment variables configure the client)')
+    .option('--path <prefix>', 'key prefix inside the bucket', '')
+    .option('--tls-self', 'serve HTTPS with a self-signed certificate for localhost', false)
+    .option('--tls-cert <file>', 'TLS certificate (PEM); requires --tls-key')
+    .option('--tls-key <file>', 'TLS private key (PEM); requires --tls-cert')
+    .option('--no-cors', 'do not send CORS headers')
+    .addOption(
+      new Option('--init-file <file>', 'basins and streams to create or update at startup (JSON)').env('S2LITE_INIT_FILE'),
+    )
+    .option('--append-inflight-bytes <size>', 'budget of appended bytes awaiting durability', serveDefaults.appendInflightBytes)
+    .option('--log-level <level>', 'trace, debug, info, warn, error', 'info')
+    .addHelpText('after', '\nExample:\n  s2-lite serve --port 8080 --local-root ./data\n')
+    .action(async (options) => {
+      await serve(options).catch(exitWithError);
+    });
+
+  return program;
+}
+
+await buildProgram().parseAsync(process.argv).catch(exitWithError);

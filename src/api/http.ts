@@ -1,0 +1,126 @@
+/**
+ * Request/response helpers shared by every handler, over Node's HTTP/1.1 and HTTP/2
+ * compatibility APIs (the same handler serves both).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
+import { gunzipSync } from 'node:zlib';
+import { decompress as zstdDecompress } from 'zstd-napi';
+import { errors, S2Error } from '../errors.js';
+import { requestBodyBytesMax } from '../limits.js';
+
+export type Request = IncomingMessage | Http2ServerRequest;
+export type Response = ServerResponse | Http2ServerResponse;
+
+/** Header values must be visible ASCII (plus space/tab) to be read as strings (api.md 2). */
+const headerValueChars = /^[\t\x20-\x7e]*$/;
+
+export class RequestContext {
+  readonly method: string;
+  readonly path: string;
+  readonly query: URLSearchParams;
+  /** Decoded path parameters, filled by the router. */
+  params: Record<string, string> = {};
+
+  constructor(
+    readonly req: Request,
+    readonly res: Response,
+  ) {
+    this.method = (req.method ?? 'GET').toUpperCase();
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    this.path = q < 0 ? url : url.slice(0, q);
+    this.query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
+  }
+
+  /** A header as a string, or undefined if absent; throws bad_header if not visible ASCII. */
+  header(name: string): string | undefined {
+    const raw = this.req.headers[name];
+    if (raw === undefined) return undefined;
+    const value = Array.isArray(raw) ? raw.join(', ') : raw;
+    if (!headerValueChars.test(value)) throw errors.invalidHeader(name, 'not UTF-8');
+    return value;
+  }
+
+  /** Every instance of a header (for Accept-Encoding, which is scanned across instances). */
+  headerValues(name: string): string[] {
+    const raw = this.req.headers[name];
+    if (raw === undefined) return [];
+    return Array.isArray(raw) ? raw : [raw];
+  }
+
+  requiredHeader(name: string): string {
+    const value = this.header(name);
+    if (value === undefined) throw errors.missingHeader(name);
+    return value;
+  }
+
+  /** The first media type of a header such as Content-Type or Accept, lowercased, without parameters. */
+  mediaType(name: 'content-type' | 'accept'): string | undefined {
+    const value = this.req.headers[name];
+    if (value === undefined) return undefined;
+    const first = String(value).split(',')[0]!;
+    return first.split(';')[0]!.trim().toLowerCase();
+  }
+
+  isJsonContentType(): boolean {
+    const type = this.mediaType('content-type');
+    return type !== undefined && isJsonMediaType(type);
+  }
+
+  isProtobufContentType(): boolean {
+    const type = this.mediaType('content-type');
+    return type === 'application/protobuf' || type === 'application/x-protobuf';
+  }
+
+  /**
+   * The whole request body, decompressed per Content-Encoding, capped at `maxBytes`.
+   * `tooLarge` builds the error for an oversize body (bad_json or bad_proto per route).
+   */
+  async body(tooLarge: (message: string) => S2Error, maxBytes = requestBodyBytesMax): Promise<Buffer> {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of this.req as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > maxBytes) {
+        throw tooLarge(`request body exceeds ${maxBytes} bytes`);
+      }
+      chunks.push(chunk);
+    }
+    const raw = Buffer.concat(chunks, size);
+    const encoding = this.header('content-encoding')?.trim().toLowerCase();
+    if (!encoding || encoding === 'identity' || raw.length === 0) return raw;
+    try {
+      if (encoding === 'gzip') return gunzipSync(raw, { maxOutputLength: maxBytes });
+      if (encoding === 'zstd') {
+        const out = zstdDecompress(raw);
+        if (out.length > maxBytes) throw tooLarge(`request body exceeds ${maxBytes} bytes`);
+        return out;
+      }
+    } catch (error) {
+      if (error instanceof S2Error) throw error;
+      throw errors.badHeader(`failed to decode request body with content-encoding ${encoding}`);
+    }
+    throw errors.invalidHeader('content-encoding', `unsupported encoding ${encoding}`);
+  }
+
+  send(status: number, body: string | Uint8Array | undefined, headers: Record<string, string> = {}): void {
+    if (this.res.headersSent) {
+      this.res.end();
+      return;
+    }
+    const allHeaders: Record<string, string | number> = { ...headers };
+    allHeaders['content-length'] = body === undefined ? 0 : Buffer.byteLength(body);
+    this.res.writeHead(status, allHeaders);
+    if (body === undefined) this.res.end();
+    else this.res.end(body);
+  }
+
+  sendJson(status: number, json: string, headers: Record<string, string> = {}): void {
+    this.send(status, json, { 'content-type': 'application/json', ...headers });
+  }
+}
+
+export function isJsonMediaType(type: string): boolean {
+  return type === 'application/json' || (type.startsWith('application/') && type.endsWith('+json'));
+}

@@ -1,0 +1,106 @@
+/**
+ * One port, every protocol the official clients use (api.md 1.1): on a cleartext port both
+ * HTTP/1.1 and HTTP/2 with prior knowledge (h2c); under TLS, HTTP/2 and HTTP/1.1 by ALPN.
+ *
+ * Node's HTTP/2 server has no HTTP/1.1 fallback on cleartext, so we accept TCP connections
+ * ourselves, look at the first bytes for the HTTP/2 client preface, put them back, and hand the
+ * socket to the HTTP/2 or the HTTP/1.1 server.
+ */
+import http from 'node:http';
+import http2 from 'node:http2';
+import net from 'node:net';
+import type { Socket } from 'node:net';
+import type { Request, Response } from './http.js';
+
+const http2Preface = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
+/** A connection that has not sent its first bytes within this time is closed. */
+const sniffTimeoutMs = 30_000;
+
+export interface ListenerOptions {
+  host: string;
+  port: number;
+  tls?: { cert: string | Buffer; key: string | Buffer };
+  handler: (req: Request, res: Response) => void;
+}
+
+export interface Listener {
+  readonly port: number;
+  /** Stops accepting; resolves when every connection has closed or `graceMs` passed (then destroys them). */
+  close(graceMs: number): Promise<void>;
+}
+
+export async function listen(options: ListenerOptions): Promise<Listener> {
+  const sockets = new Set<Socket>();
+  const sessions = new Set<http2.Http2Session>();
+  const h2Settings: http2.Settings = { enableConnectProtocol: false };
+  let server: net.Server;
+  let h1: http.Server | undefined;
+  let h2: http2.Http2Server | http2.Http2SecureServer;
+
+  if (options.tls) {
+    h2 = http2.createSecureServer({ ...options.tls, allowHTTP1: true, settings: h2Settings }, options.handler);
+    server = h2;
+  } else {
+    h1 = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 60_000 }, options.handler);
+    h2 = http2.createServer({ settings: h2Settings }, options.handler);
+    server = net.createServer((socket) => sniffProtocol(socket, h1!, h2));
+  }
+  h2.on('session', (session: http2.Http2Session) => {
+    sessions.add(session);
+    session.on('close', () => sessions.delete(session));
+    // A client that vanishes must not leave a session (and its streams) behind.
+    session.on('error', () => session.destroy());
+  });
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as net.AddressInfo;
+
+  return {
+    port: address.port,
+    async close(graceMs: number) {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      h1?.closeIdleConnections();
+      for (const session of sessions) session.close();
+      const timer = setTimeout(() => {
+        for (const session of sessions) session.destroy();
+        for (const socket of sockets) socket.destroy();
+      }, graceMs);
+      // HTTP/1.1 keep-alive sockets that become idle after their last response.
+      const idleSweep = setInterval(() => h1?.closeIdleConnections(), 100);
+      await closed;
+      clearTimeout(timer);
+      clearInterval(idleSweep);
+    },
+  };
+}
+
+function sniffProtocol(socket: Socket, h1: http.Server, h2: http2.Http2Server | http2.Http2SecureServer): void {
+  let buffered = Buffer.alloc(0);
+  socket.setTimeout(sniffTimeoutMs, () => socket.destroy());
+  const dispatch = (target: 'h1' | 'h2') => {
+    socket.off('data', onData);
+    socket.setTimeout(0);
+    socket.pause();
+    socket.unshift(buffered);
+    (target === 'h2' ? h2 : h1).emit('connection', socket);
+    process.nextTick(() => socket.resume());
+  };
+  const onData = (chunk: Buffer) => {
+    buffered = Buffer.concat([buffered, chunk]);
+    const n = Math.min(buffered.length, http2Preface.length);
+    if (!buffered.subarray(0, n).equals(http2Preface.subarray(0, n))) return dispatch('h1');
+    if (buffered.length >= http2Preface.length) dispatch('h2');
+  };
+  socket.on('data', onData);
+  socket.on('error', () => socket.destroy());
+}

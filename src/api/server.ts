@@ -1,0 +1,139 @@
+/**
+ * The HTTP front door: builds the route table, applies CORS, answers health checks, maps errors
+ * to responses and logs one line per request.
+ */
+import type { Logger } from 'pino';
+import type { Engine } from '../engine/engine.js';
+import { errorResponse } from './errors.js';
+import { RequestContext, type Request, type Response } from './http.js';
+import { listen, type Listener } from './listener.js';
+import { Router } from './router.js';
+import { registerBasinRoutes } from './v1/basins.js';
+import { registerNotImplementedRoutes } from './v1/not-implemented.js';
+import { registerRecordRoutes } from './v1/records.js';
+import { registerStreamRoutes } from './v1/streams.js';
+
+export interface ServerOptions {
+  engine: Engine;
+  host: string;
+  port: number;
+  tls?: { cert: string | Buffer; key: string | Buffer };
+  cors: boolean;
+  logger: Logger;
+  /** Prometheus exposition for GET /metrics. */
+  metrics?: () => Promise<{ contentType: string; body: string }>;
+}
+
+export function buildRouter(engine: Engine): Router {
+  const router = new Router();
+  registerBasinRoutes(router, engine);
+  registerStreamRoutes(router, engine);
+  registerRecordRoutes(router, engine);
+  registerNotImplementedRoutes(router);
+  return router;
+}
+
+/** Headers a browser client may read from responses. */
+const exposedHeaders = 's2-provision-result, content-type, content-length';
+
+function applyCors(ctx: RequestContext): boolean {
+  const origin = ctx.req.headers.origin;
+  if (origin === undefined) return false;
+  const res = ctx.res;
+  res.setHeader('access-control-allow-origin', String(origin));
+  res.setHeader('access-control-allow-credentials', 'true');
+  res.setHeader('access-control-expose-headers', exposedHeaders);
+  res.setHeader('vary', 'origin, access-control-request-method, access-control-request-headers');
+  const preflightMethod = ctx.req.headers['access-control-request-method'];
+  if (ctx.method !== 'OPTIONS' || preflightMethod === undefined) return false;
+  res.setHeader('access-control-allow-methods', String(preflightMethod));
+  const requestedHeaders = ctx.req.headers['access-control-request-headers'];
+  if (requestedHeaders !== undefined) res.setHeader('access-control-allow-headers', String(requestedHeaders));
+  res.setHeader('access-control-max-age', '86400');
+  ctx.send(200, undefined);
+  return true;
+}
+
+export class S2Server {
+  private listener: Listener | undefined;
+  private readonly router: Router;
+
+  constructor(private readonly options: ServerOptions) {
+    this.router = buildRouter(options.engine);
+  }
+
+  get port(): number {
+    if (!this.listener) throw new Error('server not started');
+    return this.listener.port;
+  }
+
+  async start(): Promise<void> {
+    this.listener = await listen({
+      host: this.options.host,
+      port: this.options.port,
+      tls: this.options.tls,
+      handler: (req, res) => void this.handle(req, res),
+    });
+  }
+
+  async close(graceMs: number): Promise<void> {
+    await this.listener?.close(graceMs);
+  }
+
+  private async handle(req: Request, res: Response): Promise<void> {
+    const started = performance.now();
+    const ctx = new RequestContext(req, res);
+    let route = ctx.path;
+    res.on('error', () => {});
+    try {
+      if (this.options.cors && applyCors(ctx)) return;
+      if (ctx.method === 'GET' && (ctx.path === '/health' || ctx.path === '/ping')) return this.health(ctx);
+      if (ctx.method === 'GET' && ctx.path === '/metrics' && this.options.metrics) {
+        const { contentType, body } = await this.options.metrics();
+        return ctx.send(200, body, { 'content-type': contentType });
+      }
+      const match = this.router.match(ctx.method, ctx.path);
+      if (match.kind === 'not-found') return ctx.send(404, undefined);
+      if (match.kind === 'method-not-allowed') return ctx.send(405, undefined, { allow: match.allow.join(',') });
+      route = match.pattern;
+      ctx.params = match.params;
+      await match.handler(ctx);
+    } catch (error) {
+      const response = errorResponse(error);
+      if (response.internal) this.options.logger.error({ err: error, route }, 'request failed');
+      if (res.headersSent) {
+        res.end();
+      } else {
+        ctx.sendJson(response.status, response.body);
+      }
+    } finally {
+      res.once('close', () => this.logRequest(ctx, route, started));
+      if (res.writableEnded) this.logRequest(ctx, route, started);
+    }
+  }
+
+  private logged = new WeakSet<object>();
+
+  private logRequest(ctx: RequestContext, route: string, started: number): void {
+    if (this.logged.has(ctx.res)) return;
+    this.logged.add(ctx.res);
+    const basin = ctx.params.basin ?? (ctx.req.headers['s2-basin'] as string | undefined);
+    this.options.logger.info(
+      {
+        method: ctx.method,
+        route,
+        status: ctx.res.statusCode,
+        ms: Math.round((performance.now() - started) * 10) / 10,
+        basin,
+        stream: ctx.params.stream,
+      },
+      'request',
+    );
+  }
+
+  private health(ctx: RequestContext): void {
+    const health = this.options.engine.health();
+    if (health.ok) ctx.send(200, 'OK', { 'content-type': 'text/plain; charset=utf-8' });
+    else ctx.send(503, health.reason, { 'content-type': 'text/plain; charset=utf-8' });
+  }
+}

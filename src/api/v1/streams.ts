@@ -1,0 +1,70 @@
+/**
+ * `/v1/streams` routes (api.md 3.7-3.12). The basin comes from the `S2-Basin` header.
+ */
+import { errors } from '../../errors.js';
+import { streamNameProblem, streamPrefixProblem } from '../../engine/names.js';
+import type { Engine } from '../../engine/engine.js';
+import {
+  asObject,
+  parseStreamConfigLayer,
+  parseStreamConfigPatch,
+  streamConfigJson,
+  streamInfoJson,
+} from '../codec/config-json.js';
+import type { Router } from '../router.js';
+import { streamInfo } from '../../engine/streams.js';
+import { basinHeader, jsonBody, listQuery, optionalJsonBody, requestToken, streamParam } from './common.js';
+
+export function registerStreamRoutes(router: Router, engine: Engine): void {
+  router.add('GET', '/v1/streams', async (ctx) => {
+    const basin = basinHeader(ctx);
+    const query = listQuery(ctx, streamPrefixProblem);
+    const page = await engine.listStreams(basin, query);
+    ctx.sendJson(200, JSON.stringify({ streams: page.streams.map(streamInfoJson), has_more: page.hasMore }));
+  });
+
+  router.add('POST', '/v1/streams', async (ctx) => {
+    const token = requestToken(ctx);
+    const basin = basinHeader(ctx);
+    const body = asObject(await jsonBody(ctx), 'body');
+    if (typeof body.stream !== 'string') {
+      throw errors.badJson('Failed to deserialize the JSON body into the target type: missing or invalid field `stream`');
+    }
+    const problem = streamNameProblem(body.stream);
+    if (problem) throw errors.badJson(`Failed to deserialize the JSON body into the target type: stream: ${problem}`);
+    const config = parseStreamConfigLayer(body.config);
+    const { outcome, stream } = await engine.createStream(basin, body.stream, config, token);
+    ctx.sendJson(201, JSON.stringify(streamInfoJson(streamInfo(stream))), { 's2-provision-result': outcome });
+  });
+
+  router.add('GET', '/v1/streams/:stream', async (ctx) => {
+    const basin = basinHeader(ctx);
+    const stream = streamParam(ctx);
+    ctx.sendJson(200, JSON.stringify(streamConfigJson(await engine.getStreamConfig(basin, stream))));
+  });
+
+  router.add('PUT', '/v1/streams/:stream', async (ctx) => {
+    const basin = basinHeader(ctx);
+    const name = streamParam(ctx);
+    // The ensure-stream body is a bare StreamConfig, unlike ensure-basin (api.md 3.10).
+    const config = parseStreamConfigLayer(await optionalJsonBody(ctx), 'body');
+    const { outcome, stream } = await engine.ensureStream(basin, name, config);
+    ctx.sendJson(outcome === 'created' ? 201 : 200, JSON.stringify(streamInfoJson(streamInfo(stream))), {
+      's2-provision-result': outcome,
+    });
+  });
+
+  router.add('PATCH', '/v1/streams/:stream', async (ctx) => {
+    const basin = basinHeader(ctx);
+    const stream = streamParam(ctx);
+    const patch = parseStreamConfigPatch(await jsonBody(ctx));
+    ctx.sendJson(200, JSON.stringify(streamConfigJson(await engine.reconfigureStream(basin, stream, patch))));
+  });
+
+  router.add('DELETE', '/v1/streams/:stream', async (ctx) => {
+    const basin = basinHeader(ctx);
+    const stream = streamParam(ctx);
+    await engine.deleteStream(basin, stream);
+    ctx.send(202, undefined);
+  });
+}
