@@ -24,3 +24,12 @@ function keyProblem(key: string): string | undefined {
   }
   return undefined;
 }
+
+/** S3 user metadata travels in HTTP headers, so put-ids are printable ASCII, and short. */
+const PUT_ID = /^[\x21-\x7e]{1,256}$/;
+
+export function validatePutId(putId: string | undefined): void {
+  if (putId !== undefined && !PUT_ID.test(putId)) {
+    throw new ObjectStoreError('Fatal', `invalid putId ${JSON.stringify(putId)}: 1-256 printable ASCII characters`);
+  }
+}

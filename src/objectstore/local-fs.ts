@@ -18,15 +18,13 @@
 import { link, mkdir, open, readdir, rename, rmdir, unlink, lstat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { systemRand, type Rand } from '../util/rand.js';
-import { TEMP_MARKER, validateKey } from './keys.js';
+import { TEMP_MARKER, validateKey, validatePutId } from './keys.js';
 import { compareKeys } from './memory.js';
 import { ObjectStoreError, type ByteRange, type ObjectInfo, type ObjectStore, type PutOptions } from './types.js';
 
 const MAGIC = Buffer.from('S2OB', 'latin1');
 const VERSION = 1;
 const FIXED_HEADER = MAGIC.length + 1 + 2;
-/** S3 caps user metadata at 2 KiB; the same bound keeps headers small here. */
-const MAX_PUT_ID_BYTES = 1024;
 /** Concurrent header reads while listing. */
 const LIST_CONCURRENCY = 16;
 
@@ -68,6 +66,7 @@ export class LocalFsObjectStore implements ObjectStore {
 
   async put(key: string, body: Uint8Array, options: PutOptions = {}): Promise<void> {
     validateKey(key);
+    validatePutId(options.putId);
     const header = encodeHeader(options.putId);
     const finalPath = this.pathOf(key);
     const dir = path.dirname(finalPath);
@@ -325,8 +324,7 @@ export class LocalFsObjectStore implements ObjectStore {
 }
 
 function encodeHeader(putId: string | undefined): Buffer {
-  const id = Buffer.from(putId ?? '', 'utf8');
-  if (id.length > MAX_PUT_ID_BYTES) throw new ObjectStoreError('Fatal', `putId longer than ${MAX_PUT_ID_BYTES} bytes`);
+  const id = Buffer.from(putId ?? '', 'utf8'); // validatePutId bounds it to 256 bytes
   const header = Buffer.alloc(FIXED_HEADER + id.length);
   MAGIC.copy(header, 0);
   header[4] = VERSION;

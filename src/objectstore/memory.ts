@@ -2,7 +2,7 @@
  * In-memory object store: the backend of the in-memory (emulator) mode and of most tests.
  * Enforces create-if-absent exactly like S3 so the storage engine runs unchanged on it.
  */
-import { validateKey } from './keys.js';
+import { validateKey, validatePutId } from './keys.js';
 import { ObjectStoreError, type ByteRange, type ObjectInfo, type ObjectStore, type PutOptions } from './types.js';
 
 interface StoredObject {
@@ -15,6 +15,7 @@ export class MemoryObjectStore implements ObjectStore {
 
   async put(key: string, body: Uint8Array, options: PutOptions = {}): Promise<void> {
     validateKey(key);
+    validatePutId(options.putId);
     if (options.ifNoneMatch === '*' && this.objects.has(key)) {
       throw new ObjectStoreError('PreconditionFailed', `object ${key} already exists`);
     }

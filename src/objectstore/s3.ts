@@ -23,7 +23,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { systemClock, type Clock } from '../util/clock.js';
-import { validateKey } from './keys.js';
+import { validateKey, validatePutId } from './keys.js';
 import { httpStatus, mapS3Error } from './s3-errors.js';
 import { ObjectStoreError, type ByteRange, type ObjectInfo, type ObjectStore, type PutOptions } from './types.js';
 
@@ -108,6 +108,7 @@ export class S3ObjectStore implements ObjectStore {
 
   async put(key: string, body: Uint8Array, options: PutOptions = {}): Promise<void> {
     validateKey(key);
+    validatePutId(options.putId);
     await this.send('put', key, (abortSignal) =>
       this.client.send(
         new PutObjectCommand({

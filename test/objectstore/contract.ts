@@ -216,11 +216,15 @@ export function runObjectStoreContract(name: string, makeStore: MakeStore): void
       expect(Buffer.from(mid).equals(Buffer.from(big.subarray(3_000_000, 3_000_100)))).toBe(true);
     });
 
-    it('rejects keys that are not clean relative paths', async () => {
+    it('rejects keys that are not clean relative paths, and put-ids that cannot travel as S3 metadata', async () => {
       for (const key of ['', '/abs', 'a/../b', '..', 'a//b', 'a/', './a']) {
         await expectKind(store.put(key, bytes(1)), 'Fatal');
         await expectKind(store.get(key), 'Fatal');
       }
+      for (const putId of ['', 'with space', 'é', 'x'.repeat(257)]) {
+        await expectKind(store.put('k', bytes(1), { putId }), 'Fatal');
+      }
+      expect(await store.head('k')).toBeNull();
     });
   });
 }
