@@ -13,7 +13,8 @@ export interface PutOptions {
   /**
    * An id stored with the object (S3 user metadata `put-id`) so that after an ambiguous failure
    * (timeout, 5xx, 409, a lost response) the writer can HEAD the key and tell whether the
-   * object there is its own write.
+   * object there is its own write. 1-256 printable ASCII characters (it travels as an HTTP header);
+   * anything else is rejected as Fatal by every backend.
    */
   putId?: string;
 }
