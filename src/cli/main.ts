@@ -1,10 +1,15 @@
 #!/usr/bin/env node
 /**
  * The `s2-lite` command. `serve` (alias `lite`) runs the server; client commands talk to any S2
- * endpoint through the official SDK.
+ * endpoint through the official SDK (see docs/cli.md).
  */
 import { Command, Option } from 'commander';
 import { serve, serveDefaults } from './serve.js';
+import { registerApplyCommand } from './commands/apply.js';
+import { registerBasinCommands } from './commands/basins.js';
+import { registerBenchCommand } from './commands/bench.js';
+import { registerRecordCommands } from './commands/records.js';
+import { registerStreamCommands } from './commands/streams.js';
 
 function exitWithError(error: unknown): never {
   process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
@@ -38,6 +43,16 @@ export function buildProgram(): Command {
     .action(async (options) => {
       await serve(options).catch(exitWithError);
     });
+
+  // Client commands, named and flagged like the official `s2` CLI. They read S2_ACCOUNT_ENDPOINT,
+  // S2_BASIN_ENDPOINT and S2_ACCESS_TOKEN, and default to a local server on port 8080.
+  registerBasinCommands(program);
+  registerStreamCommands(program);
+  registerRecordCommands(program);
+  registerApplyCommand(program);
+  registerBenchCommand(program);
+  // A mistake in a client command is one line on stderr (commander's), not the whole help text.
+  for (const command of program.commands) if (command.name() !== 'serve') command.showHelpAfterError(false);
 
   return program;
 }

@@ -37,7 +37,8 @@ function seconds(value: unknown, path: string): number {
   return Math.floor(parseDurationMs(value) / 1000);
 }
 
-function streamConfig(value: unknown, path: string): StreamConfigLayer {
+/** Parses one stream config layer in spec shape (also used for the CLI's config flags). */
+export function streamConfig(value: unknown, path: string): StreamConfigLayer {
   if (value === undefined || value === null) return {};
   const obj = object(value, path, ['storage_class', 'retention_policy', 'timestamping', 'delete_on_empty']);
   const layer: StreamConfigLayer = {};
@@ -66,7 +67,8 @@ function streamConfig(value: unknown, path: string): StreamConfigLayer {
   return layer;
 }
 
-function basinConfig(value: unknown, path: string): BasinConfig {
+/** Parses a basin config in spec shape; omitted flags are false, as in an ensure (full replace). */
+export function basinConfig(value: unknown, path: string): BasinConfig {
   const config: BasinConfig = { createStreamOnAppend: false, createStreamOnRead: false };
   if (value === undefined || value === null) return config;
   const obj = object(value, path, ['default_stream_config', 'stream_cipher', 'create_stream_on_append', 'create_stream_on_read']);
