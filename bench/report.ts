@@ -18,6 +18,7 @@ export interface Cell {
   reason?: string;
   metrics: Metrics;
   verification?: Verification;
+  notes?: string[];
   raw?: unknown;
 }
 
@@ -57,6 +58,7 @@ export interface Summary {
   medians: Metrics;
   load1: { min: number; max: number };
   reasons: string[];
+  notes: string[];
 }
 
 export interface TargetResult {
@@ -141,6 +143,7 @@ export function summarize(cells: Cell[]): Summary[] {
           group.flatMap((c) => [c.reason, ...(c.verification?.details ?? [])]).filter((r): r is string => !!r),
         ),
       ],
+      notes: [...new Set(group.flatMap((c) => c.notes ?? []))],
     });
   }
   return out;
@@ -389,7 +392,7 @@ export function toMarkdown(r: Report, workloads: Workload[], restartTitle: strin
       table(
         ['system', ...keys.map((k) => k.label), 'verified', 'load'],
         rows.map((s) => [
-          label(s.system),
+          label(s.system) + (s.notes.length ? ` (${s.notes.join('; ')})` : ''),
           ...keys.map((k) => cellText(s.medians[k.key], k.digits)),
           s.runs ? `${s.verified}/${s.runs}` : `not run: ${s.reasons[0] ?? ''}`.slice(0, 160),
           Number.isFinite(s.load1.min) ? `${s.load1.min}-${s.load1.max}` : '',

@@ -23,7 +23,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { openAdapter } from './lib/adapters.js';
 import { loadavg, sleep } from './lib/procs.js';
-import type { Adapter, ServerHandle } from './lib/types.js';
+import type { Adapter, Endpoint, ServerHandle } from './lib/types.js';
 import { runCliBench } from './ours/cli-bench.js';
 import { s3Endpoint, type S3Endpoint } from './ours/s3.js';
 import { cliCommand, repoRoot, runFromSource } from './ours/server.js';
@@ -162,8 +162,10 @@ function build(): void {
 
 interface Availability {
   info: SystemInfo;
-  /** Our server: the live read session works (SSE). Peers: always. */
+  /** A live reader works (peers: always; ours: SSE, else long-poll, as probed). */
   live: boolean;
+  liveMode?: 'sse' | 'poll';
+  /** Why SSE (or every live read) did not work. */
   liveReason?: string;
   /** Our server: `s2-lite bench` exists. */
   cli: boolean;
@@ -206,20 +208,30 @@ async function probeOurs(
     await adapter.catchup(stream, 64, () => n++);
     if (n !== 1) throw new Error(`read back ${n} records after appending 1`);
     info.available = true;
-    try {
-      let seen = 0;
-      const sub = await withTimeout(
-        adapter.follow(stream, 64, () => seen++),
-        5000,
-        'SSE read session',
-      );
-      for (let i = 0; i < 50 && seen === 0; i++) await sleep(100);
-      await sub.close();
-      if (seen !== 1) throw new Error(`live read session delivered ${seen} of 1 records in 5 s`);
-      a.live = true;
-    } catch (e) {
-      a.liveReason = errText(e);
+    // Live reads: an SSE read session if the server has one, else unary long-poll reads.
+    const liveProblems: string[] = [];
+    for (const mode of ['sse', 'poll'] as const) {
+      const reader = await openAdapter({ ...(server.endpoint as Extract<Endpoint, { kind: 's2lite' }>), live: mode });
+      try {
+        let seen = 0;
+        const sub = await withTimeout(
+          reader.follow(stream, 64, () => seen++),
+          5000,
+          `${mode} live read`,
+        );
+        for (let i = 0; i < 50 && seen === 0; i++) await sleep(100);
+        await sub.close();
+        if (seen !== 1) throw new Error(`delivered ${seen} of 1 records in 5 s`);
+        a.live = true;
+        a.liveMode = mode;
+        break;
+      } catch (e) {
+        liveProblems.push(`${mode}: ${errText(e)}`);
+      } finally {
+        await reader.close().catch(() => {});
+      }
     }
+    a.liveReason = liveProblems.join('; ') || undefined;
     await adapter.deleteStream(stream);
   } catch (e) {
     info.reason = errText(e);
@@ -253,6 +265,8 @@ interface Live {
   def: SystemDef;
   avail: Availability;
   server: ServerHandle;
+  /** The server's endpoint plus how live readers follow it. */
+  endpoint: Endpoint;
   adapter: Adapter;
 }
 
@@ -279,8 +293,9 @@ async function runCell(sys: Live, w: Workload, rep: number, cells: Cell[]): Prom
       case 'stream': {
         // Without a live read session our server still runs the write side; the cell says so.
         const shape = sys.avail.live ? w : { ...w, followers: 0 };
-        outcome = await withTimeout(runStream(sys.adapter, shape, sys.server.endpoint), (w.seconds + 150) * 1000, w.id);
-        if (!sys.avail.live) outcome.verification.details.push(`no live reader (${sys.avail.liveReason})`);
+        outcome = await withTimeout(runStream(sys.adapter, shape, sys.endpoint), (w.seconds + 150) * 1000, w.id);
+        if (shape.followers > 0 && sys.avail.liveMode === 'poll') outcome.notes = ['live readers: long-poll'];
+        if (!sys.avail.live && w.followers > 0) outcome.notes = [`no live reader: ${sys.avail.liveReason}`];
         break;
       }
       case 'many':
@@ -318,7 +333,14 @@ async function runCell(sys: Live, w: Workload, rep: number, cells: Cell[]): Prom
     say(`  failed: ${errText(e)}`);
     return undefined;
   }
-  cells.push({ ...base, status: 'ok', metrics: outcome.metrics, verification: outcome.verification, raw: outcome.raw });
+  cells.push({
+    ...base,
+    status: 'ok',
+    metrics: outcome.metrics,
+    verification: outcome.verification,
+    notes: outcome.notes,
+    raw: outcome.raw,
+  });
   const m = outcome.metrics;
   say(
     `  ${Object.entries(m)
@@ -357,7 +379,7 @@ async function runRestartCell(sys: Live, data: Preloaded | undefined, rep: numbe
     say(`  failed: ${errText(e)}`);
   }
   // The old adapter's connections died with the server; later workloads get a fresh one.
-  sys.adapter = await openAdapter(sys.server.endpoint);
+  sys.adapter = await openAdapter(sys.endpoint);
 }
 
 /** Ours and peers alternate (A-B-A-B); odd repetitions run the order backwards to cancel drift. */
@@ -429,7 +451,11 @@ async function main(): Promise<void> {
   for (const a of avail.values()) {
     if (a.info.ours && a.info.available) {
       a.info.version = `s2-lite ${pkgVersion('.')} (${gitDescribe()})`;
-      if (!a.live) a.info.reason = `live read session unavailable: ${a.liveReason}`;
+      if (a.liveMode !== 'sse') {
+        a.info.reason = a.live
+          ? `no SSE read session, live readers use unary long-poll reads (${a.liveReason})`
+          : `no live reads: ${a.liveReason}`;
+      }
       if (!a.cli) a.info.reason = [a.info.reason, a.cliReason].filter(Boolean).join('; ');
     }
   }
@@ -444,7 +470,9 @@ async function main(): Promise<void> {
       try {
         const server = await sys.start(ctxFor(sys, rep, basin, s3));
         running.add(server);
-        live.push({ def: sys, avail: a, server, adapter: await openAdapter(server.endpoint) });
+        const endpoint: Endpoint =
+          server.endpoint.kind === 's2lite' ? { ...server.endpoint, live: a.liveMode } : server.endpoint;
+        live.push({ def: sys, avail: a, server, endpoint, adapter: await openAdapter(endpoint) });
       } catch (e) {
         notes.push(`rep ${rep}: ${sys.label} did not start: ${errText(e)}`);
       }

@@ -21,6 +21,8 @@ export interface Verification {
 export interface Outcome {
   metrics: Metrics;
   verification: Verification;
+  /** Caveats the report shows next to the numbers (e.g. how live readers were served). */
+  notes?: string[];
   /** Raw numbers for the JSON report. */
   raw?: unknown;
 }

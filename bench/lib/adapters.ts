@@ -10,6 +10,6 @@ export async function openAdapter(endpoint: Endpoint): Promise<Adapter> {
     case 'durable-streams':
       return (await import('../peers/durable-streams.js')).openDurableStreams(endpoint.port);
     case 's2lite':
-      return (await import('../ours/client.js')).openS2Lite(endpoint.baseUrl, endpoint.basin);
+      return (await import('../ours/client.js')).openS2Lite(endpoint.baseUrl, endpoint.basin, endpoint.live);
   }
 }

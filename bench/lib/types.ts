@@ -9,7 +9,8 @@ export type Endpoint =
   | { kind: 'redis'; port: number }
   | { kind: 'nats'; port: number }
   | { kind: 'durable-streams'; port: number }
-  | { kind: 's2lite'; baseUrl: string; basin: string };
+  /** `live`: how live readers follow the tail: an SSE read session, or unary long-poll reads. */
+  | { kind: 's2lite'; baseUrl: string; basin: string; live?: 'sse' | 'poll' };
 
 export interface Writer {
   /** Appends the records in one request (or the system's closest equivalent) and resolves on ack. */

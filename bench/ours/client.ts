@@ -46,7 +46,7 @@ export async function createBasin(baseUrl: string, basin: string): Promise<void>
   }
 }
 
-export async function openS2Lite(baseUrl: string, basin: string): Promise<Adapter> {
+export async function openS2Lite(baseUrl: string, basin: string, live: 'sse' | 'poll' = 'sse'): Promise<Adapter> {
   const port = Number(new URL(baseUrl).port);
   const control = agent(4);
   const pools = new Set<ReturnType<typeof agent>>();
@@ -59,6 +59,67 @@ export async function openS2Lite(baseUrl: string, basin: string): Promise<Adapte
     const q = `seq_num=${seq}&count=1000${waitS ? `&wait=${waitS}` : ''}`;
     const res = await requestOk(control, port, 'GET', `${recordsPath(stream)}?${q}`, undefined, headers);
     return (JSON.parse(res.body.toString('utf8')) as { records: JsonRecord[] }).records;
+  };
+
+  /** An SSE read session from seq 0 with no limits: it follows the tail (api.md, read sessions). */
+  const followSse = async (stream: string, onRecord: OnRecord): Promise<Subscription> => {
+    let failure: Error | undefined;
+    const es = await openEventStream(
+      port,
+      `${recordsPath(stream)}?seq_num=0`,
+      headers,
+      (event, data, t) => {
+        if (event === 'batch' && data)
+          deliver((JSON.parse(data) as { records: JsonRecord[] }).records ?? [], onRecord, t);
+        else if (event === 'error') failure = new Error(`SSE error event: ${data.slice(0, 200)}`);
+      },
+      nowNs,
+    );
+    if (!es.contentType.startsWith('text/event-stream')) {
+      es.close();
+      throw new Error(`live read: expected text/event-stream, got ${es.contentType || 'no content-type'}`);
+    }
+    return {
+      async close() {
+        es.close();
+        if (failure) throw failure;
+      },
+    };
+  };
+
+  /** Unary reads with `wait` (long-poll): the fallback live reader while SSE sessions are unavailable. */
+  const followPoll = async (stream: string, onRecord: OnRecord): Promise<Subscription> => {
+    const own = agent(1);
+    let closed = false;
+    let next = 0;
+    let failure: Error | undefined;
+    const loop = (async () => {
+      while (!closed) {
+        const q = `seq_num=${next}&count=1000&wait=5`;
+        const res = await request(own, port, 'GET', `${recordsPath(stream)}?${q}`, undefined, headers).catch(
+          (e: Error) => {
+            if (!closed) failure ??= e;
+            return undefined;
+          },
+        );
+        if (closed || !res) break;
+        if (res.status !== 200) {
+          failure ??= new Error(`long-poll read: HTTP ${res.status} ${res.body.toString('utf8', 0, 200)}`);
+          break;
+        }
+        const t = nowNs();
+        const records = (JSON.parse(res.body.toString('utf8')) as { records: JsonRecord[] }).records ?? [];
+        if (records.length) next = deliver(records, onRecord, t) + 1;
+      }
+    })();
+    return {
+      async close() {
+        closed = true;
+        own.destroy();
+        await loop;
+        if (failure) throw failure;
+      },
+    };
   };
 
   return {
@@ -92,29 +153,7 @@ export async function openS2Lite(baseUrl: string, basin: string): Promise<Adapte
       };
     },
     async follow(stream, _recordBytes, onRecord): Promise<Subscription> {
-      // An SSE read session from seq 0 with no limits follows the tail (api.md, read sessions).
-      let failure: Error | undefined;
-      const es = await openEventStream(
-        port,
-        `${recordsPath(stream)}?seq_num=0`,
-        headers,
-        (event, data, t) => {
-          if (event === 'batch' && data)
-            deliver((JSON.parse(data) as { records: JsonRecord[] }).records ?? [], onRecord, t);
-          else if (event === 'error') failure = new Error(`SSE error event: ${data.slice(0, 200)}`);
-        },
-        nowNs,
-      );
-      if (!es.contentType.startsWith('text/event-stream')) {
-        es.close();
-        throw new Error(`live read: expected text/event-stream, got ${es.contentType || 'no content-type'}`);
-      }
-      return {
-        async close() {
-          es.close();
-          if (failure) throw failure;
-        },
-      };
+      return live === 'sse' ? followSse(stream, onRecord) : followPoll(stream, onRecord);
     },
     async catchup(stream, _recordBytes, onRecord) {
       const tailRes = await requestOk(control, port, 'GET', `${recordsPath(stream)}/tail`, undefined, headers);
