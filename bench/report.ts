@@ -368,6 +368,15 @@ export function toMarkdown(r: Report, workloads: Workload[], restartTitle: strin
     `Machine: ${m.cpus} x ${m.cpuModel}, ${m.memoryGiB} GiB RAM, Node ${m.node}, kernel \`${m.kernel}\`; ` +
       `loadavg ${m.loadavgStart} at start, ${m.loadavgEnd} at the end (per-workload values in the JSON and the load column).`,
   );
+  const ran = r.cells.filter((c) => c.status === 'ok' || c.status === 'failed');
+  const busy = ran.filter((c) => Number.parseFloat(c.loadavg) > m.cpus);
+  if (ran.length) {
+    out.push(
+      `\n**Load:** ${busy.length} of ${ran.length} runs started with a 1-minute loadavg above the ${m.cpus} cores ` +
+        `(other work on this shared machine competes with the servers and the load generator; treat absolute numbers ` +
+        `as noisy and compare ratios within the run).`,
+    );
+  }
   for (const n of r.meta.notes) out.push(`\n- ${n}`);
   out.push('\n### Systems\n');
   out.push(

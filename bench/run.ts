@@ -232,6 +232,22 @@ async function probeOurs(
       }
     }
     a.liveReason = liveProblems.join('; ') || undefined;
+    // `s2-lite bench` needs S2S sessions: a one-second run tells whether this build can serve it.
+    if (a.cli) {
+      const o = server as ServerHandle & { baseUrl: string; basin: string };
+      try {
+        const r = await runCliBench(o.baseUrl, o.basin, {
+          recordBytes: 1024,
+          targetMiBps: 1,
+          seconds: 1,
+          catchupDelayS: 0,
+        });
+        if (!r.verification.ok) throw new Error(`verification failed: ${JSON.stringify(r.verification).slice(0, 200)}`);
+      } catch (e) {
+        a.cli = false;
+        a.cliReason = `\`s2-lite bench\` does not run against this build: ${errText(e)}`;
+      }
+    }
     await adapter.deleteStream(stream);
   } catch (e) {
     info.reason = errText(e);
