@@ -109,7 +109,7 @@ describe('base64', () => {
   });
 
   it('accepts only strict padded standard base64', () => {
-    expect(decodeBase64Strict('')).toEqual(new Uint8Array(0));
+    expect(decodeBase64Strict('')?.length).toBe(0);
     expect(Buffer.from(decodeBase64Strict('ZmVuY2U=')!).toString()).toBe('fence');
     expect(Buffer.from(decodeBase64Strict('AAAAAAAAACo=')!).readBigUInt64BE(0)).toBe(42n);
     for (const bad of [
