@@ -21,7 +21,7 @@ import { errors } from '../../errors.js';
 import { fencingTokenBytesMax } from '../../limits.js';
 import { decodeBase64Strict, encodeBase64 } from '../../util/base64.js';
 import { parseJson } from '../../util/json.js';
-import type { ReadBatch } from './proto.js';
+import { unmatchableSeqNum, type ReadBatch } from './proto.js';
 
 /** How record bytes map to JSON strings (api.md 6.6). */
 export type RecordFormat = 'raw' | 'base64';
@@ -142,7 +142,7 @@ function decodeRecord(value: unknown, path: string, d: Decoding): AppendRecord {
  *
  * Lenient where the reference may or may not be: `null` for `headers`/`body` means absent, and a float literal with an
  * integral value (e.g. `1.0`) is accepted as a u64 where it is a safe integer. `match_seq_num` above 2^53 - 1 becomes
- * `Infinity` (never matches; see `unmatchableSeqNum` in proto.ts).
+ * `unmatchableSeqNum` (Infinity, never matches; see proto.ts).
  */
 export function decodeAppendInputJson(text: string, format: RecordFormat): AppendInput {
   let doc: unknown;
@@ -176,7 +176,7 @@ function decodeAppendInputValue(doc: unknown, d: Decoding): AppendInput {
   const match = field(doc, 'match_seq_num');
   if (match !== undefined && match !== null) {
     const value = u64(match, 'match_seq_num');
-    input.matchSeqNum = value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : Infinity;
+    input.matchSeqNum = value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : unmatchableSeqNum;
   }
   const token = field(doc, 'fencing_token');
   if (token !== undefined && token !== null) {

@@ -117,17 +117,17 @@ class Reader {
     return hi === 0 ? BigInt(lo) : (BigInt(hi) << 32n) | BigInt(lo);
   }
 
-  /** A u64 as a JS number, or `Infinity` if it exceeds 2^53 - 1. */
+  /** A u64 as a JS number, or `unmatchableSeqNum` (Infinity) if it exceeds 2^53 - 1. */
   u64Number(): number {
     const lo = this.varint();
     const hi = this.hi;
-    return hi < 0x200000 ? hi * TWO_32 + lo : Infinity;
+    return hi < 0x200000 ? hi * TWO_32 + lo : unmatchableSeqNum;
   }
 
   /** A sequence number; these are never above 2^53 - 1 (engine/types.ts). */
   seqNum(): number {
     const n = this.u64Number();
-    if (n === Infinity) throw errors.badProto('sequence number exceeds 2^53 - 1');
+    if (n === unmatchableSeqNum) throw errors.badProto('sequence number exceeds 2^53 - 1');
     return n;
   }
 
