@@ -103,6 +103,16 @@ for (const format of ['raw', 'base64'] as RecordFormat[]) {
     check(decodeAppendInputJson(appendJson, format).records.length === recordCount, 'json input count');
   });
 }
+// One timestamp above 2^53 sends the whole body through the exact (non-native) JSON parser.
+const exactJson = JSON.stringify({
+  records: input.records.map((r, i) => ({
+    timestamp: i === 0 ? '__u64__' : Number(r.timestamp),
+    body: 'x'.repeat(1024),
+  })),
+}).replace('"__u64__"', '18446744073709551615');
+bench('json decodeAppendInputJson (raw, exact-integer path)', exactJson.length, () => {
+  check(decodeAppendInputJson(exactJson, 'raw').records[0].timestamp === 18446744073709551615n, 'u64 timestamp');
+});
 
 // --- S2S framing: 16 ReadBatch frames (uncompressed) read back through the FrameReader.
 const frameCount = 16;

@@ -206,9 +206,18 @@ function utf8Lossy(bytes: Uint8Array): string {
   return buf.toString('utf8');
 }
 
+/** Characters JSON requires escaping (decoded UTF-8 never holds lone surrogates, the only other case). */
+// eslint-disable-next-line no-control-regex -- control characters are among what must be found
+const needsEscape = /["\\\u0000-\u001f]/;
+
+/** `JSON.stringify(text)`, but a native scan first: most record text needs no escaping, and quoting it is ~2x faster. */
+function jsonString(text: string): string {
+  return needsEscape.test(text) ? JSON.stringify(text) : `"${text}"`;
+}
+
 function jsonBytes(bytes: Uint8Array, format: RecordFormat): string {
   if (format === 'base64') return `"${encodeBase64(bytes)}"`; // the base64 alphabet needs no escaping
-  return JSON.stringify(utf8Lossy(bytes));
+  return jsonString(utf8Lossy(bytes));
 }
 
 export function encodeStreamPositionJson(pos: StreamPosition): string {

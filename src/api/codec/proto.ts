@@ -31,8 +31,9 @@ export interface ReadBatch {
 }
 
 /**
- * `AppendInput.match_seq_num` above this (2^53 - 1) cannot be a JS number; it is decoded as `Infinity`, which never
- * equals a real next seq_num, so the append fails its condition with 412 exactly as it would on the reference.
+ * What a `match_seq_num` above 2^53 - 1 decodes to (it cannot be a JS number): `Infinity` never equals a real next
+ * seq_num, so such an append fails its condition with 412, as it would on the reference. Never rounded to a nearby
+ * number, which could match.
  */
 export const unmatchableSeqNum = Infinity;
 
