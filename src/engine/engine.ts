@@ -22,7 +22,7 @@ import {
 } from './read-session.js';
 import { Semaphore } from './semaphore.js';
 import { EngineState, type StreamState } from './state.js';
-import { streamerOf } from './streamer.js';
+import { Streamer, streamerOf } from './streamer.js';
 import * as streams from './streams.js';
 import type {
   AppendAck,
@@ -75,6 +75,9 @@ export class Engine {
 
   async close(): Promise<void> {
     await this.background.stop();
+    for (const stream of this.ctx.state.streamsById.values()) {
+      if (stream.runtime instanceof Streamer) stream.runtime.shutdown();
+    }
     await this.ctx.log.close();
   }
 

@@ -13,7 +13,7 @@
  * heartbeats and lag recovery do not extend it (lite fixes #280, #311). Errors decided before
  * streaming (404/409/416/422) are thrown by `openReadSession`; later ones by `next()`.
  */
-import { errors, RangeNotSatisfiable } from '../errors.js';
+import { errors, RangeNotSatisfiable, S2Error } from '../errors.js';
 import { heartbeatGapMsMax, heartbeatGapMsMin, readBatchBytesMax, readBatchRecordsMax } from '../limits.js';
 import { assert } from '../util/assert.js';
 import { randInt } from '../util/rand.js';
@@ -23,6 +23,16 @@ import type { StreamState } from './state.js';
 import { streamerOf, type Streamer } from './streamer.js';
 import { openStream } from './streams.js';
 import { meteredBytes, type SequencedRecord, type StreamConfigLayer, type StreamPosition } from './types.js';
+
+/** Storage failures surface as 500 `storage` (api.md 10.3), not as internal errors. */
+async function fromStorage<T>(operation: Promise<T>): Promise<T> {
+  try {
+    return await operation;
+  } catch (error) {
+    if (error instanceof S2Error) throw error;
+    throw errors.storage(`read failed: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
 
 export type ReadStart = { seqNum: number } | { timestamp: bigint } | { tailOffset: number };
 
@@ -76,7 +86,9 @@ export async function openReadSession(
         startSeqNum = tail.seqNum;
         fromPosition = true;
       } else {
-        const found = await ctx.log.seqNumForTimestamp(stream.id, start.timestamp, tail.seqNum, ctx.clock.nowMs());
+        const found = await fromStorage(
+          ctx.log.seqNumForTimestamp(stream.id, start.timestamp, tail.seqNum, ctx.clock.nowMs()),
+        );
         // Clamped to the tail we bounded the lookup with (lite-internals 3.10 "Subtle").
         startSeqNum = found === null ? tail.seqNum : Math.min(found, tail.seqNum);
         fromPosition = false;
@@ -274,14 +286,16 @@ export class ReadSession implements AsyncIterableIterator<ReadOutput> {
     // Never below the durable trim point, whatever storage has not physically deleted yet.
     let from = Math.max(start, this.stream.trimPoint);
     while (records.length < maxRecords && from < end) {
-      const got = await log.read({
-        stream: this.stream.id,
-        startSeqNum: from,
-        endSeqNum: end,
-        maxRecords: maxRecords - records.length,
-        maxBytes: maxBytes - bytes,
-        nowMs: clock.nowMs(),
-      });
+      const got = await fromStorage(
+        log.read({
+          stream: this.stream.id,
+          startSeqNum: from,
+          endSeqNum: end,
+          maxRecords: maxRecords - records.length,
+          maxBytes: maxBytes - bytes,
+          nowMs: clock.nowMs(),
+        }),
+      );
       if (this.closed) return { kind: 'records', records: [], bytes: 0, stop: true };
       if (got.length === 0) break;
       for (const record of got) {
@@ -300,14 +314,16 @@ export class ReadSession implements AsyncIterableIterator<ReadOutput> {
     // 1 MiB), so nothing survives; with a smaller session `bytes` budget, probe whether the next
     // record is simply too large for what is left (which ends the session).
     if (maxBytes >= readBatchBytesMax) return { kind: 'nothing' };
-    const probe = await log.read({
-      stream: this.stream.id,
-      startSeqNum: from,
-      endSeqNum: end,
-      maxRecords: 1,
-      maxBytes: Number.MAX_SAFE_INTEGER,
-      nowMs: clock.nowMs(),
-    });
+    const probe = await fromStorage(
+      log.read({
+        stream: this.stream.id,
+        startSeqNum: from,
+        endSeqNum: end,
+        maxRecords: 1,
+        maxBytes: Number.MAX_SAFE_INTEGER,
+        nowMs: clock.nowMs(),
+      }),
+    );
     return probe.length > 0 ? { kind: 'records', records: [], bytes: 0, stop: true } : { kind: 'nothing' };
   }
 

@@ -22,6 +22,7 @@ import type { Timer } from '../util/clock.js';
 import type { Append } from '../storage/types.js';
 import type { EngineContext } from './context.js';
 import { Follower, type LiveBatch } from './followers.js';
+import { Queue } from './queue.js';
 import { assignTimestamps, type ValidatedAppend } from './records.js';
 import { terminalTrimPoint, type StreamState } from './state.js';
 import type { AppendAck, SequencedRecord, StreamPosition } from './types.js';
@@ -77,8 +78,9 @@ export class Streamer {
   private fencingAppliedEnd: number;
   private trimPoint: number;
   private terminal: Promise<void> | undefined;
-  private readonly inflight: Inflight[] = [];
-  private readonly replies: Reply[] = [];
+  private readonly inflight = new Queue<Inflight>();
+  /** Sorted by dependency; equal dependencies keep sequencing order. */
+  private readonly replies = new Queue<Reply>();
   private readonly followers = new Set<Follower>();
   private users = 0;
   private failure: S2Error | undefined;
@@ -98,7 +100,7 @@ export class Streamer {
   }
 
   get pendingCount(): number {
-    return this.inflight.length;
+    return this.inflight.size;
   }
 
   /** Keeps the streamer alive until the returned function is called (read/append sessions). */
@@ -263,9 +265,7 @@ export class Streamer {
 
   /** Inserts keeping `replies` sorted by dependency, after equal ones (sequencing order). */
   private enqueueReply(reply: Reply): void {
-    let i = this.replies.length;
-    while (i > 0 && this.replies[i - 1]!.dependency > reply.dependency) i--;
-    this.replies.splice(i, 0, reply);
+    this.replies.insertSorted(reply, (r) => r.dependency);
   }
 
   private onDurable(entry: Inflight): void {
@@ -273,7 +273,7 @@ export class Streamer {
     entry.durable = true;
     const stream = this.stream;
     let terminalDurable = false;
-    while (this.inflight.length > 0 && this.inflight[0]!.durable) {
+    while (this.inflight.peek()?.durable) {
       const done = this.inflight.shift()!;
       assert(done.records[0]!.seqNum === stream.tail.seqNum, 'durable batch does not continue the durable tail');
       stream.tail = done.end;
@@ -299,13 +299,10 @@ export class Streamer {
   }
 
   private releaseReplies(): void {
-    const durable = this.stream.tail.seqNum;
-    let n = 0;
-    while (n < this.replies.length && this.replies[n]!.dependency <= durable) n++;
-    if (n === 0) return;
-    const released = this.replies.splice(0, n);
-    const tail = { ...this.stream.tail };
-    for (const reply of released) reply.release(tail);
+    const tail = this.stream.tail;
+    while (this.replies.size > 0 && this.replies.peek()!.dependency <= tail.seqNum) {
+      this.replies.shift()!.release(tail);
+    }
   }
 
   /**
@@ -318,33 +315,42 @@ export class Streamer {
     const reason = error instanceof Error ? error.message : String(error);
     const failed = errors.storage(`append could not be made durable: ${reason}`);
     this.failure = errors.unavailable(`stream unavailable after a storage failure: ${reason}`);
-    this.inflight.length = 0;
-    const replies = this.replies.splice(0);
-    for (const reply of replies) reply.fail(failed);
+    this.inflight.clear();
+    for (const reply of this.replies.clear()) reply.fail(failed);
     for (const follower of this.followers) follower.close(this.failure);
     this.followers.clear();
     this.cancelIdleTimer();
   }
 
+  private isIdle(): boolean {
+    return this.users === 0 && this.inflight.size === 0 && this.replies.size === 0 && this.followers.size === 0;
+  }
+
   private maybeIdle(): void {
-    if (this.users === 0 && this.inflight.length === 0 && this.replies.length === 0 && this.followers.size === 0) {
-      this.armIdleTimer();
-    }
+    if (this.isIdle()) this.armIdleTimer();
   }
 
   private armIdleTimer(): void {
     if (this.idleTimer || this.released || this.failure) return;
     this.idleTimer = this.ctx.clock.setTimer(streamerDormantMs, () => {
       this.idleTimer = undefined;
-      const idle =
-        this.users === 0 && this.inflight.length === 0 && this.replies.length === 0 && this.followers.size === 0;
-      if (idle && !this.failure) this.release();
+      if (this.isIdle() && !this.failure) this.release();
     });
   }
 
   private cancelIdleTimer(): void {
     this.idleTimer?.cancel();
     this.idleTimer = undefined;
+  }
+
+  /**
+   * Engine shutdown: followers end with `unavailable` and no timer is left armed. Appends in
+   * flight still settle when the log flushes them on close.
+   */
+  shutdown(): void {
+    for (const follower of this.followers) follower.close(errors.unavailable('server shutting down'));
+    this.followers.clear();
+    this.release();
   }
 
   /** Drops the streamer from its stream; the next user builds a fresh one from durable state. */

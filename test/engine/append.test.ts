@@ -176,6 +176,17 @@ describe('timestamps (api.md 7.3)', () => {
   });
 });
 
+describe('reconfiguration', () => {
+  it('applies to the next append of an active streamer', async () => {
+    const f = await setup();
+    await createStream(f, 's');
+    await f.engine.append(basin, 's', input(['a']));
+    await f.engine.reconfigureStream(basin, 's', { timestamping: { mode: 'client-require' } });
+    await expect(f.engine.append(basin, 's', input(['b']))).rejects.toMatchObject({ code: 'invalid' });
+    expect((await f.engine.append(basin, 's', { records: [rec('b', 1n)] })).start.seqNum).toBe(1);
+  });
+});
+
 describe('command records', () => {
   it('trim point is min(requested, own seq + 1) and only moves forward', async () => {
     const f = await setup();

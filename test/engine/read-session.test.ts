@@ -220,6 +220,80 @@ describe('catch-up then follow (api.md 8.3)', () => {
   });
 });
 
+describe('follow limits and lag (lite-internals 5.7)', () => {
+  it('an exactly met count ends cleanly; bytes truncate a live batch', async () => {
+    const f = await setup();
+    await stream(f, 's', ['a']);
+    const exact = collector(
+      await f.engine.openReadSession(basin, 's', { start: { seqNum: 0 }, count: 3, waitSecs: 60 }),
+    );
+    const size = meteredBytes({ headers: [], body: new Uint8Array(1) });
+    const cut = collector(
+      await f.engine.openReadSession(basin, 's', { start: { seqNum: 1 }, bytes: 2 * size, waitSecs: 60 }),
+    );
+    await settle();
+    await f.engine.append(basin, 's', input(['b', 'c']));
+    await exact.finished;
+    expect(exact.bodies()).toEqual(['a', 'b', 'c']);
+    expect(exact.kinds()).toEqual(['catchup', 'heartbeat', 'live']);
+    expect(exact.error()).toBeUndefined();
+    await f.engine.append(basin, 's', input(['d']));
+    await cut.finished;
+    expect(cut.bodies()).toEqual(['b', 'c']);
+    const more = collector(
+      await f.engine.openReadSession(basin, 's', { start: { seqNum: 3 }, bytes: 2 * size, waitSecs: 60 }),
+    );
+    await settle();
+    await f.engine.append(basin, 's', input(['e', 'f', 'g']));
+    await more.finished;
+    expect(more.bodies()).toEqual(['d', 'e']); // catch-up 'd', then 1 of the 3 live records
+  });
+
+  it('re-arms the wait deadline from the catch-up batch delivered after a lag', async () => {
+    const f = await setup();
+    await stream(f, 's', []);
+    const session = await f.engine.openReadSession(basin, 's', { start: { seqNum: 0 }, waitSecs: 10 });
+    const it = session[Symbol.asyncIterator]();
+    expect((await it.next()).value).toMatchObject({ kind: 'heartbeat' });
+    await f.clock.advance(8_000);
+    for (let i = 0; i < 30; i++) await f.engine.append(basin, 's', input([`r${i}`]));
+    const batch = (await it.next()).value as ReadOutput;
+    expect(batch.kind === 'batch' && batch.records.length).toBe(30);
+    expect((await it.next()).value).toMatchObject({ kind: 'heartbeat' });
+    const deliveredAt = f.clock.monotonicMs();
+    let endedAt: number | undefined;
+    const drain = (async () => {
+      while (!(await it.next()).done); // heartbeats only
+      endedAt = f.clock.monotonicMs();
+    })();
+    await f.clock.advance(9_000);
+    expect(endedAt).toBeUndefined();
+    await f.clock.advance(1_000);
+    await drain;
+    expect(endedAt).toBe(deliveredAt + 10_000);
+  });
+
+  it('reports a storage read failure as 500 storage', async () => {
+    const f = await setup();
+    await stream(f, 's', ['a']);
+    f.log.read = () => Promise.reject(new Error('object store unreachable'));
+    await expect(f.engine.read(basin, 's', { start: { seqNum: 0 }, count: 10 })).rejects.toMatchObject({
+      code: 'storage',
+    });
+  });
+
+  it('ends followers with unavailable when the engine closes', async () => {
+    const f = await setup();
+    await stream(f, 's', []);
+    const c = collector(await f.engine.openReadSession(basin, 's', { start: { seqNum: 0 } }));
+    await settle();
+    await f.engine.close();
+    await c.finished;
+    expect(c.error()).toMatchObject({ code: 'unavailable' });
+    expect(f.clock.pendingTimers()).toBe(0);
+  });
+});
+
 describe('unary read with wait (api.md 8.5)', () => {
   it('returns catch-up records immediately, else the first live batch with tail, else [] at the deadline', async () => {
     const f = await setup();
