@@ -50,6 +50,8 @@ async function admitAndAppend(
   if (waiting) await waiting;
   let ack: Promise<AppendAck>;
   try {
+    // A client gone before sequencing gets nothing written (lite-internals 6.5).
+    if (signal?.aborted) throw errors.unavailable('request aborted before it was sequenced');
     const refusal = dp.refusal();
     if (refusal !== undefined) throw errors.unavailable(refusal);
     // Looked up after admission: the streamer may have gone dormant or the stream been deleted.

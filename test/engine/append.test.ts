@@ -176,6 +176,27 @@ describe('timestamps (api.md 7.3)', () => {
   });
 });
 
+describe('client disconnects', () => {
+  it('write nothing when the client is gone before sequencing, also while waiting for admission', async () => {
+    const f = await setup({ appendInflightBytes: 1 });
+    await createStream(f, 's');
+    await expect(f.engine.append(basin, 's', input(['x']), { signal: AbortSignal.abort() })).rejects.toMatchObject({
+      code: 'unavailable',
+    });
+    f.log.hold();
+    const big = f.engine.append(basin, 's', input(['y'.repeat(1024 * 1024 - 8)]));
+    const controller = new AbortController();
+    const waiting = track(f.engine.append(basin, 's', input(['z']), { signal: controller.signal }));
+    await settle();
+    controller.abort();
+    await settle();
+    expect(waiting.error()).toMatchObject({ code: 'unavailable' });
+    f.log.release();
+    expect((await big).start.seqNum).toBe(0);
+    expect((await f.engine.checkTail(basin, 's')).seqNum).toBe(1);
+  });
+});
+
 describe('reconfiguration', () => {
   it('applies to the next append of an active streamer', async () => {
     const f = await setup();
