@@ -66,6 +66,10 @@ export class Engine {
     log.onFailure((reason) => {
       this.failure = reason;
       logEvent('storage failed', { reason });
+      // Nothing in flight can become known-durable any more, and followers would wait forever.
+      for (const stream of this.ctx.state.streamsById.values()) {
+        if (stream.runtime instanceof Streamer) stream.runtime.onCommitFailed(new Error(reason));
+      }
     });
   }
 

@@ -302,7 +302,10 @@ export class ReadSession implements AsyncIterableIterator<ReadOutput> {
         assert(record.seqNum >= from && record.seqNum < end, 'storage returned a record outside the requested range');
         if (until !== undefined && record.timestamp >= until) return { kind: 'records', records, bytes, stop: true };
         const size = meteredBytes(record);
-        if (bytes + size > maxBytes) return { kind: 'records', records, bytes, stop: bytes + size > bytesLeft };
+        // Past the batch budget: emit; past the session budget (or nothing fits at all): end.
+        if (bytes + size > maxBytes) {
+          return { kind: 'records', records, bytes, stop: records.length === 0 || bytes + size > bytesLeft };
+        }
         records.push(record);
         bytes += size;
         from = record.seqNum + 1;

@@ -308,9 +308,10 @@ export class Streamer {
   /**
    * A rejected commit is indefinite (storage/types.ts): this append and every later one in flight
    * fail with `storage`, queued rejections too (their basis may be lost), and the stream refuses
-   * further appends with `unavailable` because its true tail is unknown until restart.
+   * further appends with `unavailable` because its true tail is unknown until restart. The
+   * engine also calls this on every streamer when the log reports itself failed.
    */
-  private onCommitFailed(error: unknown): void {
+  onCommitFailed(error: unknown): void {
     if (this.failure) return;
     const reason = error instanceof Error ? error.message : String(error);
     const failed = errors.storage(`append could not be made durable: ${reason}`);

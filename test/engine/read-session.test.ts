@@ -361,6 +361,17 @@ describe('followers on deletion and failure', () => {
     });
   });
 
+  it('get unavailable when the log fails, even on a stream without appends in flight', async () => {
+    const f = await setup();
+    await stream(f, 'quiet', []);
+    const c = collector(await f.engine.openReadSession(basin, 'quiet', { start: { seqNum: 0 } }));
+    await settle();
+    f.log.fail();
+    await c.finished;
+    expect(c.error()).toMatchObject({ code: 'unavailable' });
+    await expect(f.engine.append(basin, 'quiet', input(['x']))).rejects.toMatchObject({ code: 'unavailable' });
+  });
+
   it('get unavailable when a commit fails', async () => {
     const f = await setup();
     await stream(f, 's', []);
