@@ -119,7 +119,7 @@ export class Streamer {
   /** Sequences a validated append now; resolves with its ack once durable (api.md 7.1). */
   append(input: ValidatedAppend, session?: SessionHandle): Promise<AppendAck> {
     assert(!this.released, 'append on a released streamer');
-    this.cancelIdleTimer();
+    this.touch();
     if (this.failure) return Promise.reject(this.failure);
     if (session?.poisoned) return Promise.reject(errors.other('request dropped'));
     // Checks in the order of api.md 7.1 steps 3-6; each rejection is durability-gated.
@@ -325,6 +325,12 @@ export class Streamer {
 
   private isIdle(): boolean {
     return this.users === 0 && this.inflight.size === 0 && this.replies.size === 0 && this.followers.size === 0;
+  }
+
+  /** Activity: the dormancy period restarts from now. */
+  private touch(): void {
+    this.cancelIdleTimer();
+    this.maybeIdle();
   }
 
   private maybeIdle(): void {

@@ -168,6 +168,24 @@ describe.each<Protocol>(['h1', 'h2c'])('append over %s', (protocol) => {
     expect(new Set(bodies(read)).size).toBe(20);
   });
 
+  it('a reconfiguration between appends applies to the next one, order intact', async () => {
+    const s = uniqueStream();
+    for (let i = 0; i < 10; i++) {
+      if (i === 5) {
+        const res = await c.req(
+          'PATCH',
+          `/v1/streams/${s}`,
+          { 'content-type': 'application/json' },
+          '{"timestamping":{"mode":"client-require"}}',
+        );
+        expect(res.status, res.text).toBe(200);
+        expectError(await c.append(s, { records: [{ body: 'no timestamp' }] }), 422, 'invalid');
+      }
+      await c.appendOk(s, { records: [{ body: `r${i}`, timestamp: 1000 + i }] });
+    }
+    expect(bodies(await c.readOk(s, 'seq_num=0'))).toEqual(Array.from({ length: 10 }, (_, i) => `r${i}`));
+  });
+
   it('appends after stream deletion get 409 stream_deletion_pending', async () => {
     const s = uniqueStream();
     await c.appendOk(s, { records: [{ body: 'a' }] });
