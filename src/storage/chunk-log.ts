@@ -121,11 +121,11 @@ export class ChunkLog implements StreamLog {
   }
 
   read(request: ReadRequest): Promise<SequencedRecord[]> {
-    return readRecords(this.readContext, request);
+    return readRecords(this.readContext, request).catch(readError);
   }
 
   seqNumForTimestamp(stream: StreamId, timestamp: bigint, endSeqNum: number, nowMs: number): Promise<number | null> {
-    return seqNumForTimestamp(this.readContext, stream, timestamp, endSeqNum, nowMs);
+    return seqNumForTimestamp(this.readContext, stream, timestamp, endSeqNum, nowMs).catch(readError);
   }
 
   status(): LogStatus {
@@ -276,6 +276,13 @@ export class ChunkLog implements StreamLog {
     this.timers.clear();
     for (const listener of this.listeners) listener(reason);
   }
+}
+
+/** Reads fail with typed errors the client can see; the log itself stays usable. */
+function readError(error: unknown): never {
+  if (error instanceof CorruptDataError) throw errors.storage(`corrupt data: ${error.message}`);
+  if (error instanceof StoreFailure) throw errors.storage(error.message);
+  throw error;
 }
 
 function openError(store: ObjectStore, error: unknown): Error {

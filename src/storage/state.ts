@@ -134,8 +134,11 @@ export class LogState {
       this.log('append-to-unknown-stream', { stream: append.stream, chunkId });
       return;
     }
-    const last = stream.records.at(-1)?.record.seqNum ?? -1;
-    assert(append.records[0].seqNum > last, `append to ${append.stream} goes backwards`);
+    // The seam promises appends start at the previous tail; this also catches a chunk applied twice.
+    assert(
+      append.records[0].seqNum === stream.tail.seqNum,
+      `append to ${append.stream} starts at ${append.records[0].seqNum}, tail is ${stream.tail.seqNum}`,
+    );
     for (const record of append.records) {
       const bytes = meteredBytes(record) + tailRecordOverheadBytes;
       stream.records.push({ record, expiresAtMs: append.expiresAtMs, chunkId });
