@@ -5,6 +5,8 @@
  * 1. Capture, synchronously, the state after the last applied chunk X: metadata, segment lists
  *    and the memory-tail records (all of them come from chunks <= X at that instant).
  * 2. Write each stream's surviving records (not trimmed, not expired) as new segment objects.
+ *    A stream's last segment, if small, is rewritten together with the new records and replaced,
+ *    so that a slow stream does not accumulate one tiny segment per checkpoint.
  * 3. Create manifest id+1 (create-if-absent) with last applied chunk X and the captured state
  *    plus the new segments. If the id is taken, a newer writer has bumped the epoch: fenced.
  * 4. Only then swap the memory tails for the segments; chunks <= X become garbage.
@@ -19,6 +21,7 @@ import type { ManifestHeader, SegmentRef, SnapshotRef } from './codec-manifest.j
 import { encodeSegment, type SegmentOptions, type StoredRecord } from './codec-segment.js';
 import { loadManifestHeader, writeManifest, type ManifestIo, type WrittenManifest } from './manifest-io.js';
 import { segmentKey } from './names.js';
+import { SegmentVanished, type SegmentCache } from './segment-cache.js';
 import type { LogState, Logger, TailEntry } from './state.js';
 import { withRetry } from './store-ops.js';
 
@@ -27,8 +30,16 @@ export interface CheckpointContext {
   clock: Clock;
   state: LogState;
   epoch: number;
-  segment: SegmentOptions & { segmentBytesMax: number };
+  segment: SegmentOptions & { segmentBytesMax: number; segmentMergeBytesMax: number };
+  segments: SegmentCache;
   log: Logger;
+}
+
+interface Captured {
+  records: TailEntry[];
+  trimPoint: number;
+  /** The stream's last segment, if small enough to be rewritten with the new records. */
+  merge: SegmentRef | null;
 }
 
 /** The manifest this writer last created; checkpoints create the next one. */
@@ -56,19 +67,24 @@ export async function runCheckpoint(ctx: CheckpointContext, current: CurrentMani
   };
   // Step 1: everything below is read before the first await.
   const snapshot = state.snapshot();
-  const captured = new Map<StreamId, { records: TailEntry[]; trimPoint: number }>();
+  const captured = new Map<StreamId, Captured>();
   for (const stream of state.streams.values()) {
-    if (stream.records.length > 0)
-      captured.set(stream.id, { records: [...stream.records], trimPoint: stream.trimPoint });
+    if (stream.records.length === 0) continue;
+    const last = stream.segments.at(-1);
+    const merge = last && last.size < ctx.segment.segmentMergeBytesMax ? last : null;
+    captured.set(stream.id, { records: [...stream.records], trimPoint: stream.trimPoint, merge });
   }
   const nowMs = ctx.clock.nowMs();
 
   const added = new Map<StreamId, SegmentRef[]>();
+  const replaced = new Map<StreamId, SegmentRef>();
   const written: string[] = [];
   try {
-    for (const [id, { records, trimPoint }] of captured) {
-      const live = records.filter(
-        (r) => r.record.seqNum >= trimPoint && (r.expiresAtMs === null || r.expiresAtMs > nowMs),
+    for (const [id, entry] of captured) {
+      const old = entry.merge ? await segmentRecords(ctx, entry.merge) : null;
+      if (old) replaced.set(id, entry.merge!);
+      const live = [...(old ?? []), ...entry.records].filter(
+        (r) => r.record.seqNum >= entry.trimPoint && (r.expiresAtMs === null || r.expiresAtMs > nowMs),
       );
       const refs: SegmentRef[] = [];
       for (const group of splitBySize(live, ctx.segment.segmentBytesMax)) {
@@ -85,7 +101,11 @@ export async function runCheckpoint(ctx: CheckpointContext, current: CurrentMani
     await deleteBestEffort(ctx, written);
     throw error;
   }
-  for (const stream of snapshot.streams) stream.segments.push(...(added.get(stream.id) ?? []));
+  for (const stream of snapshot.streams) {
+    const gone = replaced.get(stream.id);
+    if (gone) stream.segments = stream.segments.filter((s) => s.key !== gone.key);
+    stream.segments.push(...(added.get(stream.id) ?? []));
+  }
 
   // Step 3. If this put's outcome stays unknown (it throws), the segments must stay: the manifest
   // may exist. The next attempt then finds the id taken by our own epoch and adopts it.
@@ -116,10 +136,25 @@ export async function runCheckpoint(ctx: CheckpointContext, current: CurrentMani
   }
 
   // Step 4: the manifest is durable; memory now defers to the segments.
-  for (const id of captured.keys()) state.foldIntoSegments(id, foldedChunkId, added.get(id) ?? []);
+  for (const id of captured.keys()) {
+    state.foldIntoSegments(id, foldedChunkId, added.get(id) ?? [], replaced.get(id)?.key ?? null);
+  }
   assert(state.appliedChunkId >= foldedChunkId, 'applied chunk id never goes back');
   ctx.log('checkpoint', { manifestId: header.manifestId, foldedChunkId, segments: written.length });
   return { kind: 'done', manifestId: header.manifestId, foldedChunkId, segments: written.length };
+}
+
+/** All records of a segment about to be merged; null if it vanished (then it is simply kept out of the merge). */
+async function segmentRecords(ctx: CheckpointContext, segment: SegmentRef): Promise<StoredRecord[] | null> {
+  try {
+    const footer = await ctx.segments.footer(segment);
+    const records: StoredRecord[] = [];
+    for (let i = 0; i < footer.blocks.length; i++) records.push(...(await ctx.segments.block(segment, footer, i)));
+    return records;
+  } catch (error) {
+    if (error instanceof SegmentVanished) return null;
+    throw error;
+  }
 }
 
 /** Groups consecutive records so that each group stays under `bytesMax` metered bytes (at least one record). */

@@ -194,6 +194,7 @@ export class ChunkLog implements StreamLog {
         state: this.state,
         epoch: this.epoch,
         segment: this.options,
+        segments: this.readContext.segments,
         log: this.options.logger,
       },
       this.current,
@@ -203,6 +204,7 @@ export class ChunkLog implements StreamLog {
     } else if (result.kind === 'done') {
       this.chunksSinceCheckpoint = this.state.appliedChunkId - applied;
       await collectLogObjects(this.gcContext, this.current);
+      if (this.state.unreachableSegments.length > 0) this.requestGc(); // merged-away segments
     }
     return result;
   }

@@ -39,6 +39,12 @@ export interface ChunkLogOptions {
   blockBytes?: number;
   /** A checkpoint splits a stream's records into segments of at most about this size. */
   segmentBytesMax?: number;
+  /**
+   * A stream's last segment smaller than this is rewritten together with the next checkpoint's
+   * records, which bounds the segment count of slow streams (0 disables). Each checkpoint then
+   * rewrites up to this much per stream it touches.
+   */
+  segmentMergeBytesMax?: number;
   /** Bodies smaller than this are never compressed. */
   compressMinBytes?: number;
   /** Larger metadata snapshots are written as their own object, referenced by the manifest. */
@@ -69,6 +75,7 @@ export function resolveOptions(options: ChunkLogOptions): ResolvedOptions {
     blockCacheBytes: options.blockCacheBytes ?? 64 * MiB,
     blockBytes: options.blockBytes ?? 64 * KiB,
     segmentBytesMax: options.segmentBytesMax ?? 64 * MiB,
+    segmentMergeBytesMax: options.segmentMergeBytesMax ?? MiB,
     compressMinBytes: options.compressMinBytes ?? KiB,
     manifestInlineBytesMax: options.manifestInlineBytesMax ?? 256 * KiB,
     manifestsKept: options.manifestsKept ?? 3,

@@ -112,7 +112,7 @@ async function scanSegmentBlock(
     records = await ctx.segments.block(segment, footer, index);
   } catch (error) {
     if (!(error instanceof SegmentVanished)) throw error;
-    return vanished(ctx, stream.id, segment, nowMs) ? after : null;
+    return vanished(ctx, stream.id, segment, cursor, nowMs);
   }
   for (const entry of records) {
     if (entry.record.seqNum < cursor || expired(entry, nowMs)) continue;
@@ -122,18 +122,25 @@ async function scanSegmentBlock(
 }
 
 /**
- * A segment object is missing. Fine if it is no longer referenced (GC removed it: its records
- * were trimmed, expired or purged) or if it has an expiry (GC judged it expired by a clock that
- * later went back); anything else means data the manifest promises is gone.
- * Returns true if the read may continue past it.
+ * A segment object is missing. Fine if it is no longer referenced: GC removed it (its records
+ * were trimmed, expired or purged) or a checkpoint merged it into a new segment; the cursor is
+ * then resolved again against the current segment list. Fine too if it has an expiry (GC judged
+ * it expired by a clock that later went back). Anything else means data the manifest promises
+ * is gone. Returns the next cursor, or null if the stream is gone.
  */
-function vanished(ctx: ReadContext, streamId: StreamId, segment: SegmentRef, nowMs: number): boolean {
+function vanished(
+  ctx: ReadContext,
+  streamId: StreamId,
+  segment: SegmentRef,
+  cursor: number,
+  nowMs: number,
+): number | null {
   const stream = ctx.state.streams.get(streamId);
-  if (!stream) return false;
-  if (!stream.segments.some((s) => s.key === segment.key)) return true;
+  if (!stream) return null;
+  if (!stream.segments.some((s) => s.key === segment.key)) return cursor;
   if (segment.maxExpiresAtMs !== null) {
     ctx.log('segment-missing-assumed-expired', { key: segment.key, maxExpiresAtMs: segment.maxExpiresAtMs, nowMs });
-    return true;
+    return segment.lastSeqNum + 1;
   }
   throw errors.storage(`segment ${segment.key} of stream ${streamId} is missing from the object store`);
 }

@@ -164,14 +164,20 @@ export class LogState {
 
   /**
    * After a checkpoint made the memory-tail records of chunks <= `chunkId` durable in `added`
-   * segments (and a manifest references them), swaps the records for the segments.
+   * segments (and a manifest references them), swaps the records for the segments. `replaced`
+   * is the stream's former last segment, whose records the new segments also hold.
    */
-  foldIntoSegments(id: StreamId, chunkId: number, added: SegmentRef[]): void {
+  foldIntoSegments(id: StreamId, chunkId: number, added: SegmentRef[], replaced: string | null): void {
     const stream = this.streams.get(id);
     if (!stream) {
       // Purged while the checkpoint ran: its new segments are garbage right away.
       for (const segment of added) this.unreachableSegments.push(segment.key);
       return;
+    }
+    if (replaced !== null) {
+      assert(stream.segments.at(-1)?.key === replaced, `replaced segment of ${id} is its last`);
+      stream.segments.pop();
+      this.unreachableSegments.push(replaced);
     }
     let count = 0;
     while (count < stream.records.length && stream.records[count].chunkId <= chunkId) count++;

@@ -117,11 +117,14 @@ class Model {
 }
 
 describe('read and seqNumForTimestamp', () => {
-  it('give the same answers from memory, from segments and from a mix', async () => {
+  it.each([
+    ['one segment per checkpoint', 0],
+    ['small segments merged', 1 << 20],
+  ])('give the same answers from memory, from segments and from a mix (%s)', async (_name, segmentMergeBytesMax) => {
     const store = new MemoryObjectStore();
     const clock = new ManualClock();
     const base = clock.nowMs();
-    const log = await open(store, { clock });
+    const log = await open(store, { clock, segmentMergeBytesMax });
     await log.commit(createStream('s'));
     const model = new Model(log, 's');
     for (let i = 0; i < 30; i++) await model.append(7, { expiresAtMs: i % 3 === 0 ? base + 10_000 : null });
@@ -141,7 +144,7 @@ describe('read and seqNumForTimestamp', () => {
     await model.check(nows);
 
     // And the same after recovery.
-    const reopened = await open(store, { clock });
+    const reopened = await open(store, { clock, segmentMergeBytesMax });
     const again = Object.assign(new Model(reopened, 's'), { records: model.records, trimPoint: 123, tail: model.tail });
     await again.check(nows);
   });
@@ -181,7 +184,7 @@ describe('read and seqNumForTimestamp', () => {
 describe('trim, retention and deletion', () => {
   it('GC deletes segments entirely below the trim point, and reads skip trimmed records', async () => {
     const store = new FaultStore(new MemoryObjectStore());
-    const log = await open(store);
+    const log = await open(store, { segmentMergeBytesMax: 0 });
     await log.commit(createStream('s'));
     await log.commit([makeAppend('s', 0, 100)]);
     await log.checkpoint();
@@ -207,7 +210,7 @@ describe('trim, retention and deletion', () => {
   it('hides expired records and GC deletes segments whose records all expired', async () => {
     const clock = new ManualClock();
     const store = new MemoryObjectStore();
-    const log = await open(store, { clock, gcIntervalMs: 1_000_000 });
+    const log = await open(store, { clock, gcIntervalMs: 1_000_000, segmentMergeBytesMax: 0 });
     await log.commit(createStream('s'));
     const now = clock.nowMs();
     await log.commit([makeAppend('s', 0, 10, { expiresAtMs: now + 5_000 })]);
@@ -259,6 +262,42 @@ describe('trim, retention and deletion', () => {
     expect((await store.list('segment/')).length).toBe(0);
     store.release();
     expect(seqs(await read)).toEqual(range(55, 60));
+  });
+
+  it('rewrites a small last segment with new records instead of adding segments', async () => {
+    const store = new FaultStore(new MemoryObjectStore());
+    const log = await open(store, { segmentMergeBytesMax: 2_000, blockCacheBytes: 0 });
+    await log.commit(createStream('s'));
+    for (let i = 0; i < 12; i++) {
+      await log.commit([makeAppend('s', i * 4, 4)]);
+      await log.checkpoint();
+    }
+    await log.collectGarbage();
+    const segments = await store.list('segment/');
+    // Each segment grew until it passed 2000 bytes, then a new one started.
+    expect(segments.length).toBeGreaterThan(1);
+    expect(segments.length).toBeLessThan(6);
+    expect(segments.slice(0, -1).every((s) => s.size >= 2_000)).toBe(true);
+    expect(seqs(await log.read(readAll('s', 48)))).toEqual(range(0, 48));
+
+    // A read holding a reference to a segment that a merge replaces finds the records in the new one.
+    await log.commit([makeAppend('s', 48, 1)]);
+    await log.checkpoint();
+    await log.collectGarbage();
+    const last = (await store.list('segment/')).at(-1)!.key;
+    const stopHolding = store.hold('get', (key) => key === last);
+    const read = log.read({ ...readAll('s', 50), startSeqNum: 48 });
+    for (let i = 0; i < 20 && store.held.length === 0; i++) await new Promise((resolve) => setImmediate(resolve));
+    expect(store.held.length).toBe(1);
+    stopHolding();
+    await log.commit([makeAppend('s', 49, 1)]);
+    await log.checkpoint();
+    await log.collectGarbage();
+    expect(await store.head(last)).toBeNull();
+    store.release();
+    expect(seqs(await read)).toEqual([48, 49]);
+    const reopened = await open(store.inner);
+    expect(seqs(await reopened.read(readAll('s', 50)))).toEqual(range(0, 50));
   });
 
   it('GC deletes folded chunks and keeps only the newest manifests', async () => {
