@@ -98,7 +98,12 @@ export class ChunkWriter {
   submit(mutations: Mutation[]): Promise<void> {
     if (this.stopped) return Promise.reject(this.stopped);
     if (mutations.length === 0) return this.barrier();
-    const encoded = encodeCommit(mutations);
+    let encoded: Uint8Array;
+    try {
+      encoded = encodeCommit(mutations);
+    } catch (error) {
+      return Promise.reject(error as Error); // a malformed commit (an engine bug) fails alone
+    }
     return new Promise<void>((resolve, reject) => {
       this.pending.push({ mutations, encoded, waiter: { resolve, reject } });
       this.pendingBytes += encoded.length;
