@@ -84,6 +84,42 @@ async function listChunkIdsAfter(io: ManifestIo, afterId: number): Promise<numbe
   return objects.map((o) => parseNumberedKey(chunkPrefix, o.key)).filter((id): id is number => id !== null);
 }
 
+/** Replay reads chunks in order, but fetches a window of listed chunks ahead (latency-bound stores). */
+const prefetchChunks = 16;
+
+class ChunkFetcher {
+  private readonly fetches = new Map<number, Promise<Uint8Array>>();
+  private readonly positions: Map<number, number>;
+
+  constructor(
+    private readonly io: ManifestIo,
+    /** Listed chunk ids, ascending. */
+    readonly ids: number[],
+  ) {
+    this.positions = new Map(ids.map((id, i) => [id, i]));
+  }
+
+  has(id: number): boolean {
+    return this.positions.has(id);
+  }
+
+  /** The chunk's bytes; also starts fetching the next listed chunks. */
+  fetch(id: number): Promise<Uint8Array> {
+    const from = this.positions.get(id)!;
+    for (const next of this.ids.slice(from, from + prefetchChunks)) {
+      if (this.fetches.has(next)) continue;
+      const fetch = withRetry(`get chunk ${next}`, this.io.store, this.io.policy, () =>
+        this.io.store.get(chunkKey(next)),
+      );
+      fetch.catch(() => {}); // awaited (and reported) when its turn comes, if ever
+      this.fetches.set(next, fetch);
+    }
+    const fetch = this.fetches.get(id)!;
+    this.fetches.delete(id);
+    return fetch;
+  }
+}
+
 async function replayAndFence(
   io: ManifestIo,
   state: LogState,
@@ -91,27 +127,27 @@ async function replayAndFence(
   stats: Opened['stats'],
   log: Logger,
 ): Promise<number> {
-  let listed = new Set(await listChunkIdsAfter(io, state.appliedChunkId));
+  let chunks = new ChunkFetcher(io, await listChunkIdsAfter(io, state.appliedChunkId));
   for (let id = state.appliedChunkId + 1; ; id++) {
-    if (!listed.has(id)) {
+    if (!chunks.has(id)) {
       const fence = encodeChunk({ epoch, chunkId: id, prevChunkId: state.appliedChunkId }, [], io.compressMinBytes);
       const outcome = await putIfAbsent(io.store, chunkKey(id), fence, newPutId(epoch, io.rand), io.policy);
       if (outcome.kind === 'ok') {
         state.applyChunk(id, epoch, []);
-        stats.ignoredAfterFence = [...listed].filter((other) => other > id).length;
+        stats.ignoredAfterFence = chunks.ids.filter((other) => other > id).length;
         log('fenced-chunk-log', { fenceChunkId: id, epoch, ...stats });
         return id;
       }
-      // Someone wrote this id since we listed: re-list and judge the chunk now there.
-      listed = new Set(await listChunkIdsAfter(io, id - 1));
-      assert(listed.has(id), `chunk ${id} exists (create-if-absent failed) but is not listed`);
+      // Someone wrote this id since we listed: list again and judge the chunk now there.
+      chunks = new ChunkFetcher(io, await listChunkIdsAfter(io, id - 1));
+      assert(chunks.has(id), `chunk ${id} exists (create-if-absent failed) but is not listed`);
     }
-    await replayChunk(io, state, epoch, id, stats, log);
+    await replayChunk(chunks, state, epoch, id, stats, log);
   }
 }
 
 async function replayChunk(
-  io: ManifestIo,
+  chunks: ChunkFetcher,
   state: LogState,
   epoch: number,
   id: number,
@@ -120,7 +156,7 @@ async function replayChunk(
 ): Promise<void> {
   let data: Uint8Array;
   try {
-    data = await withRetry(`get chunk ${id}`, io.store, io.policy, () => io.store.get(chunkKey(id)));
+    data = await chunks.fetch(id);
   } catch (error) {
     // Only a writer that folded the chunk into a newer manifest deletes it.
     if (isNotFound(error)) throw new FencedError(`chunk ${id} vanished during recovery: a newer writer holds the log`);
