@@ -2,7 +2,7 @@
  * Parsers for command-line values, throwing commander's InvalidArgumentError so a bad value is
  * reported as one line naming the option.
  */
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
 import { parseDurationMs, parseSize } from './units.js';
 
 /** A non-negative integer (at least `min`) that fits a JS number exactly. */
@@ -34,4 +34,9 @@ export function parsePositiveNumber(text: string): number {
   const n = Number(text);
   if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a number greater than 0');
   return n;
+}
+
+/** An option taking a duration (value in ms), whose help shows the default as written, e.g. `5ms`. */
+export function durationOption(flags: string, description: string, defaultText: string): Option {
+  return new Option(flags, description).argParser(parseDurationArg).default(parseDurationArg(defaultText), defaultText);
 }

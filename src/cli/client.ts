@@ -102,10 +102,8 @@ export function describeError(error: unknown): string {
     return `nothing to read: the start position is at or beyond the tail of the stream${tail}`;
   }
   if (error instanceof S2Error) {
-    if (
-      error.origin === 'sdk' &&
-      /ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ECONNRESET/.test(`${error.code} ${error.message}`)
-    ) {
+    const unreachable = /ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ECONNRESET|ETIMEDOUT|NETWORK_ERROR|UND_ERR_CONNECT/;
+    if (error.origin === 'sdk' && unreachable.test(`${error.code} ${error.message}`)) {
       const { accountEndpoint } = clientConfig();
       return `cannot reach the S2 endpoint ${accountEndpoint} (${error.code ?? error.message}); is the server running? set S2_ACCOUNT_ENDPOINT and S2_BASIN_ENDPOINT to point elsewhere`;
     }

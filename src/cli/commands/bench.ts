@@ -4,7 +4,7 @@
  * only when it is a terminal. Exits 1 when verification fails.
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { parseDurationArg, parsePositiveNumber, parseSizeArg } from '../args.js';
+import { durationOption, parsePositiveNumber, parseSizeArg } from '../args.js';
 import { action, basinClient, parseBasinArg } from '../client.js';
 import { maxRecordSize, minRecordSize } from '../bench/records.js';
 import { jsonReport, liveBlock, progressLines, textReport } from '../bench/report.js';
@@ -66,14 +66,15 @@ export function registerBenchCommand(program: Command): void {
         'then catch up from the start; report throughput and latency percentiles and verify every record.',
     )
     .argument('<basin>', 'basin to run in (a temporary stream bench/<uuid> is created and deleted)')
-    .option('-b, --record-size <size>', 'metered size of each record, 128 B to 1 MiB', parseRecordSize, 8192)
+    .addOption(
+      new Option('-b, --record-size <size>', 'metered size of each record, 128 B to 1 MiB')
+        .argParser(parseRecordSize)
+        .default(8192, '8KiB'),
+    )
     .option('-t, --target-mibps <n>', 'target write throughput in MiB/s', parsePositiveNumber, 1)
-    .option('-d, --duration <duration>', 'how long to write', parseDurationArg, 60_000)
-    .option(
-      '-w, --catchup-delay <duration>',
-      'wait this long after writing before the catch-up read',
-      parseDurationArg,
-      20_000,
+    .addOption(durationOption('-d, --duration <duration>', 'how long to write', '60s'))
+    .addOption(
+      durationOption('-w, --catchup-delay <duration>', 'wait this long after writing before the catch-up read', '20s'),
     )
     .addOption(
       new Option('-c, --storage-class <class>', 'storage class of the temporary stream').choices([
@@ -81,11 +82,8 @@ export function registerBenchCommand(program: Command): void {
         'express',
       ]),
     )
-    .option(
-      '--linger <duration>',
-      'producer linger before a batch is sent (0 for the latency floor)',
-      parseDurationArg,
-      5,
+    .addOption(
+      durationOption('--linger <duration>', 'producer linger before a batch is sent (0 for the latency floor)', '5ms'),
     )
     .addOption(
       new Option('--append <transport>', 'append transport: s2s session, or unary protobuf')

@@ -20,7 +20,7 @@ import {
   type S2Stream,
 } from '@s2-dev/streamstore';
 import { Option, type Command } from 'commander';
-import { parseCount, parseDurationArg, parseSizeArg } from '../args.js';
+import { durationOption, parseCount, parseDurationArg, parseSizeArg } from '../args.js';
 import { action, basinClient, parseStreamUri, UsageError } from '../client.js';
 import { describeCommand, formatRecord, lines, parseFormat, parseRecordLine, type RecordFormat } from '../format.js';
 import { exitQuietlyOnEpipe, liveLine, style, writeAll } from '../output.js';
@@ -246,7 +246,7 @@ export function registerRecordCommands(program: Command): void {
       .option('-i, --input <file>', 'read records from this file instead of stdin'),
   )
     .addOption(formatOption())
-    .option('--linger <duration>', 'how long to wait for more records before sending a batch', parseDurationArg, 5)
+    .addOption(durationOption('--linger <duration>', 'how long to wait for more records before sending a batch', '5ms'))
     .addHelpText(
       'after',
       "\nExamples:\n  printf 'a\\nb\\n' | s2-lite append s2://my-basin-01/orders\n" +
