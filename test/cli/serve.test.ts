@@ -11,7 +11,7 @@ import http2 from 'node:http2';
 import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
-import type { TLSSocket } from 'node:tls';
+import type { ConnectionOptions, TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from '../support/http.js';
 import { repoRoot, spawnServer, type SpawnedServer } from '../support/server.js';
@@ -197,8 +197,10 @@ describe('s2-lite serve', () => {
       expect(server.stdout()).toContain(
         `export S2_ACCOUNT_ENDPOINT=${server.baseUrl} S2_BASIN_ENDPOINT=${server.baseUrl} S2_ACCESS_TOKEN=ignored S2_SSL_NO_VERIFY=1`,
       );
+      // Offer only http/1.1 by ALPN (Node's https client offers none by default).
+      const tlsOptions: https.RequestOptions & ConnectionOptions = { rejectUnauthorized: false, agent: false, ALPNProtocols: ['http/1.1'] };
       const h1 = await new Promise<{ status: number; alpn: string | false | null; body: string }>((resolve, reject) => {
-        const req = https.get(`${server.baseUrl}/health`, { rejectUnauthorized: false, agent: false, ALPNProtocols: ['http/1.1'] }, (res) => {
+        const req = https.get(`${server.baseUrl}/health`, tlsOptions, (res) => {
           const alpn = (res.socket as TLSSocket).alpnProtocol;
           let body = '';
           res.on('data', (c) => (body += c));
