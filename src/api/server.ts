@@ -87,8 +87,10 @@ export class S2Server {
     res.on('error', () => {});
     try {
       if (this.options.cors && applyCors(ctx)) return;
-      if (ctx.method === 'GET' && (ctx.path === '/health' || ctx.path === '/ping')) return this.health(ctx);
-      if (ctx.method === 'GET' && ctx.path === '/metrics' && this.options.metrics) {
+      // HEAD is answered like GET (without the body), as the router does for /v1 routes.
+      const isGet = ctx.method === 'GET' || ctx.method === 'HEAD';
+      if (isGet && (ctx.path === '/health' || ctx.path === '/ping')) return this.health(ctx);
+      if (isGet && ctx.path === '/metrics' && this.options.metrics) {
         const { contentType, body } = await this.options.metrics();
         return ctx.send(200, body, { 'content-type': contentType });
       }
