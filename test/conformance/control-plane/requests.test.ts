@@ -59,6 +59,9 @@ describe.each<Protocol>(['h1', 'h2c'])('requests over %s', (protocol) => {
       expect(res.status).toBe(200);
       expect(res.text).toBe('OK');
       expect(String(res.headers['content-type'])).toMatch(/^text\/plain/);
+      const head = await c().raw({ method: 'HEAD', path });
+      expect(head.status).toBe(200);
+      expect(head.body.length).toBe(0);
     }
   });
 
