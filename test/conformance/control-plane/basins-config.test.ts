@@ -122,6 +122,15 @@ describe.each<Protocol>(['h1', 'h2c'])('ensure basin over %s', (protocol) => {
     expectError(await c().getBasin(basin), 404, 'basin_not_found');
   });
 
+  it('ignores S2-Request-Token, even one too long for the create route', async () => {
+    const basin = uniqueBasin();
+    const headers = { 'content-type': 'application/json', 's2-request-token': 'x'.repeat(40) };
+    expectProvision(await c().raw({ method: 'PUT', path: `/v1/basins/${basin}`, headers, body: '{}' }), 201, 'created');
+    expect((await c().raw({ method: 'PATCH', path: `/v1/basins/${basin}`, headers, body: '{}' })).status).toBe(200);
+    // Ensure stores no idempotency key: a create with the same token is not a retry.
+    expectError(await c().createBasin(basin, undefined, { 's2-request-token': 'x'.repeat(36) }), 409, 'resource_already_exists');
+  });
+
   it('rejects a retention age of 0 with 422 invalid', async () => {
     const basin = uniqueBasin();
     const res = await c().ensureBasin(basin, { config: { default_stream_config: { retention_policy: { age: 0 } } } });
