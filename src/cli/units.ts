@@ -20,7 +20,8 @@ const sizeUnits: Record<string, number> = {
 export function parseSize(text: string): number {
   const match = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(text);
   const unit = match && sizeUnits[match[2]!.toLowerCase()];
-  if (!match || unit === undefined || unit === null) throw new Error(`invalid size \`${text}\` (examples: 4096, 64KiB, 128MiB, 1GB)`);
+  if (!match || unit === undefined || unit === null)
+    throw new Error(`invalid size \`${text}\` (examples: 4096, 64KiB, 128MiB, 1GB)`);
   return Math.floor(Number(match[1]) * unit);
 }
 
@@ -29,7 +30,7 @@ const durationUnitsMs: Record<string, number> = {
   nsec: 1e-6,
   nanos: 1e-6,
   us: 1e-3,
-  'µs': 1e-3,
+  µs: 1e-3,
   usec: 1e-3,
   micros: 1e-3,
   ms: 1,

@@ -33,7 +33,10 @@ function specFile(spec: unknown): string {
 }
 
 /** Runs `serve` expecting it to fail at startup; resolves with its exit code and output. */
-function runUntilExit(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runUntilExit(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', path.join(repoRoot, 'src/cli/main.ts'), 'serve', '--host', '127.0.0.1', '--port', '0', ...args],
@@ -52,7 +55,11 @@ function runUntilExit(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ co
   });
 }
 
-async function withServer(args: string[], env: NodeJS.ProcessEnv, fn: (server: SpawnedServer) => Promise<void>): Promise<void> {
+async function withServer(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  fn: (server: SpawnedServer) => Promise<void>,
+): Promise<void> {
   const server = await spawnServer(args, env);
   try {
     await fn(server);
@@ -132,7 +139,9 @@ describe('s2-lite serve', () => {
       expect(endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
       expect(out).toContain(`s2-lite listening on ${endpoint}\n`);
       expect(out).toMatch(/^storage: in-memory/m);
-      expect(out).toContain(`export S2_ACCOUNT_ENDPOINT=${endpoint} S2_BASIN_ENDPOINT=${endpoint} S2_ACCESS_TOKEN=ignored\n`);
+      expect(out).toContain(
+        `export S2_ACCOUNT_ENDPOINT=${endpoint} S2_BASIN_ENDPOINT=${endpoint} S2_ACCESS_TOKEN=ignored\n`,
+      );
       expect(out).not.toContain('S2_SSL_NO_VERIFY');
       const health = await request(endpoint, { path: '/health' });
       expect(health.text).toBe('OK');
@@ -165,12 +174,32 @@ describe('s2-lite serve', () => {
   });
 
   it.each([
-    ['an unknown field in a stream config', { basins: [{ name: 'bad-spec-basin', streams: [{ name: 's', config: { colour: 'red' } }] }] }, /unknown field `colour`/],
+    [
+      'an unknown field in a stream config',
+      { basins: [{ name: 'bad-spec-basin', streams: [{ name: 's', config: { colour: 'red' } }] }] },
+      /unknown field `colour`/,
+    ],
     ['an unknown field in a basin', { basins: [{ name: 'bad-spec-basin', cfg: {} }] }, /unknown field `cfg`/],
-    ['a duplicate basin name', { basins: [{ name: 'dup-spec-basin' }, { name: 'dup-spec-basin' }] }, /duplicate basin `dup-spec-basin`/],
-    ['a duplicate stream name', { basins: [{ name: 'dup-spec-basin', streams: [{ name: 'x' }, { name: 'x' }] }] }, /duplicate stream `x`/],
-    ['a zero retention', { basins: [{ name: 'zero-spec-basin', config: { default_stream_config: { retention_policy: '0s' } } }] }, /retention_policy/],
-    ['an invalid duration', { basins: [{ name: 'bad-spec-basin', streams: [{ name: 's', config: { retention_policy: 'forever' } }] }] }, /invalid duration `forever`/],
+    [
+      'a duplicate basin name',
+      { basins: [{ name: 'dup-spec-basin' }, { name: 'dup-spec-basin' }] },
+      /duplicate basin `dup-spec-basin`/,
+    ],
+    [
+      'a duplicate stream name',
+      { basins: [{ name: 'dup-spec-basin', streams: [{ name: 'x' }, { name: 'x' }] }] },
+      /duplicate stream `x`/,
+    ],
+    [
+      'a zero retention',
+      { basins: [{ name: 'zero-spec-basin', config: { default_stream_config: { retention_policy: '0s' } } }] },
+      /retention_policy/,
+    ],
+    [
+      'an invalid duration',
+      { basins: [{ name: 'bad-spec-basin', streams: [{ name: 's', config: { retention_policy: 'forever' } }] }] },
+      /invalid duration `forever`/,
+    ],
     ['an invalid basin name', { basins: [{ name: 'Bad_Name' }] }, /basin name/],
     ['malformed JSON', '{"basins": [', /not valid JSON/],
   ])('refuses to start on a spec file with %s: one-line error, non-zero exit', async (_what, spec, message) => {
@@ -198,7 +227,11 @@ describe('s2-lite serve', () => {
         `export S2_ACCOUNT_ENDPOINT=${server.baseUrl} S2_BASIN_ENDPOINT=${server.baseUrl} S2_ACCESS_TOKEN=ignored S2_SSL_NO_VERIFY=1`,
       );
       // Offer only http/1.1 by ALPN (Node's https client offers none by default).
-      const tlsOptions: https.RequestOptions & ConnectionOptions = { rejectUnauthorized: false, agent: false, ALPNProtocols: ['http/1.1'] };
+      const tlsOptions: https.RequestOptions & ConnectionOptions = {
+        rejectUnauthorized: false,
+        agent: false,
+        ALPNProtocols: ['http/1.1'],
+      };
       const h1 = await new Promise<{ status: number; alpn: string | false | null; body: string }>((resolve, reject) => {
         const req = https.get(`${server.baseUrl}/health`, tlsOptions, (res) => {
           const alpn = (res.socket as TLSSocket).alpnProtocol;

@@ -55,7 +55,11 @@ describe('basins through the SDK', () => {
       config: {
         createStreamOnAppend: true,
         streamCipher: 'aegis-256',
-        defaultStreamConfig: { retentionPolicy: { ageSecs: 3600 }, timestamping: { mode: 'arrival' }, storageClass: 'standard' },
+        defaultStreamConfig: {
+          retentionPolicy: { ageSecs: 3600 },
+          timestamping: { mode: 'arrival' },
+          storageClass: 'standard',
+        },
       },
     });
     expect(info.name).toBe(basin);
@@ -97,14 +101,23 @@ describe('basins through the SDK', () => {
     const updated = await s2.basins.ensure({ basin, config: { createStreamOnAppend: true } });
     expect(updated.result).toBe('updated');
     expect(updated.basin.name).toBe(basin);
-    expect(await s2.basins.getConfig({ basin })).toMatchObject({ createStreamOnAppend: true, createStreamOnRead: false });
+    expect(await s2.basins.getConfig({ basin })).toMatchObject({
+      createStreamOnAppend: true,
+      createStreamOnRead: false,
+    });
     expect((await s2.basins.ensure({ basin })).result).toBe('updated');
-    expect(await s2.basins.getConfig({ basin })).toMatchObject({ createStreamOnAppend: false, defaultStreamConfig: null });
+    expect(await s2.basins.getConfig({ basin })).toMatchObject({
+      createStreamOnAppend: false,
+      defaultStreamConfig: null,
+    });
   });
 
   it('reconfigures a basin with absent, null and nested fields', async () => {
     const basin = uniqueBasin('sdkr');
-    await s2.basins.create({ basin, config: { streamCipher: 'aes-256-gcm', defaultStreamConfig: { storageClass: 'standard' } } });
+    await s2.basins.create({
+      basin,
+      config: { streamCipher: 'aes-256-gcm', defaultStreamConfig: { storageClass: 'standard' } },
+    });
     const config = await s2.basins.reconfigure({
       basin,
       streamCipher: null,
@@ -120,7 +133,10 @@ describe('basins through the SDK', () => {
 
   it('surfaces 404, 409, 400 and 422 as S2Errors with status and code', async () => {
     const missing = uniqueBasin('sdkm');
-    expect(await s2Error(s2.basins.getConfig({ basin: missing }))).toMatchObject({ status: 404, code: 'basin_not_found' });
+    expect(await s2Error(s2.basins.getConfig({ basin: missing }))).toMatchObject({
+      status: 404,
+      code: 'basin_not_found',
+    });
     expect(await s2Error(s2.basins.delete({ basin: missing }))).toMatchObject({ status: 404, code: 'basin_not_found' });
     const basin = uniqueBasin('sdkx');
     await s2.basins.create({ basin });
@@ -171,7 +187,10 @@ describe('streams through the SDK', () => {
   });
 
   it('creates streams inheriting basin defaults and the basin cipher, and reads resolved configs', async () => {
-    const basin = await newBasin({ streamCipher: 'aegis-256', defaultStreamConfig: { timestamping: { mode: 'arrival' } } });
+    const basin = await newBasin({
+      streamCipher: 'aegis-256',
+      defaultStreamConfig: { timestamping: { mode: 'arrival' } },
+    });
     const streams = s2.basin(basin).streams;
     const info = await streams.create({ stream: 'orders', config: { retentionPolicy: { infinite: {} } } });
     expect(info).toMatchObject({ name: 'orders', cipher: 'aegis-256', deletedAt: null });
@@ -213,26 +232,44 @@ describe('streams through the SDK', () => {
   it('ensures and reconfigures streams, with null falling back to basin defaults', async () => {
     const basin = await newBasin({ defaultStreamConfig: { retentionPolicy: { ageSecs: 600 } } });
     const streams = s2.basin(basin).streams;
-    expect((await streams.ensure({ stream: 's', config: { retentionPolicy: { ageSecs: 60 } } })).result).toBe('created');
+    expect((await streams.ensure({ stream: 's', config: { retentionPolicy: { ageSecs: 60 } } })).result).toBe(
+      'created',
+    );
     expect((await streams.ensure({ stream: 's', config: { retentionPolicy: { ageSecs: 60 } } })).result).toBe('noop');
-    const reconfigured = await streams.reconfigure({ stream: 's', retentionPolicy: null, timestamping: { uncapped: true } });
-    expect(reconfigured).toMatchObject({ retentionPolicy: { ageSecs: 600 }, timestamping: { mode: 'client-prefer', uncapped: true } });
+    const reconfigured = await streams.reconfigure({
+      stream: 's',
+      retentionPolicy: null,
+      timestamping: { uncapped: true },
+    });
+    expect(reconfigured).toMatchObject({
+      retentionPolicy: { ageSecs: 600 },
+      timestamping: { mode: 'client-prefer', uncapped: true },
+    });
     const ensured = await streams.ensure({ stream: 's' });
     expect(ensured.result).toBe('updated');
-    expect(await streams.getConfig({ stream: 's' })).toMatchObject({ retentionPolicy: { ageSecs: 600 }, timestamping: { uncapped: false } });
+    expect(await streams.getConfig({ stream: 's' })).toMatchObject({
+      retentionPolicy: { ageSecs: 600 },
+      timestamping: { uncapped: false },
+    });
   });
 
   it('surfaces stream errors as typed S2Errors', async () => {
     const basin = await newBasin();
     const streams = s2.basin(basin).streams;
-    expect(await s2Error(streams.getConfig({ stream: 'nope' }))).toMatchObject({ status: 404, code: 'stream_not_found' });
+    expect(await s2Error(streams.getConfig({ stream: 'nope' }))).toMatchObject({
+      status: 404,
+      code: 'stream_not_found',
+    });
     expect(await s2Error(streams.delete({ stream: 'nope' }))).toMatchObject({ status: 404, code: 'stream_not_found' });
     expect(await s2Error(s2.basin(uniqueBasin('sdkm')).streams.create({ stream: 'x' }))).toMatchObject({
       status: 404,
       code: 'basin_not_found',
     });
     await streams.create({ stream: 'dup' });
-    expect(await s2Error(streams.create({ stream: 'dup' }))).toMatchObject({ status: 409, code: 'resource_already_exists' });
+    expect(await s2Error(streams.create({ stream: 'dup' }))).toMatchObject({
+      status: 409,
+      code: 'resource_already_exists',
+    });
     const zero = streams.create({ stream: 'zero', config: { retentionPolicy: { ageSecs: 0 } } });
     expect(await s2Error(zero)).toMatchObject({ status: 422, code: 'invalid' });
   });
@@ -242,8 +279,14 @@ describe('streams through the SDK', () => {
     const streams = s2.basin(basin).streams;
     await streams.create({ stream: 'gone' });
     await streams.delete({ stream: 'gone' });
-    expect(await s2Error(streams.getConfig({ stream: 'gone' }))).toMatchObject({ status: 409, code: 'stream_deletion_pending' });
-    expect(await s2Error(streams.create({ stream: 'gone' }))).toMatchObject({ status: 409, code: 'stream_deletion_pending' });
+    expect(await s2Error(streams.getConfig({ stream: 'gone' }))).toMatchObject({
+      status: 409,
+      code: 'stream_deletion_pending',
+    });
+    expect(await s2Error(streams.create({ stream: 'gone' }))).toMatchObject({
+      status: 409,
+      code: 'stream_deletion_pending',
+    });
     const listed = await streams.list({ prefix: 'gone' });
     expect(listed.streams.map((s) => s.name)).toEqual(['gone']);
     expect(listed.streams[0]!.deletedAt).toBeInstanceOf(Date);

@@ -27,7 +27,10 @@ export const defaultBasinConfig = {
 
 /** Path of a stream, percent-encoding everything outside the unreserved set (as the SDKs do). */
 export function streamPath(name: string, suffix = ''): string {
-  const encoded = encodeURIComponent(name).replace(/[!'()*.]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  const encoded = encodeURIComponent(name).replace(
+    /[!'()*.]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
   return `/v1/streams/${encoded}${suffix}`;
 }
 
@@ -60,7 +63,9 @@ export function api(baseUrl: string, protocol: Protocol) {
       json('POST', '/v1/basins', config === undefined ? { basin } : { basin, config }, headers),
     getBasin: (basin: string) => raw({ path: `/v1/basins/${basin}` }),
     ensureBasin: (basin: string, body?: unknown) =>
-      body === undefined ? raw({ method: 'PUT', path: `/v1/basins/${basin}` }) : json('PUT', `/v1/basins/${basin}`, body),
+      body === undefined
+        ? raw({ method: 'PUT', path: `/v1/basins/${basin}` })
+        : json('PUT', `/v1/basins/${basin}`, body),
     patchBasin: (basin: string, patch: unknown) => json('PATCH', `/v1/basins/${basin}`, patch),
     deleteBasin: (basin: string) => raw({ method: 'DELETE', path: `/v1/basins/${basin}` }),
     streams,

@@ -70,7 +70,11 @@ describe.each<Protocol>(['h1', 'h2c'])('basin deletion over %s', (protocol) => {
     // Checked before idempotency: even the original token and config get 409.
     expectError(await c().createBasin(basin, undefined, { 's2-request-token': 'tok' }), 409, 'basin_deletion_pending');
     expectError(await c().ensureBasin(basin), 409, 'basin_deletion_pending', pending);
-    expectError(await c().ensureBasin(basin, { config: { create_stream_on_read: true } }), 409, 'basin_deletion_pending');
+    expectError(
+      await c().ensureBasin(basin, { config: { create_stream_on_read: true } }),
+      409,
+      'basin_deletion_pending',
+    );
     expectError(await c().patchBasin(basin, { create_stream_on_read: true }), 409, 'basin_deletion_pending', pending);
   });
 

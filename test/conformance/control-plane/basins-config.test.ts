@@ -38,7 +38,9 @@ describe.each<Protocol>(['h1', 'h2c'])('ensure basin over %s', (protocol) => {
     const basin = uniqueBasin();
     const created = await c().ensureBasin(basin, { config: { create_stream_on_append: true } });
     await sleep(5);
-    const updated = await c().ensureBasin(basin, { config: { create_stream_on_read: true, stream_cipher: 'aes-256-gcm' } });
+    const updated = await c().ensureBasin(basin, {
+      config: { create_stream_on_read: true, stream_cipher: 'aes-256-gcm' },
+    });
     expectProvision(updated, 200, 'updated');
     expect(updated.json().created_at).toBe(created.json().created_at);
     expect((await c().getBasin(basin)).json()).toEqual({
@@ -54,9 +56,15 @@ describe.each<Protocol>(['h1', 'h2c'])('ensure basin over %s', (protocol) => {
       create_stream_on_append: true,
       create_stream_on_read: true,
       stream_cipher: 'aegis-256',
-      default_stream_config: { storage_class: 'standard', retention_policy: { infinite: {} }, timestamping: { mode: 'arrival' } },
+      default_stream_config: {
+        storage_class: 'standard',
+        retention_policy: { infinite: {} },
+        timestamping: { mode: 'arrival' },
+      },
     });
-    const res = await c().ensureBasin(basin, { config: { default_stream_config: { timestamping: { uncapped: true } } } });
+    const res = await c().ensureBasin(basin, {
+      config: { default_stream_config: { timestamping: { uncapped: true } } },
+    });
     expectProvision(res, 200, 'updated');
     expect((await c().getBasin(basin)).json()).toEqual({
       ...defaultBasinConfig,
@@ -97,7 +105,11 @@ describe.each<Protocol>(['h1', 'h2c'])('ensure basin over %s', (protocol) => {
     });
     expectProvision(ignored, 200, 'noop');
     expect((await c().getBasin(basin)).json()).toEqual(defaultBasinConfig);
-    const empty = await c().raw({ method: 'PUT', path: `/v1/basins/${basin}`, headers: { 'content-type': 'application/json' } });
+    const empty = await c().raw({
+      method: 'PUT',
+      path: `/v1/basins/${basin}`,
+      headers: { 'content-type': 'application/json' },
+    });
     expectProvision(empty, 200, 'noop');
   });
 
@@ -115,7 +127,12 @@ describe.each<Protocol>(['h1', 'h2c'])('ensure basin over %s', (protocol) => {
 
   it('rejects malformed JSON, bad types and an invalid location with 400 bad_json', async () => {
     const basin = uniqueBasin();
-    const bad = await c().raw({ method: 'PUT', path: `/v1/basins/${basin}`, body: '{"config":', headers: { 'content-type': 'application/json' } });
+    const bad = await c().raw({
+      method: 'PUT',
+      path: `/v1/basins/${basin}`,
+      body: '{"config":',
+      headers: { 'content-type': 'application/json' },
+    });
     expectError(bad, 400, 'bad_json');
     expectError(await c().ensureBasin(basin, { config: { create_stream_on_read: null } }), 400, 'bad_json');
     expectError(await c().ensureBasin(basin, { location: 'not a location' }), 400, 'bad_json');
@@ -128,7 +145,11 @@ describe.each<Protocol>(['h1', 'h2c'])('ensure basin over %s', (protocol) => {
     expectProvision(await c().raw({ method: 'PUT', path: `/v1/basins/${basin}`, headers, body: '{}' }), 201, 'created');
     expect((await c().raw({ method: 'PATCH', path: `/v1/basins/${basin}`, headers, body: '{}' })).status).toBe(200);
     // Ensure stores no idempotency key: a create with the same token is not a retry.
-    expectError(await c().createBasin(basin, undefined, { 's2-request-token': 'x'.repeat(36) }), 409, 'resource_already_exists');
+    expectError(
+      await c().createBasin(basin, undefined, { 's2-request-token': 'x'.repeat(36) }),
+      409,
+      'resource_already_exists',
+    );
   });
 
   it('rejects a retention age of 0 with 422 invalid', async () => {
@@ -175,10 +196,17 @@ describe.each<Protocol>(['h1', 'h2c'])('reconfigure basin over %s', (protocol) =
   it('patches nested default stream config fields recursively and persists them', async () => {
     const basin = uniqueBasin();
     await c().createBasin(basin, {
-      default_stream_config: { retention_policy: { age: 3600 }, timestamping: { mode: 'client-require', uncapped: true } },
+      default_stream_config: {
+        retention_policy: { age: 3600 },
+        timestamping: { mode: 'client-require', uncapped: true },
+      },
     });
     const res = await c().patchBasin(basin, {
-      default_stream_config: { storage_class: 'standard', retention_policy: { infinite: {} }, timestamping: { mode: 'arrival' } },
+      default_stream_config: {
+        storage_class: 'standard',
+        retention_policy: { infinite: {} },
+        timestamping: { mode: 'arrival' },
+      },
       create_stream_on_append: true,
     });
     const expected = {

@@ -39,7 +39,13 @@ describe.each<Protocol>(['h1', 'h2c'])('create and get basin over %s', (protocol
     expectProvision(res, 201, 'created');
     expect(res.headers['content-type']).toBe('application/json');
     const info = res.json();
-    expect(info).toEqual({ name: basin, location: null, created_at: expect.any(String), deleted_at: null, state: 'active' });
+    expect(info).toEqual({
+      name: basin,
+      location: null,
+      created_at: expect.any(String),
+      deleted_at: null,
+      state: 'active',
+    });
     expect(Date.parse(info.created_at)).toBeGreaterThanOrEqual(before - 1000);
     expect(Date.parse(info.created_at)).toBeLessThanOrEqual(Date.now() + 1000);
     const config = await c().getBasin(basin);
@@ -119,7 +125,12 @@ describe.each<Protocol>(['h1', 'h2c'])('create and get basin over %s', (protocol
       'resource_already_exists',
       exists,
     );
-    expectError(await c().createBasin(basin, { create_stream_on_append: true }), 409, 'resource_already_exists', exists);
+    expectError(
+      await c().createBasin(basin, { create_stream_on_append: true }),
+      409,
+      'resource_already_exists',
+      exists,
+    );
   });
 
   it('never treats a create of a basin that was created without a token as a retry', async () => {
@@ -154,7 +165,9 @@ describe.each<Protocol>(['h1', 'h2c'])('create and get basin over %s', (protocol
     const stem = uniqueBasin('len').replace(/-/g, '');
     const long = `${stem}${'0'.repeat(48)}`.slice(0, 48);
     expectProvision(await c().createBasin(long), 201, 'created');
-    const short = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`.slice(-8).padStart(8, '0');
+    const short = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`
+      .slice(-8)
+      .padStart(8, '0');
     const res = await c().createBasin(short);
     // Against a shared server this 8-byte name could exist already; either way it was not rejected.
     expect([201, 409]).toContain(res.status);
@@ -197,13 +210,22 @@ describe.each<Protocol>(['h1', 'h2c'])('create and get basin over %s', (protocol
       basin,
       scope: 'aws:us-east-1',
       extra: [1, 2, 3],
-      config: { flavour: 'vanilla', create_stream_on_read: true, default_stream_config: { colour: 'blue', storage_class: 'standard' } },
+      config: {
+        flavour: 'vanilla',
+        create_stream_on_read: true,
+        default_stream_config: { colour: 'blue', storage_class: 'standard' },
+      },
     });
     expectProvision(res, 201, 'created');
     expect((await c().getBasin(basin)).json()).toEqual({
       ...defaultBasinConfig,
       create_stream_on_read: true,
-      default_stream_config: { storage_class: 'standard', retention_policy: null, timestamping: null, delete_on_empty: null },
+      default_stream_config: {
+        storage_class: 'standard',
+        retention_policy: null,
+        timestamping: null,
+        delete_on_empty: null,
+      },
     });
   });
 
@@ -232,7 +254,12 @@ describe.each<Protocol>(['h1', 'h2c'])('create and get basin over %s', (protocol
       message,
     );
     expectError(
-      await c().raw({ method: 'POST', path: '/v1/basins', body, headers: { 'content-type': 'application/x-www-form-urlencoded' } }),
+      await c().raw({
+        method: 'POST',
+        path: '/v1/basins',
+        body,
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      }),
       400,
       'bad_json',
       message,
@@ -243,7 +270,12 @@ describe.each<Protocol>(['h1', 'h2c'])('create and get basin over %s', (protocol
   it('accepts application/json with parameters and application/*+json', async () => {
     for (const type of ['application/json; charset=utf-8', 'application/vnd.s2+json']) {
       const basin = uniqueBasin();
-      const res = await c().raw({ method: 'POST', path: '/v1/basins', body: JSON.stringify({ basin }), headers: { 'content-type': type } });
+      const res = await c().raw({
+        method: 'POST',
+        path: '/v1/basins',
+        body: JSON.stringify({ basin }),
+        headers: { 'content-type': type },
+      });
       expectProvision(res, 201, 'created');
     }
   });

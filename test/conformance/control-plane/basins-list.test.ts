@@ -4,7 +4,7 @@
  * and the validation of the query.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closeHttp2Sessions, uniqueBasin, type Protocol } from '../../support/http.js';
+import { closeHttp2Sessions, uniqueBasin, type Protocol, type RawResponse } from '../../support/http.js';
 import { startServer, type TestServer } from '../../support/server.js';
 import { api, expectError, expectProvision } from './api.js';
 
@@ -27,7 +27,7 @@ describe.each<Protocol>(['h1', 'h2c'])('list basins over %s', (protocol) => {
     return names;
   }
 
-  const names = (res: { json(): any }) => res.json().basins.map((b: { name: string }) => b.name);
+  const names = (res: RawResponse): string[] => res.json().basins.map((b: { name: string }) => b.name);
 
   it('returns an empty page with has_more false when nothing matches the prefix', async () => {
     const res = await c().listBasins(`?prefix=${uniqueBasin('none')}`);
@@ -90,7 +90,10 @@ describe.each<Protocol>(['h1', 'h2c'])('list basins over %s', (protocol) => {
 
   it('combines a prefix with pagination (10 matching plus 1 other, limit 4: 4, 4, 2)', async () => {
     const prefix = uniqueBasin('pp');
-    const all = await createAll(`${prefix}-in`, Array.from({ length: 10 }, (_, i) => String(i)));
+    const all = await createAll(
+      `${prefix}-in`,
+      Array.from({ length: 10 }, (_, i) => String(i)),
+    );
     await createAll(`${prefix}-out`, ['x']);
     const sizes: number[] = [];
     const seen: string[] = [];

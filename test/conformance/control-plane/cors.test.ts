@@ -72,7 +72,11 @@ describe.each<Protocol>(['h1', 'h2c'])('CORS enabled over %s', (protocol) => {
     expect(created.status).toBe(201);
     expect(created.headers['access-control-allow-origin']).toBe(origin);
     expect(created.headers['access-control-allow-credentials']).toBe('true');
-    const missing = await request(withCors.baseUrl, { path: `/v1/basins/${uniqueBasin('missing')}`, protocol, headers: { origin } });
+    const missing = await request(withCors.baseUrl, {
+      path: `/v1/basins/${uniqueBasin('missing')}`,
+      protocol,
+      headers: { origin },
+    });
     expectError(missing, 404, 'basin_not_found');
     expect(missing.headers['access-control-allow-origin']).toBe(origin);
     expect(missing.headers['access-control-allow-credentials']).toBe('true');

@@ -38,11 +38,19 @@ describe.each<Protocol>(['h1', 'h2c'])('501 routes over %s', (protocol) => {
   it('issue access token: 501 for a well-formed request, bad_json otherwise', async () => {
     await expectNotImplemented(c().json('POST', '/v1/access-tokens', { id: 'my-token', scope: {} }));
     await expectNotImplemented(
-      c().json('POST', '/v1/access-tokens', { id: 'tok', scope: { basins: { prefix: 'a' } }, expires_at: '2030-01-01T00:00:00Z' }),
+      c().json('POST', '/v1/access-tokens', {
+        id: 'tok',
+        scope: { basins: { prefix: 'a' } },
+        expires_at: '2030-01-01T00:00:00Z',
+      }),
     );
     expectError(await c().json('POST', '/v1/access-tokens', { scope: {} }), 400, 'bad_json');
     expectError(await c().json('POST', '/v1/access-tokens', { id: 'tok' }), 400, 'bad_json');
-    expectError(await c().raw({ method: 'POST', path: '/v1/access-tokens', headers: jsonHeaders, body: '{"id":' }), 400, 'bad_json');
+    expectError(
+      await c().raw({ method: 'POST', path: '/v1/access-tokens', headers: jsonHeaders, body: '{"id":' }),
+      400,
+      'bad_json',
+    );
     expectError(
       await c().raw({ method: 'POST', path: '/v1/access-tokens', body: '{"id":"t","scope":{}}' }),
       400,
@@ -62,7 +70,11 @@ describe.each<Protocol>(['h1', 'h2c'])('501 routes over %s', (protocol) => {
   it('set default location: 501 for a JSON string body, bad_json otherwise', async () => {
     await expectNotImplemented(c().json('PUT', '/v1/locations/default', 'aws:us-east-1'));
     expectError(await c().json('PUT', '/v1/locations/default', { location: 'aws:us-east-1' }), 400, 'bad_json');
-    expectError(await c().raw({ method: 'PUT', path: '/v1/locations/default', body: '"aws:us-east-1"' }), 400, 'bad_json');
+    expectError(
+      await c().raw({ method: 'PUT', path: '/v1/locations/default', body: '"aws:us-east-1"' }),
+      400,
+      'bad_json',
+    );
   });
 
   it('metrics: the `set` query is required (bad_query), names in the path are validated (bad_path)', async () => {

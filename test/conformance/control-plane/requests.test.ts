@@ -32,7 +32,12 @@ function paddedCreateBody(basin: string, size: number): Buffer {
 }
 
 /** HTTP/1.1 request whose body is sent chunked (no Content-Length). */
-function chunkedPost(baseUrl: string, path: string, chunks: Buffer[], headers: Record<string, string>): Promise<RawResponse> {
+function chunkedPost(
+  baseUrl: string,
+  path: string,
+  chunks: Buffer[],
+  headers: Record<string, string>,
+): Promise<RawResponse> {
   const { hostname, port } = new URL(baseUrl);
   return new Promise((resolve, reject) => {
     const req = http.request({ hostname, port, path, method: 'POST', headers }, (res) => {
@@ -66,7 +71,15 @@ describe.each<Protocol>(['h1', 'h2c'])('requests over %s', (protocol) => {
   });
 
   it('answers unknown paths with 404 and an empty body', async () => {
-    for (const path of ['/', '/v2/basins', '/v1', '/v1/nothing', '/v1/basins/', '/v1/streams/a/b/c', '/v1/basins/some-basin/extra']) {
+    for (const path of [
+      '/',
+      '/v2/basins',
+      '/v1',
+      '/v1/nothing',
+      '/v1/basins/',
+      '/v1/streams/a/b/c',
+      '/v1/basins/some-basin/extra',
+    ]) {
       const res = await c().raw({ path });
       expect({ path, status: res.status, length: res.body.length }).toEqual({ path, status: 404, length: 0 });
     }
@@ -83,8 +96,19 @@ describe.each<Protocol>(['h1', 'h2c'])('requests over %s', (protocol) => {
     ];
     for (const [method, path, allow] of cases) {
       const res = await c().raw({ method, path });
-      expect({ method, path, status: res.status, length: res.body.length }).toEqual({ method, path, status: 405, length: 0 });
-      expect(String(res.headers.allow).split(',').map((m) => m.trim()).filter((m) => m !== 'HEAD').sort()).toEqual(allow);
+      expect({ method, path, status: res.status, length: res.body.length }).toEqual({
+        method,
+        path,
+        status: 405,
+        length: 0,
+      });
+      expect(
+        String(res.headers.allow)
+          .split(',')
+          .map((m) => m.trim())
+          .filter((m) => m !== 'HEAD')
+          .sort(),
+      ).toEqual(allow);
     }
   });
 
@@ -97,7 +121,9 @@ describe.each<Protocol>(['h1', 'h2c'])('requests over %s', (protocol) => {
       body: JSON.stringify({ basin }),
     });
     expectProvision(res, 201, 'created');
-    expect((await c().raw({ path: `/v1/basins/${basin}`, headers: { authorization: 'Basic Zm9vOmJhcg==' } })).status).toBe(200);
+    expect(
+      (await c().raw({ path: `/v1/basins/${basin}`, headers: { authorization: 'Basic Zm9vOmJhcg==' } })).status,
+    ).toBe(200);
   });
 
   it('rejects a header value that is not visible ASCII with 400 bad_header', async () => {
@@ -107,20 +133,40 @@ describe.each<Protocol>(['h1', 'h2c'])('requests over %s', (protocol) => {
 
   it('accepts a body of exactly 2 MiB', async () => {
     const basin = uniqueBasin();
-    const res = await c().raw({ method: 'POST', path: '/v1/basins', headers: jsonHeaders, body: paddedCreateBody(basin, 2 * MiB) });
+    const res = await c().raw({
+      method: 'POST',
+      path: '/v1/basins',
+      headers: jsonHeaders,
+      body: paddedCreateBody(basin, 2 * MiB),
+    });
     expectProvision(res, 201, 'created');
   });
 
   it('rejects a body over 2 MiB with a clear 400 bad_json and keeps serving', async () => {
     const basin = uniqueBasin();
-    const res = await c().raw({ method: 'POST', path: '/v1/basins', headers: jsonHeaders, body: paddedCreateBody(basin, 2 * MiB + 1) });
+    const res = await c().raw({
+      method: 'POST',
+      path: '/v1/basins',
+      headers: jsonHeaders,
+      body: paddedCreateBody(basin, 2 * MiB + 1),
+    });
     expectError(res, 400, 'bad_json', /exceeds/);
-    const huge = await c().raw({ method: 'POST', path: '/v1/basins', headers: jsonHeaders, body: paddedCreateBody(basin, 5 * MiB) });
+    const huge = await c().raw({
+      method: 'POST',
+      path: '/v1/basins',
+      headers: jsonHeaders,
+      body: paddedCreateBody(basin, 5 * MiB),
+    });
     expectError(huge, 400, 'bad_json', /exceeds/);
     expectError(await c().getBasin(basin), 404, 'basin_not_found');
     expect((await c().raw({ path: '/health' })).status).toBe(200);
     // The same applies to ensure and reconfigure bodies.
-    const ensure = await c().raw({ method: 'PUT', path: `/v1/basins/${basin}`, headers: jsonHeaders, body: paddedCreateBody(basin, 3 * MiB) });
+    const ensure = await c().raw({
+      method: 'PUT',
+      path: `/v1/basins/${basin}`,
+      headers: jsonHeaders,
+      body: paddedCreateBody(basin, 3 * MiB),
+    });
     expectError(ensure, 400, 'bad_json', /exceeds/);
   });
 
@@ -171,7 +217,11 @@ describe.each<Protocol>(['h1', 'h2c'])('requests over %s', (protocol) => {
     const text =
       `{"basin":"${basin}","config":{"default_stream_config":{` +
       `"retention_policy":{"age":18446744073709551615},"delete_on_empty":{"min_age_secs":9007199254740993}}}}`;
-    expectProvision(await c().raw({ method: 'POST', path: '/v1/basins', headers: jsonHeaders, body: text }), 201, 'created');
+    expectProvision(
+      await c().raw({ method: 'POST', path: '/v1/basins', headers: jsonHeaders, body: text }),
+      201,
+      'created',
+    );
     const config = await c().getBasin(basin);
     expect(config.status).toBe(200);
     const dsc = config.json().default_stream_config;
@@ -202,7 +252,12 @@ describe.each<Protocol>(['h1', 'h2c'])('requests over %s', (protocol) => {
 describe('HTTP/1.1 chunked bodies', () => {
   it('accepts a chunked JSON body and rejects a chunked one over 2 MiB with 400', async () => {
     const basin = uniqueBasin();
-    const ok = await chunkedPost(server.baseUrl, '/v1/basins', [Buffer.from(`{"basin":`), Buffer.from(`"${basin}"}`)], jsonHeaders);
+    const ok = await chunkedPost(
+      server.baseUrl,
+      '/v1/basins',
+      [Buffer.from(`{"basin":`), Buffer.from(`"${basin}"}`)],
+      jsonHeaders,
+    );
     expectProvision(ok, 201, 'created');
     const big = paddedCreateBody(uniqueBasin(), 3 * MiB);
     const chunks = Array.from({ length: 12 }, (_, i) => big.subarray(i * 256 * 1024, (i + 1) * 256 * 1024));

@@ -49,12 +49,22 @@ describe.each<Protocol>(['h1', 'h2c'])('stream deletion over %s', (protocol) => 
 
   it('answers a missing stream with 404 stream_not_found, also when the basin does not exist', async () => {
     const basin = await basinWith();
-    expectError(await c().streams(basin).delete('ghost'), 404, 'stream_not_found', `stream \`ghost\` in basin \`${basin}\` not found`);
+    expectError(
+      await c().streams(basin).delete('ghost'),
+      404,
+      'stream_not_found',
+      `stream \`ghost\` in basin \`${basin}\` not found`,
+    );
     expectError(await c().streams(uniqueBasin('missing')).delete('ghost'), 404, 'stream_not_found');
   });
 
   it('requires the S2-Basin header', async () => {
-    expectError(await c().raw({ method: 'DELETE', path: '/v1/streams/x' }), 400, 'bad_header', 'Missing header `s2-basin`');
+    expectError(
+      await c().raw({ method: 'DELETE', path: '/v1/streams/x' }),
+      400,
+      'bad_header',
+      'Missing header `s2-basin`',
+    );
   });
 
   it('keeps a deleting stream in the listing with deleted_at set', async () => {
@@ -89,7 +99,13 @@ describe.each<Protocol>(['h1', 'h2c'])('stream deletion over %s', (protocol) => 
   it('still validates a reconfigure of a deleting stream first (422 before 409)', async () => {
     const basin = await basinWith('pending');
     await c().streams(basin).delete('pending');
-    expectError(await c().streams(basin).patch('pending', { retention_policy: { age: 0 } }), 422, 'invalid');
+    expectError(
+      await c()
+        .streams(basin)
+        .patch('pending', { retention_policy: { age: 0 } }),
+      422,
+      'invalid',
+    );
   });
 
   it('answers a second DELETE of a deleting stream with 202', async () => {

@@ -31,7 +31,12 @@ describe.each<Protocol>(['h1', 'h2c'])('ensure stream over %s', (protocol) => {
     const s = c().streams(basin);
     const created = await s.ensure('ens', { storage_class: 'standard' });
     expectProvision(created, 201, 'created');
-    expect(created.json()).toEqual({ name: 'ens', created_at: expect.any(String), deleted_at: null, cipher: 'aegis-256' });
+    expect(created.json()).toEqual({
+      name: 'ens',
+      created_at: expect.any(String),
+      deleted_at: null,
+      cipher: 'aegis-256',
+    });
     await sleep(5);
     const noop = await s.ensure('ens', { storage_class: 'standard' });
     expectProvision(noop, 200, 'noop');
@@ -41,7 +46,11 @@ describe.each<Protocol>(['h1', 'h2c'])('ensure stream over %s', (protocol) => {
     expectProvision(updated, 200, 'updated');
     // created_at and the cipher survive an update.
     expect(updated.json()).toEqual(created.json());
-    expect((await s.get('ens')).json()).toEqual({ ...systemDefaults, storage_class: 'standard', retention_policy: { age: 42 } });
+    expect((await s.get('ens')).json()).toEqual({
+      ...systemDefaults,
+      storage_class: 'standard',
+      retention_policy: { age: 42 },
+    });
   });
 
   it('takes a bare StreamConfig body, not one wrapped in "config"', async () => {
@@ -75,7 +84,9 @@ describe.each<Protocol>(['h1', 'h2c'])('ensure stream over %s', (protocol) => {
   });
 
   it('is a noop when the resolved config matches, even though the basin defaults now differ', async () => {
-    const basin = await newBasin({ default_stream_config: { storage_class: 'standard', retention_policy: { age: 100 } } });
+    const basin = await newBasin({
+      default_stream_config: { storage_class: 'standard', retention_policy: { age: 100 } },
+    });
     const s = c().streams(basin);
     const explicit = { storage_class: 'standard', retention_policy: { age: 100 } };
     await s.create('match');
@@ -100,24 +111,46 @@ describe.each<Protocol>(['h1', 'h2c'])('ensure stream over %s', (protocol) => {
     await s.create('keyed', { storage_class: 'standard' }, { 's2-request-token': 'orig' });
     expectProvision(await s.ensure('keyed', { timestamping: { mode: 'arrival' } }), 200, 'updated');
     // Ensure replaced the whole config: storage class went back to the default.
-    expect((await s.get('keyed')).json()).toEqual({ ...systemDefaults, timestamping: { mode: 'arrival', uncapped: false } });
-    expectProvision(await s.create('keyed', { storage_class: 'standard' }, { 's2-request-token': 'orig' }), 201, 'noop');
+    expect((await s.get('keyed')).json()).toEqual({
+      ...systemDefaults,
+      timestamping: { mode: 'arrival', uncapped: false },
+    });
+    expectProvision(
+      await s.create('keyed', { storage_class: 'standard' }, { 's2-request-token': 'orig' }),
+      201,
+      'noop',
+    );
   });
 
   it('answers a missing basin with 404 basin_not_found and validates the body first', async () => {
     const missing = uniqueBasin('missing');
     expectError(await c().streams(missing).ensure('x', {}), 404, 'basin_not_found');
-    expectError(await c().streams(missing).ensure('x', { retention_policy: { age: 0 } }), 422, 'invalid');
+    expectError(
+      await c()
+        .streams(missing)
+        .ensure('x', { retention_policy: { age: 0 } }),
+      422,
+      'invalid',
+    );
     expectError(await c().streams(missing).ensure('x', { storage_class: 'slow' }), 400, 'bad_json');
   });
 
   it('treats a missing Content-Type or empty body as no body, and rejects a non-JSON one', async () => {
     const basin = await newBasin();
     const h = { 's2-basin': basin };
-    const ignored = await c().raw({ method: 'PUT', path: streamPath('nb'), headers: h, body: '{"storage_class":"standard"}' });
+    const ignored = await c().raw({
+      method: 'PUT',
+      path: streamPath('nb'),
+      headers: h,
+      body: '{"storage_class":"standard"}',
+    });
     expectProvision(ignored, 201, 'created');
     expect((await c().streams(basin).get('nb')).json()).toEqual(systemDefaults);
-    const empty = await c().raw({ method: 'PUT', path: streamPath('nb'), headers: { ...h, 'content-type': 'application/json' } });
+    const empty = await c().raw({
+      method: 'PUT',
+      path: streamPath('nb'),
+      headers: { ...h, 'content-type': 'application/json' },
+    });
     expectProvision(empty, 200, 'noop');
     const wrong = await c().raw({
       method: 'PUT',
@@ -129,7 +162,12 @@ describe.each<Protocol>(['h1', 'h2c'])('ensure stream over %s', (protocol) => {
   });
 
   it('requires the S2-Basin header', async () => {
-    expectError(await c().raw({ method: 'PUT', path: streamPath('x') }), 400, 'bad_header', 'Missing header `s2-basin`');
+    expectError(
+      await c().raw({ method: 'PUT', path: streamPath('x') }),
+      400,
+      'bad_header',
+      'Missing header `s2-basin`',
+    );
   });
 });
 
@@ -161,7 +199,11 @@ describe.each<Protocol>(['h1', 'h2c'])('reconfigure stream over %s', (protocol) 
     expect((await s.get('rc')).json()).toEqual(expected);
     // Nested members patch individually.
     const nested = await s.patch('rc', { timestamping: { uncapped: false }, delete_on_empty: { min_age_secs: 90 } });
-    expect(nested.json()).toEqual({ ...expected, timestamping: { mode: 'arrival', uncapped: false }, delete_on_empty: { min_age_secs: 90 } });
+    expect(nested.json()).toEqual({
+      ...expected,
+      timestamping: { mode: 'arrival', uncapped: false },
+      delete_on_empty: { min_age_secs: 90 },
+    });
     expect((await s.patch('rc', {})).json()).toEqual(nested.json());
   });
 
@@ -183,7 +225,12 @@ describe.each<Protocol>(['h1', 'h2c'])('reconfigure stream over %s', (protocol) 
         delete_on_empty: { min_age_secs: 300 },
       },
     });
-    const res = await s.patch('nulls', { storage_class: null, retention_policy: null, timestamping: null, delete_on_empty: null });
+    const res = await s.patch('nulls', {
+      storage_class: null,
+      retention_policy: null,
+      timestamping: null,
+      delete_on_empty: null,
+    });
     expect(res.json()).toEqual({
       storage_class: 'standard',
       retention_policy: { infinite: {} },
@@ -193,7 +240,12 @@ describe.each<Protocol>(['h1', 'h2c'])('reconfigure stream over %s', (protocol) 
     // With no basin defaults left, the same reset gives the system defaults.
     await c().patchBasin(basin, { default_stream_config: null });
     await s.patch('nulls', { storage_class: 'standard', timestamping: { mode: 'client-require' } });
-    const reset = await s.patch('nulls', { storage_class: null, retention_policy: null, timestamping: { mode: null }, delete_on_empty: null });
+    const reset = await s.patch('nulls', {
+      storage_class: null,
+      retention_policy: null,
+      timestamping: { mode: null },
+      delete_on_empty: null,
+    });
     expect(reset.json()).toEqual({ ...systemDefaults, timestamping: { mode: 'client-prefer', uncapped: true } });
   });
 
@@ -201,10 +253,20 @@ describe.each<Protocol>(['h1', 'h2c'])('reconfigure stream over %s', (protocol) 
     const missingBasin = uniqueBasin('missing');
     const zero = { retention_policy: { age: 0 } };
     expectError(await c().streams(missingBasin).patch('x', zero), 422, 'invalid');
-    expectError(await c().streams(missingBasin).patch('x', {}), 404, 'basin_not_found', `basin \`${missingBasin}\` not found`);
+    expectError(
+      await c().streams(missingBasin).patch('x', {}),
+      404,
+      'basin_not_found',
+      `basin \`${missingBasin}\` not found`,
+    );
     const basin = await newBasin();
     expectError(await c().streams(basin).patch('x', zero), 422, 'invalid');
-    expectError(await c().streams(basin).patch('x', {}), 404, 'stream_not_found', `stream \`x\` in basin \`${basin}\` not found`);
+    expectError(
+      await c().streams(basin).patch('x', {}),
+      404,
+      'stream_not_found',
+      `stream \`x\` in basin \`${basin}\` not found`,
+    );
   });
 
   it('rejects bad JSON and a missing content type with 400 bad_json and leaves the config alone', async () => {
@@ -214,7 +276,12 @@ describe.each<Protocol>(['h1', 'h2c'])('reconfigure stream over %s', (protocol) 
     expectError(await s.patch('keep', { storage_class: 42 }), 400, 'bad_json');
     expectError(await s.patch('keep', { timestamping: { mode: 'sometimes' } }), 400, 'bad_json');
     expectError(await s.patch('keep', []), 400, 'bad_json');
-    const noType = await c().raw({ method: 'PATCH', path: streamPath('keep'), headers: { 's2-basin': basin }, body: '{}' });
+    const noType = await c().raw({
+      method: 'PATCH',
+      path: streamPath('keep'),
+      headers: { 's2-basin': basin },
+      body: '{}',
+    });
     expectError(noType, 400, 'bad_json', 'Expected request with `Content-Type: application/json`');
     expect((await s.get('keep')).json()).toEqual(systemDefaults);
   });

@@ -67,11 +67,13 @@ describe.each<Protocol>(['h1', 'h2c'])('create and get stream over %s', (protoco
     });
     // Field by field: the stream's own values win, mode and uncapped resolve independently, and an
     // explicit min_age_secs 0 overrides the basin's 60.
-    await c().streams(basin).create('mixed', {
-      retention_policy: { infinite: {} },
-      timestamping: { uncapped: true },
-      delete_on_empty: { min_age_secs: 0 },
-    });
+    await c()
+      .streams(basin)
+      .create('mixed', {
+        retention_policy: { infinite: {} },
+        timestamping: { uncapped: true },
+        delete_on_empty: { min_age_secs: 0 },
+      });
     expect((await c().streams(basin).get('mixed')).json()).toEqual({
       storage_class: 'standard',
       retention_policy: { infinite: {} },
@@ -86,7 +88,10 @@ describe.each<Protocol>(['h1', 'h2c'])('create and get stream over %s', (protoco
     await c().patchBasin(basin, { default_stream_config: { storage_class: 'express', retention_policy: { age: 10 } } });
     await c().streams(basin).create('after');
     expect((await c().streams(basin).get('before')).json()).toEqual({ ...systemDefaults, storage_class: 'standard' });
-    expect((await c().streams(basin).get('after')).json()).toEqual({ ...systemDefaults, retention_policy: { age: 10 } });
+    expect((await c().streams(basin).get('after')).json()).toEqual({
+      ...systemDefaults,
+      retention_policy: { age: 10 },
+    });
   });
 
   it('gives a stream the basin cipher at creation and keeps it when the basin cipher changes', async () => {
@@ -119,8 +124,18 @@ describe.each<Protocol>(['h1', 'h2c'])('create and get stream over %s', (protoco
     const s = c().streams(basin);
     await s.create('taken', { storage_class: 'standard' }, { 's2-request-token': 'one' });
     const exists = `stream \`taken\` in basin \`${basin}\` already exists`;
-    expectError(await s.create('taken', { storage_class: 'standard' }, { 's2-request-token': 'two' }), 409, 'resource_already_exists', exists);
-    expectError(await s.create('taken', { storage_class: 'express' }, { 's2-request-token': 'one' }), 409, 'resource_already_exists', exists);
+    expectError(
+      await s.create('taken', { storage_class: 'standard' }, { 's2-request-token': 'two' }),
+      409,
+      'resource_already_exists',
+      exists,
+    );
+    expectError(
+      await s.create('taken', { storage_class: 'express' }, { 's2-request-token': 'one' }),
+      409,
+      'resource_already_exists',
+      exists,
+    );
     expectError(await s.create('taken', { storage_class: 'standard' }), 409, 'resource_already_exists', exists);
   });
 
@@ -129,7 +144,11 @@ describe.each<Protocol>(['h1', 'h2c'])('create and get stream over %s', (protoco
     const s = c().streams(basin);
     await s.create('keyed', { retention_policy: { age: 99 } }, { 's2-request-token': 'tk' });
     await c().patchBasin(basin, { default_stream_config: { storage_class: 'express' } });
-    expectProvision(await s.create('keyed', { retention_policy: { age: 99 } }, { 's2-request-token': 'tk' }), 201, 'noop');
+    expectProvision(
+      await s.create('keyed', { retention_policy: { age: 99 } }, { 's2-request-token': 'tk' }),
+      201,
+      'noop',
+    );
   });
 
   it('checks the request token before the S2-Basin header', async () => {
@@ -144,7 +163,12 @@ describe.each<Protocol>(['h1', 'h2c'])('create and get stream over %s', (protoco
 
   it('requires the S2-Basin header and a valid basin name in it', async () => {
     const body = JSON.stringify({ stream: 'x' });
-    expectError(await c().raw({ method: 'POST', path: '/v1/streams', headers: jsonHeaders, body }), 400, 'bad_header', 'Missing header `s2-basin`');
+    expectError(
+      await c().raw({ method: 'POST', path: '/v1/streams', headers: jsonHeaders, body }),
+      400,
+      'bad_header',
+      'Missing header `s2-basin`',
+    );
     expectError(
       await c().raw({ method: 'POST', path: '/v1/streams', headers: { ...jsonHeaders, 's2-basin': 'NOPE' }, body }),
       400,
@@ -191,26 +215,54 @@ describe.each<Protocol>(['h1', 'h2c'])('create and get stream over %s', (protoco
 
   it('rejects a retention age of 0 with 422 invalid, even before checking that the basin exists', async () => {
     const basin = await newBasin();
-    expectError(await c().streams(basin).create('x', { retention_policy: { age: 0 } }), 422, 'invalid', 'age must be greater than 0 seconds');
-    expectError(await c().streams(uniqueBasin('missing')).create('x', { retention_policy: { age: 0 } }), 422, 'invalid');
+    expectError(
+      await c()
+        .streams(basin)
+        .create('x', { retention_policy: { age: 0 } }),
+      422,
+      'invalid',
+      'age must be greater than 0 seconds',
+    );
+    expectError(
+      await c()
+        .streams(uniqueBasin('missing'))
+        .create('x', { retention_policy: { age: 0 } }),
+      422,
+      'invalid',
+    );
   });
 
   it('requires a JSON content type', async () => {
     const basin = await newBasin();
-    const res = await c().raw({ method: 'POST', path: '/v1/streams', headers: { 's2-basin': basin }, body: '{"stream":"x"}' });
+    const res = await c().raw({
+      method: 'POST',
+      path: '/v1/streams',
+      headers: { 's2-basin': basin },
+      body: '{"stream":"x"}',
+    });
     expectError(res, 400, 'bad_json', 'Expected request with `Content-Type: application/json`');
   });
 
   it('answers GET of a missing stream with 404 stream_not_found, also when the basin is missing', async () => {
     const basin = await newBasin();
-    expectError(await c().streams(basin).get('ghost'), 404, 'stream_not_found', `stream \`ghost\` in basin \`${basin}\` not found`);
+    expectError(
+      await c().streams(basin).get('ghost'),
+      404,
+      'stream_not_found',
+      `stream \`ghost\` in basin \`${basin}\` not found`,
+    );
     expectError(await c().streams(uniqueBasin('missing')).get('ghost'), 404, 'stream_not_found');
   });
 
   it('answers an invalid stream name in the path with 400 bad_path', async () => {
     const basin = await newBasin();
     const h = { 's2-basin': basin };
-    for (const path of ['/v1/streams/%2E', '/v1/streams/%2E%2E', `/v1/streams/${'x'.repeat(513)}`, '/v1/streams/%E0%A4%A']) {
+    for (const path of [
+      '/v1/streams/%2E',
+      '/v1/streams/%2E%2E',
+      `/v1/streams/${'x'.repeat(513)}`,
+      '/v1/streams/%E0%A4%A',
+    ]) {
       expectError(await c().raw({ path, headers: h }), 400, 'bad_path');
       expectError(await c().raw({ method: 'DELETE', path, headers: h }), 400, 'bad_path');
     }

@@ -4,7 +4,7 @@
  * prefix, start_after, pagination, the 1000 cap and query validation.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closeHttp2Sessions, uniqueBasin, type Protocol } from '../../support/http.js';
+import { closeHttp2Sessions, uniqueBasin, type Protocol, type RawResponse } from '../../support/http.js';
 import { startServer, type TestServer } from '../../support/server.js';
 import { api, expectError, expectProvision } from './api.js';
 
@@ -17,7 +17,7 @@ afterAll(async () => {
   await server.stop();
 });
 
-const names = (res: { json(): any }) => res.json().streams.map((s: { name: string }) => s.name);
+const names = (res: RawResponse): string[] => res.json().streams.map((s: { name: string }) => s.name);
 
 describe.each<Protocol>(['h1', 'h2c'])('list streams over %s', (protocol) => {
   const c = () => api(server.baseUrl, protocol);
@@ -81,7 +81,9 @@ describe.each<Protocol>(['h1', 'h2c'])('list streams over %s', (protocol) => {
     const pages: [number, boolean][] = [];
     let startAfter = '';
     for (;;) {
-      const res = await c().streams(basin).list(`?limit=5${startAfter ? `&start_after=${encodeURIComponent(startAfter)}` : ''}`);
+      const res = await c()
+        .streams(basin)
+        .list(`?limit=5${startAfter ? `&start_after=${encodeURIComponent(startAfter)}` : ''}`);
       const batch = names(res);
       pages.push([batch.length, res.json().has_more]);
       seen.push(...batch);
@@ -137,6 +139,12 @@ describe.each<Protocol>(['h1', 'h2c'])('list streams over %s', (protocol) => {
 
   it('accepts a 512-byte prefix', async () => {
     const basin = await basinWith([]);
-    expect((await c().streams(basin).list(`?prefix=${'p'.repeat(512)}`)).status).toBe(200);
+    expect(
+      (
+        await c()
+          .streams(basin)
+          .list(`?prefix=${'p'.repeat(512)}`)
+      ).status,
+    ).toBe(200);
   });
 });

@@ -64,14 +64,20 @@ describe('parseResourceSpec', () => {
   });
 
   it('treats delete_on_empty without min_age as an explicit 0, and an empty spec as no basins', () => {
-    const spec = parseResourceSpec({ basins: [{ name: 'doe-basin-1', streams: [{ name: 's', config: { delete_on_empty: {} } }] }] });
+    const spec = parseResourceSpec({
+      basins: [{ name: 'doe-basin-1', streams: [{ name: 's', config: { delete_on_empty: {} } }] }],
+    });
     expect(spec.basins[0]!.streams[0]!.config).toEqual({ deleteOnEmpty: { minAgeSecs: 0 } });
     expect(parseResourceSpec({ basins: [] })).toEqual({ basins: [] });
   });
 
   it.each([
     ['an unknown top-level field', { basins: [], extra: 1 }, /spec: unknown field `extra`/],
-    ['an unknown basin field', { basins: [{ name: 'basin-one-1', cfg: {} }] }, /spec\.basins\[0\]: unknown field `cfg`/],
+    [
+      'an unknown basin field',
+      { basins: [{ name: 'basin-one-1', cfg: {} }] },
+      /spec\.basins\[0\]: unknown field `cfg`/,
+    ],
     [
       'an unknown basin config field',
       { basins: [{ name: 'basin-one-1', config: { create_streams: true } }] },
@@ -87,7 +93,11 @@ describe('parseResourceSpec', () => {
       { basins: [{ name: 'basin-one-1', streams: [{ name: 's', config: { delete_on_empty: { min_age_secs: 5 } } }] }] },
       /unknown field `min_age_secs`/,
     ],
-    ['a duplicate basin', { basins: [{ name: 'basin-one-1' }, { name: 'basin-one-1' }] }, /spec\.basins\[1\]\.name: duplicate basin `basin-one-1`/],
+    [
+      'a duplicate basin',
+      { basins: [{ name: 'basin-one-1' }, { name: 'basin-one-1' }] },
+      /spec\.basins\[1\]\.name: duplicate basin `basin-one-1`/,
+    ],
     [
       'a duplicate stream',
       { basins: [{ name: 'basin-one-1', streams: [{ name: 's' }, { name: 's' }] }] },
@@ -103,14 +113,34 @@ describe('parseResourceSpec', () => {
       { basins: [{ name: 'basin-one-1', streams: [{ name: 's', config: { retention_policy: '500ms' } }] }] },
       /retention_policy: must be greater than 0 seconds/,
     ],
-    ['a numeric retention', { basins: [{ name: 'basin-one-1', streams: [{ name: 's', config: { retention_policy: 3600 } }] }] }, /expected a duration/],
+    [
+      'a numeric retention',
+      { basins: [{ name: 'basin-one-1', streams: [{ name: 's', config: { retention_policy: 3600 } }] }] },
+      /expected a duration/,
+    ],
     ['an invalid basin name', { basins: [{ name: 'NO' }] }, /spec\.basins\[0\]\.name: basin name/],
-    ['an invalid stream name', { basins: [{ name: 'basin-one-1', streams: [{ name: '..' }] }] }, /stream name must not be/],
+    [
+      'an invalid stream name',
+      { basins: [{ name: 'basin-one-1', streams: [{ name: '..' }] }] },
+      /stream name must not be/,
+    ],
     ['a non-array basins', { basins: {} }, /spec\.basins: expected an array/],
     ['a missing basins', {}, /spec\.basins: expected an array/],
-    ['a bad storage class', { basins: [{ name: 'basin-one-1', streams: [{ name: 's', config: { storage_class: 'cold' } }] }] }, /storage_class: expected one of/],
-    ['a bad cipher', { basins: [{ name: 'basin-one-1', config: { stream_cipher: 'rot13' } }] }, /stream_cipher: expected one of/],
-    ['a non-boolean flag', { basins: [{ name: 'basin-one-1', config: { create_stream_on_read: 'yes' } }] }, /expected true or false/],
+    [
+      'a bad storage class',
+      { basins: [{ name: 'basin-one-1', streams: [{ name: 's', config: { storage_class: 'cold' } }] }] },
+      /storage_class: expected one of/,
+    ],
+    [
+      'a bad cipher',
+      { basins: [{ name: 'basin-one-1', config: { stream_cipher: 'rot13' } }] },
+      /stream_cipher: expected one of/,
+    ],
+    [
+      'a non-boolean flag',
+      { basins: [{ name: 'basin-one-1', config: { create_stream_on_read: 'yes' } }] },
+      /expected true or false/,
+    ],
   ])('rejects %s', (_what, value, message) => {
     expect(() => parseResourceSpec(value)).toThrow(message);
   });

@@ -58,7 +58,10 @@ describe('parseDurationMs', () => {
     expect(parseDurationMs('1M')).toBeGreaterThan(parseDurationMs('4w'));
   });
 
-  it.each(['', '   ', '5', 'h', '1x', '1h-2m', 'forever', '-1h', '1e3s', `${'9'.repeat(400)}d`])('rejects %j', (text) => {
-    expect(() => parseDurationMs(text)).toThrow(/invalid duration/);
-  });
+  it.each(['', '   ', '5', 'h', '1x', '1h-2m', 'forever', '-1h', '1e3s', `${'9'.repeat(400)}d`])(
+    'rejects %j',
+    (text) => {
+      expect(() => parseDurationMs(text)).toThrow(/invalid duration/);
+    },
+  );
 });

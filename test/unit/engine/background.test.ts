@@ -75,7 +75,9 @@ describe('background tasks', () => {
     await engine.createStream('basin-purge-one', 'gone', {});
     await engine.createStream('basin-purge-one', 'kept', {});
     await engine.deleteStream('basin-purge-one', 'gone');
-    await expect(engine.getStreamConfig('basin-purge-one', 'gone')).rejects.toMatchObject({ code: 'stream_deletion_pending' });
+    await expect(engine.getStreamConfig('basin-purge-one', 'gone')).rejects.toMatchObject({
+      code: 'stream_deletion_pending',
+    });
     await engine.background.runOnce();
     await expect(engine.getStreamConfig('basin-purge-one', 'gone')).rejects.toMatchObject({ code: 'stream_not_found' });
     await expect(engine.getStreamConfig('basin-purge-one', 'kept')).resolves.toMatchObject({ storageClass: 'express' });

@@ -52,7 +52,10 @@ describe('resolveStreamConfig', () => {
   });
 
   it('resolves timestamping mode and uncapped independently', () => {
-    const resolved = resolveStreamConfig({ timestamping: { uncapped: true } }, { timestamping: { mode: 'client-require' } });
+    const resolved = resolveStreamConfig(
+      { timestamping: { uncapped: true } },
+      { timestamping: { mode: 'client-require' } },
+    );
     expect(resolved.timestamping).toEqual({ mode: 'client-require', uncapped: true });
     const other = resolveStreamConfig({ timestamping: { mode: 'arrival' } }, { timestamping: { uncapped: true } });
     expect(other.timestamping).toEqual({ mode: 'arrival', uncapped: true });
@@ -90,14 +93,22 @@ describe('patchStreamLayer', () => {
   });
 
   it('unsets null fields so that resolution falls through', () => {
-    const patched = patchStreamLayer(full, { storageClass: null, retentionPolicy: null, timestamping: null, deleteOnEmpty: null });
+    const patched = patchStreamLayer(full, {
+      storageClass: null,
+      retentionPolicy: null,
+      timestamping: null,
+      deleteOnEmpty: null,
+    });
     expect(patched).toEqual({});
     expect(isEmptyLayer(patched)).toBe(true);
   });
 
   it('patches nested timestamping members one by one and drops an object left empty', () => {
     expect(patchStreamLayer(full, { timestamping: { mode: null } }).timestamping).toEqual({ uncapped: true });
-    expect(patchStreamLayer(full, { timestamping: { uncapped: false } }).timestamping).toEqual({ mode: 'arrival', uncapped: false });
+    expect(patchStreamLayer(full, { timestamping: { uncapped: false } }).timestamping).toEqual({
+      mode: 'arrival',
+      uncapped: false,
+    });
     expect(patchStreamLayer(full, { timestamping: { mode: null, uncapped: null } }).timestamping).toBeUndefined();
     expect(patchStreamLayer({}, { timestamping: { mode: 'arrival' } }).timestamping).toEqual({ mode: 'arrival' });
   });
@@ -130,7 +141,10 @@ describe('patchBasinConfig', () => {
   };
 
   it('keeps absent fields, sets flags and patches the default stream layer recursively', () => {
-    const patched = patchBasinConfig(base, { createStreamOnRead: true, defaultStreamConfig: { timestamping: { mode: null } } });
+    const patched = patchBasinConfig(base, {
+      createStreamOnRead: true,
+      defaultStreamConfig: { timestamping: { mode: null } },
+    });
     expect(patched).toEqual({
       ...base,
       createStreamOnRead: true,
@@ -147,7 +161,9 @@ describe('patchBasinConfig', () => {
 
   it('creates a default layer on a basin that had none', () => {
     const plain: BasinConfig = { createStreamOnAppend: false, createStreamOnRead: false };
-    expect(patchBasinConfig(plain, { defaultStreamConfig: { deleteOnEmpty: { minAgeSecs: 0 } } }).defaultStreamConfig).toEqual({
+    expect(
+      patchBasinConfig(plain, { defaultStreamConfig: { deleteOnEmpty: { minAgeSecs: 0 } } }).defaultStreamConfig,
+    ).toEqual({
       deleteOnEmpty: { minAgeSecs: 0 },
     });
   });
@@ -155,7 +171,10 @@ describe('patchBasinConfig', () => {
 
 describe('normalization and equality', () => {
   it('drops unset members so equal layers compare equal', () => {
-    const messy: StreamConfigLayer = { storageClass: undefined, timestamping: { mode: undefined, uncapped: undefined } };
+    const messy: StreamConfigLayer = {
+      storageClass: undefined,
+      timestamping: { mode: undefined, uncapped: undefined },
+    };
     expect(normalizeLayer(messy)).toEqual({});
     expect(configsEqual(normalizeLayer(messy), {})).toBe(true);
   });
@@ -167,7 +186,11 @@ describe('normalization and equality', () => {
   });
 
   it('drops an empty default layer and an absent cipher from a basin config', () => {
-    const config = normalizeBasinConfig({ createStreamOnAppend: false, createStreamOnRead: true, defaultStreamConfig: {} });
+    const config = normalizeBasinConfig({
+      createStreamOnAppend: false,
+      createStreamOnRead: true,
+      defaultStreamConfig: {},
+    });
     expect(config).toEqual({ createStreamOnAppend: false, createStreamOnRead: true });
     expect(Object.keys(config)).not.toContain('defaultStreamConfig');
   });
@@ -200,7 +223,9 @@ describe('validate-config', () => {
     expect(() => validateLayer({ retentionPolicy: { kind: 'age', ageSecs: 0 } })).toThrow(
       expect.objectContaining({ code: 'invalid', message: 'age must be greater than 0 seconds' }),
     );
-    expect(() => validatePatch({ retentionPolicy: { kind: 'age', ageSecs: 0 } })).toThrow(expect.objectContaining({ code: 'invalid' }));
+    expect(() => validatePatch({ retentionPolicy: { kind: 'age', ageSecs: 0 } })).toThrow(
+      expect.objectContaining({ code: 'invalid' }),
+    );
   });
 
   it('accepts positive ages, infinite retention, resets and absent fields', () => {

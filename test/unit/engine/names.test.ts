@@ -4,7 +4,12 @@
  * short, and stream names of 1-512 UTF-8 bytes other than "." and "..", each with its message.
  */
 import { describe, expect, it } from 'vitest';
-import { basinNameProblem, basinPrefixProblem, streamNameProblem, streamPrefixProblem } from '../../../src/engine/names.js';
+import {
+  basinNameProblem,
+  basinPrefixProblem,
+  streamNameProblem,
+  streamPrefixProblem,
+} from '../../../src/engine/names.js';
 
 describe('basin names', () => {
   it.each(['abcdefgh', 'my-basin-01', '0123456789', 'a-------b', 'a'.repeat(48)])('accepts %s', (name) => {
@@ -49,9 +54,12 @@ describe('basin list prefixes and cursors', () => {
 });
 
 describe('stream names', () => {
-  it.each(['a', 'a/b', ' ', '...', '.a', 'a.', 'ü', '日本語', '\u0000', 'x'.repeat(512), 'é'.repeat(256)])('accepts %j', (name) => {
-    expect(streamNameProblem(name)).toBeNull();
-  });
+  it.each(['a', 'a/b', ' ', '...', '.a', 'a.', 'ü', '日本語', '\u0000', 'x'.repeat(512), 'é'.repeat(256)])(
+    'accepts %j',
+    (name) => {
+      expect(streamNameProblem(name)).toBeNull();
+    },
+  );
 
   it.each([
     ['', 'stream name must not be empty'],
@@ -65,6 +73,8 @@ describe('stream names', () => {
 
   it('allows any prefix or cursor up to 512 bytes, including "." and ".."', () => {
     for (const value of ['', '.', '..', 'a/', 'x'.repeat(512)]) expect(streamPrefixProblem(value, 'prefix')).toBeNull();
-    expect(streamPrefixProblem('x'.repeat(513), 'start-after')).toBe('stream start-after must not exceed 512 bytes in length');
+    expect(streamPrefixProblem('x'.repeat(513), 'start-after')).toBe(
+      'stream start-after must not exceed 512 bytes in length',
+    );
   });
 });
