@@ -88,8 +88,12 @@ describe.each<Protocol>(['h1', 'h2c'])('basin deletion over %s', (protocol) => {
     expectError(await s.ensure('new-stream'), 409, 'basin_deletion_pending');
     expectError(await s.ensure('existing', {}), 409, 'basin_deletion_pending');
     expectError(await s.patch('existing', { storage_class: 'standard' }), 409, 'basin_deletion_pending');
-    // Listing streams of a deleting basin still works.
-    expect((await s.list()).status).toBe(200);
+    // Until the background task deletes them, its streams keep answering config reads and listing.
+    expect((await s.get('existing')).json()).toEqual(systemDefaults);
+    const listed = (await s.list()).json();
+    expect(listed.streams.map((x: { name: string; deleted_at: unknown }) => [x.name, x.deleted_at])).toEqual([
+      ['existing', null],
+    ]);
   });
 
   it('answers a second DELETE of a deleting basin with 202', async () => {

@@ -140,6 +140,17 @@ describe.each<Protocol>(['h1', 'h2c'])('stream deletion over %s', (protocol) => 
     expect((await s.get('phoenix')).json()).toEqual(systemDefaults);
   });
 
+  it('deletes and purges a stream of a basin with a cipher (the terminal trim is not encrypted)', async () => {
+    const basin = uniqueBasin();
+    await c().createBasin(basin, { stream_cipher: 'aegis-256' });
+    const s = c().streams(basin);
+    expect((await s.create('secret')).json().cipher).toBe('aegis-256');
+    expect((await s.delete('secret')).status).toBe(202);
+    expectError(await s.get('secret'), 409, 'stream_deletion_pending');
+    await finishBackground(paused, 'the stream is purged', purged(basin, 'secret'));
+    expectProvision(await s.create('secret'), 201, 'created');
+  });
+
   it('recreates a purged stream with ensure, and deletes names that need percent-encoding', async () => {
     const basin = await basinWith('a/b c');
     const s = c().streams(basin);
