@@ -131,6 +131,21 @@ describe('basins through the SDK', () => {
     });
   });
 
+  it('accepts a location on create and ensure, and reports location null', async () => {
+    const basin = uniqueBasin('sdkloc');
+    expect((await s2.basins.create({ basin, location: 'aws:us-east-1' })).location).toBeNull();
+    const ensured = await s2.basins.ensure({ basin, location: 'aws:us-east-1' });
+    expect(ensured.result).toBe('noop');
+    expect(ensured.basin.location).toBeNull();
+  });
+
+  it('gets 400 bad_json for a null create_stream_on_* flag, which lite rejects although the SDK allows it', async () => {
+    const basin = uniqueBasin('sdknull');
+    await s2.basins.create({ basin });
+    const error = await s2Error(s2.basins.reconfigure({ basin, createStreamOnAppend: null }));
+    expect(error).toMatchObject({ status: 400, code: 'bad_json' });
+  });
+
   it('surfaces 404, 409, 400 and 422 as S2Errors with status and code', async () => {
     const missing = uniqueBasin('sdkm');
     expect(await s2Error(s2.basins.getConfig({ basin: missing }))).toMatchObject({
