@@ -4,10 +4,13 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
+import { createRequire } from 'node:module';
 import { gunzipSync } from 'node:zlib';
-import { decompress as zstdDecompress } from 'zstd-napi';
 import { errors, S2Error } from '../errors.js';
 import { requestBodyBytesMax } from '../limits.js';
+
+/** zstd-napi's native binding; its high-level decompress has no output limit (see zstdDecompressCapped). */
+const zstd = createRequire(import.meta.url)('zstd-napi/binding.js') as typeof import('zstd-napi/binding.js');
 
 export type Request = IncomingMessage | Http2ServerRequest;
 export type Response = ServerResponse | Http2ServerResponse;
@@ -92,14 +95,14 @@ export class RequestContext {
     if (encoding !== 'gzip' && encoding !== 'zstd') {
       throw errors.invalidHeader('content-encoding', `unsupported encoding ${encoding}`);
     }
-    let out: Buffer;
+    let out: Buffer | null;
     try {
-      out = encoding === 'gzip' ? gunzipSync(raw, { maxOutputLength: maxBytes }) : zstdDecompress(raw);
+      out = encoding === 'gzip' ? gunzipSync(raw, { maxOutputLength: maxBytes }) : zstdDecompressCapped(raw, maxBytes);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw tooLarge();
       throw bodyError(`failed to decode request body with content-encoding ${encoding}`);
     }
-    if (out.length > maxBytes) throw tooLarge();
+    if (out === null || out.length > maxBytes) throw tooLarge();
     return out;
   }
 
@@ -117,6 +120,31 @@ export class RequestContext {
 
   sendJson(status: number, json: string, headers: Record<string, string> = {}): void {
     this.send(status, json, { 'content-type': 'application/json', ...headers });
+  }
+}
+
+/**
+ * zstd decompression that stops once the output exceeds `maxBytes` (null then). zstd-napi's
+ * `decompress` allocates whatever content size a frame header declares, or collects all output,
+ * so a few bytes of input could demand gigabytes.
+ */
+export function zstdDecompressCapped(input: Buffer, maxBytes: number): Buffer | null {
+  const dctx = new zstd.DCtx();
+  const chunkSize = zstd.dStreamOutSize();
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let src: Uint8Array = input;
+  for (;;) {
+    const dst = Buffer.allocUnsafe(chunkSize);
+    const [remaining, produced, consumed] = dctx.decompressStream(dst, src);
+    size += produced;
+    if (size > maxBytes) return null;
+    chunks.push(dst.subarray(0, produced));
+    src = src.subarray(consumed);
+    if (src.length === 0 && produced < dst.length) {
+      if (remaining !== 0) throw new Error('zstd input ends inside a frame');
+      return Buffer.concat(chunks, size);
+    }
   }
 }
 
