@@ -31,6 +31,25 @@ function paddedCreateBody(basin: string, size: number): Buffer {
   return Buffer.from(body);
 }
 
+/**
+ * A zstd frame built from RLE blocks of 128 KiB each: `blocks` blocks of four bytes expand to
+ * `blocks` * 128 KiB. With `declaredSize` the header announces that content size.
+ */
+function zstdRleBomb(blocks: number, declaredSize?: bigint): Buffer {
+  const magic = Buffer.from([0x28, 0xb5, 0x2f, 0xfd]);
+  const windowDescriptor = 7 << 3; // 2^(10 + 7) = 128 KiB window
+  const header =
+    declaredSize === undefined
+      ? Buffer.from([0x00, windowDescriptor])
+      : Buffer.concat([Buffer.from([0xc0, windowDescriptor]), Buffer.alloc(8)]);
+  if (declaredSize !== undefined) header.writeBigUInt64LE(declaredSize, 2);
+  const block = (last: boolean) => {
+    const value = ((128 * 1024) << 3) | (1 << 1) | (last ? 1 : 0); // RLE block of 128 KiB
+    return Buffer.from([value & 0xff, (value >> 8) & 0xff, (value >> 16) & 0xff, 0x20]);
+  };
+  return Buffer.concat([magic, header, ...Array.from({ length: blocks }, (_, i) => block(i === blocks - 1))]);
+}
+
 /** HTTP/1.1 request whose body is sent chunked (no Content-Length). */
 function chunkedPost(
   baseUrl: string,
@@ -209,6 +228,24 @@ describe.each<Protocol>(['h1', 'h2c'])('requests over %s', (protocol) => {
     });
     expectError(bomb, 400, 'bad_json', /exceeds/);
     expectError(await c().getBasin(basin), 404, 'basin_not_found');
+    expect((await c().raw({ path: '/health' })).status).toBe(200);
+  });
+
+  it('stops decompressing a zstd body at 2 MiB, whatever size the frame announces', async () => {
+    const headers = { ...jsonHeaders, 'content-encoding': 'zstd' };
+    // 8 KiB that expand to 256 MiB, without a declared content size.
+    const undeclared = await c().raw({ method: 'POST', path: '/v1/basins', headers, body: zstdRleBomb(2048) });
+    expectError(undeclared, 400, 'bad_json', /exceeds/);
+    // A header announcing 1 TiB of content must not be taken as an allocation size.
+    const declared = await c().raw({ method: 'POST', path: '/v1/basins', headers, body: zstdRleBomb(64, 2n ** 40n) });
+    expectError(declared, 400, 'bad_json', /exceeds/);
+    const truncated = await c().raw({
+      method: 'POST',
+      path: '/v1/basins',
+      headers,
+      body: zstdRleBomb(4).subarray(0, 10),
+    });
+    expectError(truncated, 400, 'bad_json');
     expect((await c().raw({ path: '/health' })).status).toBe(200);
   });
 
