@@ -122,20 +122,7 @@ export async function serve(options: ServeOptions): Promise<void> {
   engine.start();
 
   const server = new S2Server({ engine, host: options.host, port, tls, cors: options.cors, logger });
-  await server.start();
-  const scheme = tls ? 'https' : 'http';
-  const shownHost = options.host === '0.0.0.0' || options.host === '::' ? 'localhost' : options.host;
-  const endpoint = `${scheme}://${shownHost}:${server.port}`;
-  logger.info({ endpoint, storage: mode.kind, appendInflightBytes: inflightBytes, cors: options.cors }, 'listening');
-  process.stdout.write(
-    `s2-lite listening on ${endpoint}\n` +
-      `storage: ${describeStorage(mode)}\n` +
-      `Point the S2 CLI and SDKs at it with:\n` +
-      `export S2_ACCOUNT_ENDPOINT=${endpoint} S2_BASIN_ENDPOINT=${endpoint} S2_ACCESS_TOKEN=ignored` +
-      (options.tlsSelf ? ' S2_SSL_NO_VERIFY=1' : '') +
-      '\n',
-  );
-
+  // Handlers go in before the listening line is printed: a supervisor may signal as soon as it sees it.
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) {
@@ -152,6 +139,20 @@ export async function serve(options: ServeOptions): Promise<void> {
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+  await server.start();
+  const scheme = tls ? 'https' : 'http';
+  const shownHost = options.host === '0.0.0.0' || options.host === '::' ? 'localhost' : options.host;
+  const endpoint = `${scheme}://${shownHost}:${server.port}`;
+  logger.info({ endpoint, storage: mode.kind, appendInflightBytes: inflightBytes, cors: options.cors }, 'listening');
+  process.stdout.write(
+    `s2-lite listening on ${endpoint}\n` +
+      `storage: ${describeStorage(mode)}\n` +
+      `Point the S2 CLI and SDKs at it with:\n` +
+      `export S2_ACCOUNT_ENDPOINT=${endpoint} S2_BASIN_ENDPOINT=${endpoint} S2_ACCESS_TOKEN=ignored` +
+      (options.tlsSelf ? ' S2_SSL_NO_VERIFY=1' : '') +
+      '\n',
+  );
+
 }
 
 export const serveDefaults = { appendInflightBytes: `${appendInflightBytesDefault / (1024 * 1024)}MiB` };
