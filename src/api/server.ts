@@ -98,11 +98,13 @@ export class S2Server {
         route = 'preflight';
         return;
       }
-      if (ctx.method === 'GET' && (ctx.path === '/health' || ctx.path === '/ping')) {
+      // HEAD is answered like GET (without the body), as the router does for /v1 routes.
+      const isGet = ctx.method === 'GET' || ctx.method === 'HEAD';
+      if (isGet && (ctx.path === '/health' || ctx.path === '/ping')) {
         route = ctx.path;
         return this.health(ctx);
       }
-      if (ctx.method === 'GET' && ctx.path === '/metrics') {
+      if (isGet && ctx.path === '/metrics') {
         route = ctx.path;
         const { contentType, body } = await (this.options.metrics ?? exposition)();
         return ctx.send(200, body, { 'content-type': contentType });

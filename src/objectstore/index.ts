@@ -9,6 +9,7 @@ import { MemoryObjectStore } from './memory.js';
 import { DEFAULT_RETRY_POLICY, RetryingObjectStore, type RetryPolicy } from './retrying.js';
 import { S3ObjectStore, s3OptionsFromEnv, type S3ObjectStoreOptions } from './s3.js';
 import type { ObjectStore } from './types.js';
+import { InstrumentedObjectStore, type ObjectStoreObserver } from './instrumented.js';
 
 export type ObjectStoreConfig =
   | { kind: 'memory' }
@@ -27,6 +28,8 @@ export interface OpenObjectStoreOptions {
   retry?: Partial<RetryPolicy>;
   /** Environment for the S3 settings; default process.env. */
   env?: NodeJS.ProcessEnv;
+  /** Sees every attempt (it wraps the backend inside the retry layer). */
+  observer?: ObjectStoreObserver;
 }
 
 export async function openObjectStore(
@@ -35,11 +38,13 @@ export async function openObjectStore(
 ): Promise<ObjectStore> {
   const clock = options.clock ?? systemClock;
   const rand = options.rand ?? systemRand;
+  const observed = (inner: ObjectStore) =>
+    options.observer ? new InstrumentedObjectStore(inner, options.observer, clock) : inner;
   const retrying = (inner: ObjectStore) =>
-    new RetryingObjectStore(inner, { ...DEFAULT_RETRY_POLICY, ...options.retry, clock, rand });
+    new RetryingObjectStore(observed(inner), { ...DEFAULT_RETRY_POLICY, ...options.retry, clock, rand });
   switch (config.kind) {
     case 'memory':
-      return new MemoryObjectStore();
+      return observed(new MemoryObjectStore());
     case 'local': {
       const store = new LocalFsObjectStore(config.root, { rand });
       try {

@@ -149,8 +149,9 @@ describe('open faults', () => {
     await log.commit(createStream('s'));
     await log.commit([makeAppend('s', 0, 5)]);
     await log.close();
-    const bytes = await memory.get(chunkKey(3)); // the memory store hands out its own buffer
+    const bytes = Uint8Array.from(await memory.get(chunkKey(3)));
     bytes[bytes.length - 3] ^= 1;
+    await memory.put(chunkKey(3), bytes);
     await expect(open(memory)).rejects.toMatchObject({ code: 'storage', message: /chunk 3: body checksum mismatch/ });
   });
 
@@ -161,8 +162,9 @@ describe('open faults', () => {
     await log.commit([makeAppend('s', 0, 5)]);
     await log.checkpoint();
     const [segment] = await memory.list('segment/');
-    const bytes = await memory.get(segment.key);
+    const bytes = Uint8Array.from(await memory.get(segment.key));
     bytes[10] ^= 1;
+    await memory.put(segment.key, bytes);
     await expect(log.read(readAll('s', 5))).rejects.toMatchObject({ code: 'storage', message: /checksum/ });
   });
 });

@@ -10,6 +10,8 @@
 import { errors, S2Error } from '../../errors.js';
 import type { Engine } from '../../engine/engine.js';
 import type { ReadRequest, ReadStart } from '../../engine/read-session.js';
+import { meteredBytes } from '../../engine/types.js';
+import { metrics } from '../../metrics.js';
 import type { AppendInput, StreamConfigLayer } from '../../engine/types.js';
 import { readBatchBytesMax, readBatchRecordsMax, unaryReadWaitSecsMax } from '../../limits.js';
 import { parseJson } from '../../util/json.js';
@@ -128,6 +130,7 @@ export function registerRecordRoutes(router: Router, engine: Engine): void {
       signal: closeSignal(ctx),
       ...(streamConfig ? { streamConfig } : {}),
     });
+    countRead(protobuf ? 'unary_proto' : 'unary_json', batch.records);
     if (protobuf) ctx.send(200, encodeReadBatch(batch), { 'content-type': 'application/protobuf' });
     else ctx.sendJson(200, encodeReadBatchJson(batch, format));
   });
@@ -145,4 +148,13 @@ export function registerRecordRoutes(router: Router, engine: Engine): void {
     if (wantsProtobuf(ctx)) ctx.send(200, encodeAppendAck(ack), { 'content-type': 'application/protobuf' });
     else ctx.sendJson(200, encodeAppendAckJson(ack));
   });
+}
+
+/** Records and metered bytes delivered to readers, by transport. */
+export function countRead(transport: string, records: readonly { headers: [Uint8Array, Uint8Array][]; body: Uint8Array }[]): void {
+  if (records.length === 0) return;
+  let bytes = 0;
+  for (const record of records) bytes += meteredBytes(record);
+  metrics.readRecords.inc({ transport }, records.length);
+  metrics.readBytes.inc({ transport }, bytes);
 }
