@@ -31,8 +31,9 @@ export interface ReadBatch {
 }
 
 /**
- * `AppendInput.match_seq_num` above this (2^53 - 1) cannot be a JS number; it is decoded as `Infinity`, which never
- * equals a real next seq_num, so the append fails its condition with 412 exactly as it would on the reference.
+ * What a `match_seq_num` above 2^53 - 1 decodes to (it cannot be a JS number): `Infinity` never equals a real next
+ * seq_num, so such an append fails its condition with 412, as it would on the reference. Never rounded to a nearby
+ * number, which could match.
  */
 export const unmatchableSeqNum = Infinity;
 
@@ -117,17 +118,17 @@ class Reader {
     return hi === 0 ? BigInt(lo) : (BigInt(hi) << 32n) | BigInt(lo);
   }
 
-  /** A u64 as a JS number, or `Infinity` if it exceeds 2^53 - 1. */
+  /** A u64 as a JS number, or `unmatchableSeqNum` (Infinity) if it exceeds 2^53 - 1. */
   u64Number(): number {
     const lo = this.varint();
     const hi = this.hi;
-    return hi < 0x200000 ? hi * TWO_32 + lo : Infinity;
+    return hi < 0x200000 ? hi * TWO_32 + lo : unmatchableSeqNum;
   }
 
   /** A sequence number; these are never above 2^53 - 1 (engine/types.ts). */
   seqNum(): number {
     const n = this.u64Number();
-    if (n === Infinity) throw errors.badProto('sequence number exceeds 2^53 - 1');
+    if (n === unmatchableSeqNum) throw errors.badProto('sequence number exceeds 2^53 - 1');
     return n;
   }
 

@@ -17,6 +17,12 @@ import { s2sFrameBytesMax } from '../../limits.js';
 import { AssertionError } from '../../util/assert.js';
 import { decodeFrameBody, frameHeaderBytes, type Frame } from './frame.js';
 
+/** Below this, a byte loop beats `TypedArray#set` (whose call overhead dominates tiny copies). */
+const smallChunkBytes = 16;
+
+/** An exhausted iterator, shared: returned when a chunk cannot complete a frame. */
+const noFrames: IterableIterator<Frame> = ([] as Frame[]).values();
+
 export class FrameReader {
   private readonly queue: Uint8Array[] = [];
   /** Read offset into `queue[0]`. */
@@ -30,6 +36,20 @@ export class FrameReader {
 
   /** Queues `chunk` and returns the frames it completes (lazily; see the module comment). */
   push(chunk: Uint8Array): IterableIterator<Frame> {
+    if (this.failure) throw this.failure;
+    const partial = this.partial;
+    if (partial !== null && this.queued === 0 && this.partialFill + chunk.length < partial.length) {
+      // Fast path for small chunks in the middle of a frame: copy straight into it; nothing completes.
+      if (chunk.length <= smallChunkBytes) {
+        let fill = this.partialFill;
+        for (let i = 0; i < chunk.length; i++) partial[fill++] = chunk[i];
+        this.partialFill = fill;
+      } else {
+        partial.set(chunk, this.partialFill);
+        this.partialFill += chunk.length;
+      }
+      return noFrames;
+    }
     if (chunk.length > 0) {
       this.queue.push(chunk);
       this.queued += chunk.length;

@@ -312,6 +312,23 @@ describe('JSON responses', () => {
     }
   });
 
+  it('raw rendering equals the WHATWG decoder (TextDecoder, fatal: false, BOM kept) on random bytes', () => {
+    const whatwg = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
+    const rand = seededRand(8);
+    // Bytes drawn from the interesting ranges: ASCII, continuation bytes, lead bytes, invalid bytes.
+    const pool = [
+      0x41, 0x22, 0x5c, 0x0a, 0x01, 0x1f, 0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf, 0xc0, 0xc2, 0xdf, 0xe0, 0xe1, 0xe2,
+      0xed, 0xef, 0xf0, 0xf4, 0xf5, 0xff,
+    ];
+    for (let i = 0; i < 2000; i++) {
+      const body = new Uint8Array(randInt(rand, 1, 12));
+      for (let j = 0; j < body.length; j++) body[j] = pool[randInt(rand, 0, pool.length - 1)];
+      const out = encodeSequencedRecordJson({ seqNum: 0, timestamp: 0n, headers: [], body }, 'raw');
+      expect(JSON.parse(out).body, hex(body)).toBe(whatwg.decode(body));
+      expect(out).toBe(`{"seq_num":0,"timestamp":0,"body":${JSON.stringify(whatwg.decode(body))}}`);
+    }
+  });
+
   it('base64 output is padded standard base64 that decodes back (random records)', () => {
     const rand = seededRand(3);
     for (let i = 0; i < 200; i++) {
