@@ -176,15 +176,8 @@ export function records(...bodies: string[]): AppendInput {
   return { records: bodies.map((body) => ({ headers: [], body: new Uint8Array(Buffer.from(body)) })) };
 }
 
-export type ParsedFrame =
-  | { kind: 'message'; payload: Uint8Array; compression: Frame['compression'] }
-  | { kind: 'terminal'; status: number; body: any };
-
-export function parseFrame(frame: Frame): ParsedFrame {
-  if (!frame.terminal) return { kind: 'message', payload: frame.payload, compression: frame.compression };
-  const { status, body } = parseTerminalPayload(frame.payload);
-  return { kind: 'terminal', status, body: JSON.parse(body) };
-}
+/** The JSON body of a terminal frame: `{code, message}` or the 412/416 shapes. */
+export type ErrorBody = { code?: string; message?: string; [field: string]: unknown };
 
 export function ackOf(frame: Frame | undefined): AppendAck {
   if (!frame || frame.terminal) throw new Error(`expected an ack frame, got ${describe(frame)}`);
@@ -196,10 +189,10 @@ export function batchOf(frame: Frame | undefined): ReadBatch {
   return decodeReadBatch(frame.payload);
 }
 
-export function terminalOf(frame: Frame | undefined): { status: number; body: any } {
+export function terminalOf(frame: Frame | undefined): { status: number; body: ErrorBody } {
   if (!frame || !frame.terminal) throw new Error(`expected a terminal frame, got ${describe(frame)}`);
   const { status, body } = parseTerminalPayload(frame.payload);
-  return { status, body: JSON.parse(body) };
+  return { status, body: JSON.parse(body) as ErrorBody };
 }
 
 function describe(frame: Frame | undefined): string {

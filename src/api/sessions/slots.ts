@@ -7,7 +7,8 @@ import { errors } from '../../errors.js';
 export class SessionSlots {
   private active = 0;
 
-  constructor(readonly max: number) {}
+  /** Adjustable at run time (tests lower it); sessions already open are not affected. */
+  constructor(public max: number) {}
 
   get inUse(): number {
     return this.active;
