@@ -26,6 +26,8 @@ export interface Duplex {
   nextFrame(): Promise<Frame | undefined>;
   /** All remaining raw response bytes (for JSON error responses and SSE). */
   rest(): Promise<Buffer>;
+  /** The next raw chunk of the response body, or undefined at its end. */
+  nextChunk(): Promise<Buffer | undefined>;
   /** Resolves when the response body ended or the exchange failed. */
   done: Promise<void>;
 }
@@ -147,6 +149,7 @@ export function openDuplex(
         pending = [...frames.push(chunk)];
       }
     },
+    nextChunk: () => queue.next(),
     async rest() {
       const chunks: Buffer[] = [];
       for (let chunk = await queue.next(); chunk !== undefined; chunk = await queue.next()) chunks.push(chunk);
