@@ -82,6 +82,21 @@ describe.each<Protocol>(['h1', 'h2c'])('S2S read transport over %s', (protocol) 
     expect(await call.nextFrame()).toBeUndefined();
   });
 
+  it('answers an internal failure with a terminal 500 `other` and hands the error to the server to log', async () => {
+    const session = (server.read = new FakeReadSession());
+    const call = read(protocol);
+    const bug = new Error('a bug');
+    server.thrown.length = 0;
+    session.push(bug);
+    expect(terminalOf(await call.nextFrame())).toEqual({
+      status: 500,
+      body: { code: 'other', message: 'internal server error' },
+    });
+    expect(await call.nextFrame()).toBeUndefined();
+    await server.idle();
+    expect(server.thrown).toEqual([bug]);
+  });
+
   it.each([
     ['zstd', 'zstd'],
     ['gzip', 'gzip'],

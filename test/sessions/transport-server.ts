@@ -17,6 +17,8 @@ export interface TransportServer {
   /** The read session the next GET will serve (replace it before each read test). */
   read: FakeReadSession;
   inflightInputsMax: number;
+  /** Errors session handlers threw (internal errors, after the client got its 500). */
+  thrown: unknown[];
   /** Resolves when every session handler returned. */
   idle(): Promise<void>;
   stop(): Promise<void>;
@@ -30,6 +32,7 @@ export async function startTransportServer(): Promise<TransportServer> {
     stream: new FakeStream(),
     read: new FakeReadSession(),
     inflightInputsMax: 1000,
+    thrown: [],
     async idle() {
       while (running.size > 0) await Promise.all([...running]);
     },
@@ -56,7 +59,9 @@ export async function startTransportServer(): Promise<TransportServer> {
     host: '127.0.0.1',
     port: 0,
     handler: (req, res) => {
-      const run = handle(req, res).finally(() => running.delete(run));
+      const run = handle(req, res)
+        .catch((error: unknown) => void state.thrown.push(error))
+        .finally(() => running.delete(run));
       running.add(run);
     },
   });

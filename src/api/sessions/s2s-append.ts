@@ -182,8 +182,10 @@ export async function serveS2SAppend(
         if (ack === undefined) return;
       } catch (error) {
         stopInput.abort();
-        const { status, body } = errorResponse(error);
+        const { status, body, internal } = errorResponse(error);
         out.end(encodeTerminalFrame(status, body));
+        // A bug of ours: the client got its 500 frame; rethrown so the server logs it.
+        if (internal) throw error;
         return;
       }
       queue.shift();

@@ -39,8 +39,10 @@ export async function serveS2SRead(
     }
     out.end();
   } catch (error) {
-    const { status, body } = errorResponse(error);
+    const { status, body, internal } = errorResponse(error);
     out.end(encodeTerminalFrame(status, body));
+    // A bug of ours: the client got its 500 frame; rethrown so the server logs it.
+    if (internal) throw error;
   } finally {
     out.signal.removeEventListener('abort', close);
     session.close();

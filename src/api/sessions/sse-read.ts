@@ -62,7 +62,10 @@ export async function serveSseRead(
     }
     out.end(sseDoneEvent());
   } catch (error) {
-    out.end(sseErrorEvent(errorResponse(error).body));
+    const { body, internal } = errorResponse(error);
+    out.end(sseErrorEvent(body));
+    // A bug of ours: the client got its error event; rethrown so the server logs it.
+    if (internal) throw error;
   } finally {
     out.signal.removeEventListener('abort', close);
     session.close();
