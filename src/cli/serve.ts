@@ -108,7 +108,10 @@ export async function serve(options: ServeOptions): Promise<void> {
   const spec = options.initFile ? loadResourceSpec(options.initFile) : undefined;
 
   const log = await openLog(mode);
-  const engine = new Engine(log, { logEvent: (event, fields) => logger.info(fields, event) });
+  const engine = new Engine(log, {
+    logEvent: (event, fields) => logger.info(fields, event),
+    appendInflightBytes: inflightBytes,
+  });
   if (spec) await applySpec(engine, spec, logger);
   engine.start();
 

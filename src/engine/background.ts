@@ -7,6 +7,7 @@ import { backgroundTaskPeriodMs } from '../limits.js';
 import type { Timer } from '../util/clock.js';
 import type { EngineContext } from './context.js';
 import { deleteStream } from './streams.js';
+import { hasPendingAppends } from './streamer.js';
 import type { StreamState } from './state.js';
 
 /** Delay between a trigger (e.g. a deletion) and the run, so clients can observe "deleting". */
@@ -103,8 +104,10 @@ export class BackgroundTasks {
       if (minAgeSecs <= 0 || stream.meta.deletedAtMs !== null) continue;
       if (now - stream.lastWriteMs < minAgeSecs * 1000) continue;
       if (!(await this.isEmpty(stream, now))) continue;
-      // Re-check after the asynchronous emptiness scan: an append may have landed meanwhile.
+      // Re-check after the asynchronous emptiness scan: an append may have landed meanwhile, or be
+      // sequenced but not yet durable (deleteStream sequences the terminal trim synchronously).
       if (now - stream.lastWriteMs < minAgeSecs * 1000 || stream.meta.deletedAtMs !== null) continue;
+      if (hasPendingAppends(stream)) continue;
       this.log('deleting empty stream', { basin: stream.basin, stream: stream.name });
       await deleteStream(this.ctx, stream.basin, stream.name);
     }

@@ -7,13 +7,31 @@ import type { StreamLog } from '../storage/types.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { systemRand, type Rand } from '../util/rand.js';
 import { errors } from '../errors.js';
+import { appendInflightBytesDefault, appendInflightBytesMin } from '../limits.js';
+import { append, AppendSession, type AppendOptions, type DataPlane } from './append.js';
 import { BackgroundTasks } from './background.js';
 import * as basins from './basins.js';
 import type { BasinConfigPatch, StreamConfigPatch } from './config.js';
 import type { EngineContext } from './context.js';
-import { EngineState, terminalTrimPoint, type StreamState } from './state.js';
+import {
+  collectUnary,
+  openReadSession,
+  type OpenReadOptions,
+  type ReadRequest,
+  type ReadSession,
+} from './read-session.js';
+import { Semaphore } from './semaphore.js';
+import { EngineState, type StreamState } from './state.js';
+import { Streamer, streamerOf } from './streamer.js';
 import * as streams from './streams.js';
-import type { BasinConfig, StreamConfigLayer } from './types.js';
+import type {
+  AppendAck,
+  AppendInput,
+  BasinConfig,
+  SequencedRecord,
+  StreamConfigLayer,
+  StreamPosition,
+} from './types.js';
 
 export interface EngineOptions {
   clock?: Clock;
@@ -21,11 +39,14 @@ export interface EngineOptions {
   newStreamId?: () => string;
   /** Structured log events from the engine (the server wires pino). */
   logEvent?: (event: string, fields: Record<string, unknown>) => void;
+  /** Global budget of metered bytes of appends admitted but not yet acknowledged (api.md 7.1). */
+  appendInflightBytes?: number;
 }
 
 export class Engine {
   readonly ctx: EngineContext;
   readonly background: BackgroundTasks;
+  private readonly dataPlane: DataPlane;
   private failure: string | undefined;
 
   constructor(log: StreamLog, options: EngineOptions = {}) {
@@ -36,13 +57,19 @@ export class Engine {
       clock: options.clock ?? systemClock,
       rand: options.rand ?? systemRand,
       newStreamId: options.newStreamId ?? (() => randomUUID()),
-      terminalTrim: (stream) => this.commitTerminalTrim(stream),
+      terminalTrim: (stream) => this.terminalTrim(stream),
       triggerBackground: () => this.background.trigger(),
     };
     this.background = new BackgroundTasks(this.ctx, logEvent);
+    const budget = Math.max(appendInflightBytesMin, options.appendInflightBytes ?? appendInflightBytesDefault);
+    this.dataPlane = { ctx: this.ctx, budget: new Semaphore(budget), refusal: () => this.writeRefusal() };
     log.onFailure((reason) => {
       this.failure = reason;
       logEvent('storage failed', { reason });
+      // Nothing in flight can become known-durable any more, and followers would wait forever.
+      for (const stream of this.ctx.state.streamsById.values()) {
+        if (stream.runtime instanceof Streamer) stream.runtime.onCommitFailed(new Error(reason));
+      }
     });
   }
 
@@ -52,6 +79,9 @@ export class Engine {
 
   async close(): Promise<void> {
     await this.background.stop();
+    for (const stream of this.ctx.state.streamsById.values()) {
+      if (stream.runtime instanceof Streamer) stream.runtime.shutdown();
+    }
     await this.ctx.log.close();
   }
 
@@ -81,39 +111,59 @@ export class Engine {
     streams.reconfigureStream(this.ctx, basin, name, patch);
   deleteStream = (basin: string, name: string) => streams.deleteStream(this.ctx, basin, name);
 
+  // Data plane (api.md 3.13-3.15, 7, 8).
+
+  /** Unary append: resolves with the ack once the batch is durable (api.md 7.1). */
+  append = (basin: string, stream: string, input: AppendInput, options?: AppendOptions): Promise<AppendAck> =>
+    append(this.dataPlane, basin, stream, input, options);
+
+  /** An append session for S2S (api.md 7.4): `submit` inputs in order, acks settle in order. */
+  openAppendSession = (basin: string, stream: string, options?: AppendOptions): Promise<AppendSession> =>
+    AppendSession.open(this.dataPlane, basin, stream, options);
+
+  /** A read session (catch-up then follow) shared by the unary, SSE and S2S reads (api.md 8). */
+  openReadSession = (
+    basin: string,
+    stream: string,
+    request: ReadRequest,
+    options?: OpenReadOptions,
+  ): Promise<ReadSession> => openReadSession(this.ctx, basin, stream, request, options);
+
+  /** Unary read (api.md 8.5): the caller passes the unary caps in `request`. */
+  async read(
+    basin: string,
+    stream: string,
+    request: ReadRequest,
+    options?: OpenReadOptions & { signal?: AbortSignal },
+  ): Promise<{ records: SequencedRecord[]; tail?: StreamPosition }> {
+    const session = await openReadSession(this.ctx, basin, stream, request, options);
+    const signal = options?.signal;
+    if (signal?.aborted) session.close();
+    signal?.addEventListener('abort', () => session.close(), { once: true });
+    return collectUnary(session);
+  }
+
+  /** The durable tail (api.md 3.13), auto-creating per `create_stream_on_read`. */
+  async checkTail(basin: string, name: string, options?: OpenReadOptions): Promise<StreamPosition> {
+    const stream = await streams.openStream(this.ctx, basin, name, 'read', options?.streamConfig);
+    return stream.tail;
+  }
+
+  private writeRefusal(): string | undefined {
+    if (this.failure !== undefined) return this.failure;
+    const status = this.ctx.log.status();
+    return status.ok ? undefined : status.reason;
+  }
+
   /**
-   * Terminal trim written straight to the log at the durable tail. Correct only while no
-   * streamer is sequencing appends for the stream; the data plane replaces this with a trim
-   * sequenced by the stream's streamer.
+   * Stream deletion's terminal trim, sequenced by the stream's streamer after every earlier
+   * append (lite-internals 3.7); resolves once durable, which lets the purge task run.
    */
-  private async commitTerminalTrim(stream: StreamState): Promise<void> {
-    if (this.failure !== undefined) throw errors.unavailable(this.failure);
-    const now = this.ctx.clock.nowMs();
-    const uncapped = stream.meta.config.timestamping.uncapped;
-    const maxU64 = 0xffff_ffff_ffff_ffffn;
-    let timestamp = uncapped ? maxU64 : BigInt(now);
-    if (timestamp < stream.tail.timestamp) timestamp = stream.tail.timestamp;
-    const record = {
-      seqNum: stream.tail.seqNum,
-      timestamp,
-      headers: [[new Uint8Array(0), new TextEncoder().encode('trim')]] as [Uint8Array, Uint8Array][],
-      body: new Uint8Array(8).fill(0xff),
-    };
-    const tail = { seqNum: record.seqNum + 1, timestamp };
-    await this.ctx.log.commit([
-      {
-        kind: 'append',
-        stream: stream.id,
-        records: [record],
-        tail,
-        trimPoint: terminalTrimPoint,
-        writtenAtMs: now,
-        expiresAtMs: null,
-      },
-    ]);
-    stream.tail = tail;
-    stream.trimPoint = terminalTrimPoint;
-    stream.lastWriteMs = now;
-    stream.terminalTrimDurable = true;
+  private async terminalTrim(stream: StreamState): Promise<void> {
+    if (stream.terminalTrimDurable) return;
+    const refusal = this.writeRefusal();
+    if (refusal !== undefined) throw errors.unavailable(refusal);
+    // Concurrent deletions share the one terminal trim (Streamer.terminalTrim).
+    await streamerOf(this.ctx, stream).terminalTrim();
   }
 }

@@ -1,19 +1,148 @@
 /**
- * `/v1/streams/{stream}/records` routes: append, read, check-tail (api.md 3.13-3.15, 6-9).
- * IN PROGRESS: the records issue fills these in; until then they answer 501.
+ * `/v1/streams/{stream}/records` routes (api.md 3.13-3.15): unary append, unary read and
+ * check-tail, in JSON (with `S2-Format`) or protobuf. Handlers only extract and encode; the
+ * semantics live in the engine (append: engine/append.ts, reads: engine/read-session.ts).
+ *
+ * SSE reads (`Accept: text/event-stream`) and S2S sessions (`Content-Type: s2s/proto`) are a
+ * separate issue; they will drive `engine.openReadSession` / `engine.openAppendSession`. Until
+ * then they get a clear 501 after the request's other input was validated.
  */
-import { errors } from '../../errors.js';
+import { errors, S2Error } from '../../errors.js';
 import type { Engine } from '../../engine/engine.js';
+import type { ReadRequest, ReadStart } from '../../engine/read-session.js';
+import type { AppendInput, StreamConfigLayer } from '../../engine/types.js';
+import { readBatchBytesMax, readBatchRecordsMax, unaryReadWaitSecsMax } from '../../limits.js';
+import { parseJson } from '../../util/json.js';
+import { parseStreamConfigLayer } from '../codec/config-json.js';
+import {
+  decodeAppendInputJson,
+  encodeAppendAckJson,
+  encodeReadBatchJson,
+  encodeTailJson,
+  parseFormatHeader,
+} from '../codec/json-records.js';
+import { decodeAppendInput, encodeAppendAck, encodeReadBatch } from '../codec/proto.js';
+import type { RequestContext } from '../http.js';
+import { Query } from '../query.js';
 import type { Router } from '../router.js';
 import { basinHeader, streamParam } from './common.js';
 
-export function registerRecordRoutes(router: Router, _engine: Engine): void {
-  const pending = async (ctx: Parameters<Parameters<Router['add']>[2]>[0]) => {
-    basinHeader(ctx);
-    streamParam(ctx);
-    throw errors.notImplemented();
-  };
-  router.add('GET', '/v1/streams/:stream/records/tail', pending);
-  router.add('GET', '/v1/streams/:stream/records', pending);
-  router.add('POST', '/v1/streams/:stream/records', pending);
+const u32Max = 0xffff_ffffn;
+const utf8Strict = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** Response type from the first media type of `Accept` (api.md 1.7): protobuf if asked, else JSON. */
+function wantsProtobuf(ctx: RequestContext): boolean {
+  const accept = ctx.mediaType('accept');
+  return accept === 'application/protobuf' || accept === 'application/x-protobuf';
+}
+
+function isS2sRequest(ctx: RequestContext): boolean {
+  return ctx.mediaType('content-type') === 's2s/proto';
+}
+
+/** `s2-stream-config` (api.md 7.6 item 4): JSON StreamConfig used only if this request creates the stream. */
+function streamConfigHeader(ctx: RequestContext): StreamConfigLayer | undefined {
+  const value = ctx.header('s2-stream-config');
+  if (value === undefined) return undefined;
+  try {
+    return parseStreamConfigLayer(parseJson(value), 's2-stream-config');
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw errors.invalidHeader('s2-stream-config', reason);
+  }
+}
+
+/** Aborts when the client goes away (or the response finished), so waits are not kept for nobody. */
+function closeSignal(ctx: RequestContext): AbortSignal {
+  const controller = new AbortController();
+  ctx.res.once('close', () => controller.abort());
+  return controller.signal;
+}
+
+async function appendInput(ctx: RequestContext): Promise<AppendInput> {
+  if (ctx.isProtobufContentType()) return decodeAppendInput(await ctx.body(errors.badProto));
+  // Anything that is neither protobuf nor S2S is treated as JSON and must say so (api.md 3.15).
+  if (!ctx.isJsonContentType()) throw errors.badJson('Expected request with `Content-Type: application/json`');
+  const format = parseFormatHeader(ctx.header('s2-format'));
+  const body = await ctx.body(errors.badJson);
+  let text: string;
+  try {
+    text = utf8Strict.decode(body);
+  } catch {
+    throw errors.badJson('Failed to parse the request body as JSON: invalid UTF-8');
+  }
+  return decodeAppendInputJson(text, format);
+}
+
+/** Query of a read (api.md 3.14); type errors are 400 bad_query, conflicting starts 422. */
+function readQuery(ctx: RequestContext): ReadRequest {
+  const query = new Query(ctx.query);
+  const seqNum = query.number('seq_num');
+  const timestamp = query.bigint('timestamp');
+  const tailOffset = query.number('tail_offset');
+  const clamp = query.bool('clamp');
+  const count = query.number('count');
+  const bytes = query.number('bytes');
+  const until = query.bigint('until');
+  const wait = query.number('wait', u32Max);
+  const given = [seqNum, timestamp, tailOffset].filter((v) => v !== undefined).length;
+  if (given > 1) throw errors.invalid('only one of seq_num, timestamp, or tail_offset can be provided');
+  let start: ReadStart | undefined;
+  if (seqNum !== undefined) start = { seqNum };
+  else if (timestamp !== undefined) start = { timestamp };
+  else if (tailOffset !== undefined) start = { tailOffset };
+  const request: ReadRequest = { clamp: clamp ?? false };
+  if (start) request.start = start;
+  if (count !== undefined) request.count = count;
+  if (bytes !== undefined) request.bytes = bytes;
+  if (until !== undefined) request.until = until;
+  if (wait !== undefined) request.waitSecs = wait;
+  return request;
+}
+
+export function registerRecordRoutes(router: Router, engine: Engine): void {
+  router.add('GET', '/v1/streams/:stream/records/tail', async (ctx) => {
+    const basin = basinHeader(ctx);
+    const stream = streamParam(ctx);
+    const streamConfig = streamConfigHeader(ctx);
+    const tail = await engine.checkTail(basin, stream, streamConfig ? { streamConfig } : {});
+    ctx.sendJson(200, encodeTailJson(tail));
+  });
+
+  router.add('GET', '/v1/streams/:stream/records', async (ctx) => {
+    const basin = basinHeader(ctx);
+    const stream = streamParam(ctx);
+    const request = readQuery(ctx);
+    const streamConfig = streamConfigHeader(ctx);
+    if (isS2sRequest(ctx)) throw new S2Error('not_implemented', 'S2S read sessions are not implemented yet');
+    if (ctx.mediaType('accept') === 'text/event-stream') {
+      throw new S2Error('not_implemented', 'SSE read sessions are not implemented yet');
+    }
+    const protobuf = wantsProtobuf(ctx);
+    const format = protobuf ? 'raw' : parseFormatHeader(ctx.header('s2-format'));
+    // Unary caps (api.md 8.5): always bounded, so it follows only with an explicit wait.
+    request.count = Math.min(request.count ?? readBatchRecordsMax, readBatchRecordsMax);
+    request.bytes = Math.min(request.bytes ?? readBatchBytesMax, readBatchBytesMax);
+    if (request.waitSecs !== undefined) request.waitSecs = Math.min(request.waitSecs, unaryReadWaitSecsMax);
+    const batch = await engine.read(basin, stream, request, {
+      signal: closeSignal(ctx),
+      ...(streamConfig ? { streamConfig } : {}),
+    });
+    if (protobuf) ctx.send(200, encodeReadBatch(batch), { 'content-type': 'application/protobuf' });
+    else ctx.sendJson(200, encodeReadBatchJson(batch, format));
+  });
+
+  router.add('POST', '/v1/streams/:stream/records', async (ctx) => {
+    const basin = basinHeader(ctx);
+    const stream = streamParam(ctx);
+    const streamConfig = streamConfigHeader(ctx);
+    if (isS2sRequest(ctx)) throw new S2Error('not_implemented', 'S2S append sessions are not implemented yet');
+    const input = await appendInput(ctx);
+    const ack = await engine.append(basin, stream, input, {
+      signal: closeSignal(ctx),
+      ...(streamConfig ? { streamConfig } : {}),
+    });
+    if (wantsProtobuf(ctx)) ctx.send(200, encodeAppendAck(ack), { 'content-type': 'application/protobuf' });
+    else ctx.sendJson(200, encodeAppendAckJson(ack));
+  });
 }

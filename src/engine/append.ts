@@ -1,0 +1,140 @@
+/**
+ * Append entry points (api.md 7.1, 7.4, lite-internals 1.4-1.5): validation, stream opening
+ * with auto-creation, admission against the global in-flight byte budget, then the streamer.
+ * The unary append and the S2S append session share this path; a session additionally keeps
+ * its inputs in order and stops at its first failure.
+ */
+import { errors } from '../errors.js';
+import type { EngineContext } from './context.js';
+import { validateAppendInput, type ValidatedAppend } from './records.js';
+import type { Semaphore } from './semaphore.js';
+import type { StreamState } from './state.js';
+import { streamerOf, type SessionHandle, type Streamer } from './streamer.js';
+import { openStream } from './streams.js';
+import type { AppendAck, AppendInput, StreamConfigLayer } from './types.js';
+
+export interface AppendOptions {
+  /** `s2-stream-config`: the config to use if this append auto-creates the stream (api.md 7.6). */
+  streamConfig?: StreamConfigLayer;
+  /** Aborting before admission writes nothing (lite-internals 6.5). */
+  signal?: AbortSignal;
+}
+
+export interface DataPlane {
+  ctx: EngineContext;
+  budget: Semaphore;
+  /** Why writes are refused engine-wide (log failed or fenced), if they are. */
+  refusal: () => string | undefined;
+}
+
+/** Opens the stream for writing (steps 2-3 of api.md 7.1). */
+async function openForAppend(dp: DataPlane, basin: string, name: string, options: AppendOptions): Promise<StreamState> {
+  const refusal = dp.refusal();
+  if (refusal !== undefined) throw errors.unavailable(refusal);
+  const stream = await openStream(dp.ctx, basin, name, 'append', options.streamConfig);
+  // Encryption at rest is a later issue: refuse rather than store plaintext for a cipher stream.
+  if (stream.meta.cipher !== null) throw errors.notImplemented();
+  return stream;
+}
+
+/** Takes `max(1, metered)` permits, then sequences on the stream's current streamer. */
+async function admitAndAppend(
+  dp: DataPlane,
+  stream: StreamState,
+  input: ValidatedAppend,
+  signal: AbortSignal | undefined,
+  session?: { handle: SessionHandle; streamer: Streamer },
+): Promise<{ ack: Promise<AppendAck> }> {
+  const permits = Math.max(1, input.meteredBytes);
+  const waiting = dp.budget.acquire(permits, signal);
+  if (waiting) await waiting;
+  let ack: Promise<AppendAck>;
+  try {
+    // A client gone before sequencing gets nothing written (lite-internals 6.5).
+    if (signal?.aborted) throw errors.unavailable('request aborted before it was sequenced');
+    const refusal = dp.refusal();
+    if (refusal !== undefined) throw errors.unavailable(refusal);
+    // Looked up after admission: the streamer may have gone dormant or the stream been deleted.
+    const streamer = session ? session.streamer : streamerOf(dp.ctx, stream);
+    if (streamer.released) throw errors.streamDeletionPending();
+    ack = streamer.append(input, session?.handle);
+  } catch (error) {
+    dp.budget.release(permits);
+    throw error;
+  }
+  const release = () => dp.budget.release(permits);
+  ack.then(release, release);
+  // Wrapped: an async function returning a bare promise would adopt it, hiding admission.
+  return { ack };
+}
+
+/** Unary append: resolves with the ack once the batch is durable. */
+export async function append(
+  dp: DataPlane,
+  basin: string,
+  name: string,
+  input: AppendInput,
+  options: AppendOptions = {},
+): Promise<AppendAck> {
+  const validated = validateAppendInput(input);
+  const stream = await openForAppend(dp, basin, name, options);
+  const { ack } = await admitAndAppend(dp, stream, validated, options.signal);
+  return await ack;
+}
+
+/**
+ * An append session (S2S, api.md 7.4): inputs are submitted one at a time, in order; each
+ * `submit` resolves once the input is admitted and sequenced, with a promise of its ack. The
+ * first failure poisons the session: later inputs are not applied. The session holds a lease so
+ * the streamer survives idle gaps between inputs.
+ */
+export class AppendSession {
+  private readonly handle: SessionHandle = { lastAckEnd: 0, poisoned: false };
+  private failure: unknown;
+  private closed = false;
+
+  private constructor(
+    private readonly dp: DataPlane,
+    private readonly stream: StreamState,
+    private readonly streamer: Streamer,
+    private readonly releaseLease: () => void,
+  ) {}
+
+  static async open(dp: DataPlane, basin: string, name: string, options: AppendOptions = {}): Promise<AppendSession> {
+    const stream = await openForAppend(dp, basin, name, options);
+    const streamer = streamerOf(dp.ctx, stream);
+    return new AppendSession(dp, stream, streamer, streamer.lease());
+  }
+
+  /**
+   * Validates and admits one input. Throws (without sequencing) if the input is invalid or the
+   * session already failed; otherwise returns its ack promise, which settles in input order.
+   */
+  async submit(input: AppendInput, signal?: AbortSignal): Promise<{ ack: Promise<AppendAck> }> {
+    if (this.closed) throw errors.other('append session closed');
+    if (this.failure !== undefined) throw this.failure;
+    let validated: ValidatedAppend;
+    try {
+      validated = validateAppendInput(input);
+    } catch (error) {
+      this.failure = error;
+      this.handle.poisoned = true;
+      throw error;
+    }
+    const { ack } = await admitAndAppend(this.dp, this.stream, validated, signal, {
+      handle: this.handle,
+      streamer: this.streamer,
+    });
+    ack.catch((error: unknown) => {
+      this.failure ??= error;
+    });
+    return { ack };
+  }
+
+  /** Releases the session's hold on the streamer; acks already promised still settle. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.releaseLease();
+  }
+}

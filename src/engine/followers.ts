@@ -1,0 +1,81 @@
+/**
+ * Live followers of a stream (lite-internals 1.3 `follow_tx`, 7 "Broadcast with lag"). The
+ * streamer pushes every batch once it is durable; each follower buffers at most
+ * `followerLagBatchesMax` batches. A follower that falls further behind is detached and marked
+ * lagged, and its reader goes back to reading from storage, so a slow reader never makes the
+ * writer buffer without bound. A close (terminal trim, storage failure) is delivered after the
+ * batches already queued, so readers see the terminal trim record before the error.
+ */
+import { followerLagBatchesMax } from '../limits.js';
+import type { SequencedRecord, StreamPosition } from './types.js';
+
+/** A durable append batch as followers receive it; `tail` is the stream tail right after it. */
+export interface LiveBatch {
+  records: SequencedRecord[];
+  tail: StreamPosition;
+}
+
+export type FollowerEvent =
+  { kind: 'batch'; batch: LiveBatch } | { kind: 'lagged' } | { kind: 'closed'; error: unknown };
+
+export class Follower {
+  private queue: LiveBatch[] = [];
+  private head = 0;
+  private lagged = false;
+  private closedWith: { error: unknown } | undefined;
+  private wake: (() => void) | undefined;
+
+  constructor(
+    private readonly detach: (follower: Follower) => void,
+    private readonly maxLag = followerLagBatchesMax,
+  ) {}
+
+  /** Called by the streamer, in durability order. */
+  push(batch: LiveBatch): void {
+    if (this.lagged || this.closedWith) return;
+    if (this.queue.length - this.head >= this.maxLag) {
+      this.lagged = true;
+      this.queue = [];
+      this.head = 0;
+      this.detach(this);
+    } else {
+      this.queue.push(batch);
+    }
+    this.notify();
+  }
+
+  /** Ends the subscription with `error`, after the batches already queued. */
+  close(error: unknown): void {
+    if (this.closedWith) return;
+    this.closedWith = { error };
+    this.notify();
+  }
+
+  /** The next event, or undefined if none is ready. */
+  poll(): FollowerEvent | undefined {
+    if (this.head < this.queue.length) {
+      const batch = this.queue[this.head]!;
+      this.queue[this.head] = undefined as unknown as LiveBatch;
+      this.head += 1;
+      if (this.head === this.queue.length) {
+        this.queue = [];
+        this.head = 0;
+      }
+      return { kind: 'batch', batch };
+    }
+    if (this.lagged) return { kind: 'lagged' };
+    if (this.closedWith) return { kind: 'closed', error: this.closedWith.error };
+    return undefined;
+  }
+
+  /** Registers the single callback run when an event becomes ready (replaces any earlier one). */
+  onReady(wake: (() => void) | undefined): void {
+    this.wake = wake;
+  }
+
+  private notify(): void {
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
+  }
+}
