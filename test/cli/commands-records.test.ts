@@ -144,6 +144,14 @@ describe('append and read', () => {
     // `record-10` meters 8 + 9 = 17 bytes; 40 bytes hold two such records, not three.
     expect((await ok(['read', uri, '-s', '10', '-b', '40'])).stdout).toBe('record-10\nrecord-11\n');
 
+    // A reader that goes away (`| head`) ends the command quietly (the JSON lines overflow the pipe).
+    const head = await shell(
+      url,
+      `{ $S2LITE read ${uri} -s 0 -n 2500 --format json; echo "read exit $?" >&2; } | head -n 1`,
+    );
+    expect(jsonLines(head.stdout)).toMatchObject([{ seq_num: 0, body: 'record-0' }]);
+    expect(head.stderr).toBe('read exit 0\n');
+
     const outFile = path.join(tmp, 'out.txt');
     const toFile = await ok(['read', uri, '-s', '5', '-n', '3', '-o', outFile]);
     expect(toFile.stdout).toBe('');
