@@ -121,7 +121,9 @@ export function exitWithError(error: unknown): never {
 
 /**
  * Runs a command body and maps any failure to one line and exit code 1 (2 for usage errors).
- * Commander actions are wrapped with this so errors never surface as stack traces.
+ * Commander actions are wrapped with this so errors never surface as stack traces. On success the
+ * process exits once stdout is flushed: pooled HTTP/2 connections of the SDK would otherwise keep
+ * it alive.
  */
 export function action<Args extends unknown[]>(fn: (...args: Args) => Promise<void>): (...args: Args) => Promise<void> {
   return async (...args: Args) => {
@@ -130,5 +132,7 @@ export function action<Args extends unknown[]>(fn: (...args: Args) => Promise<vo
     } catch (error) {
       exitWithError(error);
     }
+    await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
+    process.exit(process.exitCode ?? 0);
   };
 }

@@ -51,7 +51,7 @@ export async function writeAll(stream: Writable, chunk: string | Uint8Array): Pr
 export function liveLine(render: () => string, intervalMs = 100): { stop(): void } {
   const out = process.stderr;
   if (!out.isTTY) return { stop() {} };
-  const draw = () => out.write(`\r\x1b[2K${render().slice(0, Math.max(10, (out.columns ?? 80) - 1))}`);
+  const draw = () => out.write(`\r\x1b[2K${render().slice(0, Math.max(10, (out.columns || 80) - 1))}`);
   draw();
   const timer = setInterval(draw, intervalMs);
   timer.unref();

@@ -6,6 +6,7 @@ import type { ReadRecord } from '@s2-dev/streamstore';
 import { describe, expect, it } from 'vitest';
 import { ChainVerifier, RecordFactory, recordOverhead } from '../../src/cli/bench/records.js';
 import { percentile, summarizeLatencies, throughput } from '../../src/cli/bench/stats.js';
+import { liveBlock, progressLines } from '../../src/cli/bench/report.js';
 import { xxh3 } from '../../src/cli/bench/xxh3.js';
 
 /** Input i has bytes (j * 31 + 7) mod 256; hashes from xxhsum 0.8.1 `-H3` (XXH3_64bits, seed 0). */
@@ -138,5 +139,38 @@ describe('bench records', () => {
     expect(run([records[0]!, records[1]!, records[2]!, corrupted])).toMatch(/record 3: hash chain mismatch/);
     expect(run([{ ...records[0]!, headers: [] }])).toMatch(/missing `hash` header/);
     expect(run([{ ...records[0]!, body: records[0]!.body.subarray(1) }])).toMatch(/body is 233 bytes/);
+  });
+});
+
+describe('progress display', () => {
+  it('redraws its block in place and erases it when stopped', () => {
+    const writes: string[] = [];
+    const fake = { columns: 40, write: (s: string) => writes.push(s) } as unknown as NodeJS.WriteStream;
+    let lines = ['first line', 'second line that is much longer than forty columns of terminal'];
+    const block = liveBlock(fake, () => lines, 1000);
+    lines = ['only one'];
+    block.stop();
+    expect(writes[0]).toBe('\x1b[2Kfirst line\n\x1b[2Ksecond line that is much longer than fo\n');
+    expect(writes.at(-1)).toBe('\x1b[2A\r\x1b[J');
+  });
+
+  it('shows rates over the elapsed time and the catch-up countdown', () => {
+    const lines = progressLines(
+      {
+        phase: 'waiting for catch-up',
+        elapsedMs: 2000,
+        written: 300,
+        acked: 256,
+        read: 128,
+        caughtUp: 0,
+        catchupStartsInMs: 1500,
+      },
+      8192,
+      60_000,
+    );
+    expect(lines[0]).toBe('bench: waiting for catch-up  2.0 s / 60 s');
+    expect(lines[1]).toMatch(/Write \(acked\) +1\.00 MiB\/s +128 records\/s {2}256 records$/);
+    expect(lines[2]).toMatch(/Read {2}\(live\) +0\.50 MiB\/s +64 records\/s {2}128 records$/);
+    expect(lines[3]).toBe('  Catchup starts in 1.5 s');
   });
 });

@@ -84,7 +84,7 @@ export function progressLines(p: BenchProgress, recordSize: number, durationMs: 
 export function liveBlock(stream: NodeJS.WriteStream, render: () => string[], hz = 20): { stop(): void } {
   let drawn = 0;
   const draw = () => {
-    const lines = render().map((line) => line.slice(0, Math.max(10, (stream.columns ?? 80) - 1)));
+    const lines = render().map((line) => line.slice(0, Math.max(10, (stream.columns || 80) - 1)));
     let out = drawn > 0 ? `\x1b[${drawn}A\r` : '';
     for (const line of lines) out += `\x1b[2K${line}\n`;
     // Blank out lines left from a taller block; the cursor ends below the block either way.
