@@ -393,7 +393,8 @@ export function toMarkdown(r: Report, workloads: Workload[], restartTitle: strin
     'Latencies in ms; "verified" = runs whose live readers and catch-up saw exactly the acknowledged records; "load" = 1-minute loadavg range before the runs.',
   );
   for (const g of groups) {
-    const rows = r.summaries.filter((s) => s.workload === g.id);
+    const order = (id: string) => r.systems.findIndex((s) => s.id === id);
+    const rows = r.summaries.filter((s) => s.workload === g.id).sort((a, b) => order(a.system) - order(b.system));
     if (rows.length === 0) continue;
     const keys = METRICS.filter((d) => rows.some((s) => s.medians[d.key] !== undefined));
     out.push(`\n#### ${g.id}: ${g.title}\n`);
@@ -409,7 +410,9 @@ export function toMarkdown(r: Report, workloads: Workload[], restartTitle: strin
         ['l', ...keys.map(() => 'r' as const), 'l', 'l'],
       ),
     );
-    const rr = r.ratios.filter((x) => x.workload === g.id);
+    const rr = r.ratios
+      .filter((x) => x.workload === g.id)
+      .sort((a, b) => order(a.ours) - order(b.ours) || order(a.peer) - order(b.peer));
     if (rr.length) {
       const rk = METRICS.filter((d) => rr.some((x) => x.ratios[d.key] !== undefined));
       out.push('\nRatio ours / peer (above 1 is better for rates, below 1 is better for latencies):\n');

@@ -433,6 +433,11 @@ async function main(): Promise<void> {
     try {
       s3 = await s3Endpoint(path.join(outDir, 'rgw'), `bench-${randomBytes(4).toString('hex')}`);
       cleanupExtra = () => s3!.stop();
+      notes.push(
+        s3.startedHere
+          ? 'S3 mode: a throwaway radosgw started by scripts/s3-test-server.sh for this run (data in RAM)'
+          : 'S3 mode: reused the radosgw already answering on 127.0.0.1:7480 (not started or stopped by this run)',
+      );
     } catch (e) {
       notes.push(`S3 mode not available: ${errText(e)}`);
     }
@@ -567,6 +572,8 @@ function pkgVersion(pkg: string): string {
 }
 
 function gitDescribe(): string {
+  // A run from an exported snapshot (no .git) names its revision through the environment.
+  if (process.env.S2_BENCH_REVISION) return process.env.S2_BENCH_REVISION;
   try {
     return execFileSync('git', ['log', '-1', '--format=%h %s'], { cwd: repoRoot, encoding: 'utf8' })
       .trim()

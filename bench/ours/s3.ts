@@ -27,6 +27,8 @@ function run(args: string[], timeoutMs: number): Promise<{ ok: boolean; output: 
 
 export interface S3Endpoint {
   settings: S3Settings;
+  /** Whether this run started the radosgw (and will stop it) or reused one already answering. */
+  startedHere: boolean;
   stop(): Promise<void>;
 }
 
@@ -60,6 +62,7 @@ export async function s3Endpoint(dir: string, bucket: string): Promise<S3Endpoin
   }
   return {
     settings,
+    startedHere: started,
     async stop() {
       if (started) await run(['stop', dir], 60_000);
     },
