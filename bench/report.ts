@@ -4,7 +4,7 @@
  * run data: no numbers come from anywhere else.
  */
 import { median, round } from './lib/stats.js';
-import type { Metrics, Verification, Workload } from './workloads.js';
+import type { Metrics, Verification } from './workloads.js';
 
 export type CellStatus = 'ok' | 'failed' | 'skipped' | 'n/a';
 
@@ -355,13 +355,18 @@ function table(header: string[], rows: string[][], align: ('l' | 'r')[]): string
   return [line(header), line(align.map((a) => (a === 'r' ? '---:' : '---'))), ...rows.map(line)].join('\n');
 }
 
-export function toMarkdown(r: Report, workloads: Workload[], restartTitle: string): string {
+/** Absolute paths in a command line, shortened to what a reader can reproduce (no machine paths in docs). */
+export function displayCommand(command: string): string {
+  return command.replace(/(^|\s)\/\S*\/(bench-results\/[^\s/]+)\S*/g, '$1$2').replace(/(^|\s)\/\S+/g, '$1<path>');
+}
+
+export function toMarkdown(r: Report, restartTitle: string): string {
   const m = r.meta.machine;
   const label = (id: string) => r.systems.find((s) => s.id === id)?.label ?? id;
   const out: string[] = [];
   out.push(
     `Run ${r.meta.startedAt} to ${r.meta.finishedAt}${r.meta.smoke ? ' (smoke run: seconds-long loads, not for comparison)' : ''}; ` +
-      `${r.meta.repetitions} repetition(s), medians shown; ours and peers interleaved in each repetition. Command: \`${r.meta.command}\`.`,
+      `${r.meta.repetitions} repetition(s), medians shown; ours and peers interleaved in each repetition. Command: \`${displayCommand(r.meta.command)}\`.`,
   );
   out.push('');
   out.push(
@@ -387,7 +392,7 @@ export function toMarkdown(r: Report, workloads: Workload[], restartTitle: strin
     ),
   );
 
-  const groups = [...workloads.map((w) => ({ id: w.id, title: w.title })), { id: 'W9', title: restartTitle }];
+  const groups = [...r.workloads, { id: 'W9', title: restartTitle }];
   out.push('\n### Results (medians)\n');
   out.push(
     'Latencies in ms; "verified" = runs whose live readers and catch-up saw exactly the acknowledged records; "load" = 1-minute loadavg range before the runs.',

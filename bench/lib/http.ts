@@ -84,25 +84,44 @@ export function openEventStream(
           res.on('close', r);
           res.on('error', () => r());
         });
-        let buf = '';
+        // Events can be megabytes (a batch of 64 KiB records in base64) arriving in 64 KiB chunks:
+        // keep the partial event as a list of chunks and scan only new text for the blank line that
+        // ends it, so parsing stays linear and the client does not throttle what it measures.
+        let parts: string[] = [];
+        let endsWithNewline = false;
         res.setEncoding('utf8');
         res.on('data', (chunk: string) => {
           const t = now();
-          buf += chunk;
-          let idx: number;
-          while ((idx = buf.indexOf('\n\n')) >= 0) {
-            const raw = buf.slice(0, idx);
-            buf = buf.slice(idx + 2);
-            let event = 'message';
-            let data = '';
-            for (const line of raw.split('\n')) {
-              if (line.startsWith('event:')) event = line.slice(6).trim();
-              else if (line.startsWith('data:'))
-                data += (data ? '\n' : '') + line.slice(line.charAt(5) === ' ' ? 6 : 5);
+          let from = 0;
+          for (;;) {
+            let cut: number; // index in chunk just past the event's text (before its final "\n")
+            if (endsWithNewline && from === 0 && chunk.charCodeAt(0) === 10) cut = 0;
+            else {
+              const i = chunk.indexOf('\n\n', from);
+              if (i < 0) break;
+              cut = i + 1;
             }
-            onEvent(event, data, t);
+            parts.push(chunk.slice(from, cut));
+            const raw = parts.join('');
+            parts = [];
+            endsWithNewline = false;
+            from = cut + 1;
+            dispatch(raw, t);
+          }
+          if (from < chunk.length) {
+            parts.push(chunk.slice(from));
+            endsWithNewline = chunk.charCodeAt(chunk.length - 1) === 10;
           }
         });
+        const dispatch = (raw: string, t: number) => {
+          let event = 'message';
+          let data = '';
+          for (const line of raw.split('\n')) {
+            if (line.startsWith('event:')) event = line.slice(6).trim();
+            else if (line.startsWith('data:')) data += (data ? '\n' : '') + line.slice(line.charAt(5) === ' ' ? 6 : 5);
+          }
+          onEvent(event, data, t);
+        };
         resolve({ contentType: String(res.headers['content-type'] ?? ''), close: () => req.destroy(), ended });
       },
     );

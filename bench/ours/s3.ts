@@ -34,6 +34,8 @@ export interface S3Endpoint {
 
 /** Resolves to an endpoint with a fresh bucket, or rejects with the reason S3 mode cannot run. */
 export async function s3Endpoint(dir: string, bucket: string): Promise<S3Endpoint> {
+  // The SDK warns that releases after early 2027 need Node 22; the version is pinned, the warning is noise here.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   let started = false;
   if (!(await answers())) {
     if (!existsSync(script))
