@@ -168,8 +168,7 @@ export async function serveS2SAppend(
 ): Promise<void> {
   const out = new SessionOutput(req, res);
   const stopInput = new AbortController();
-  const stop = () => stopInput.abort();
-  out.signal.addEventListener('abort', stop);
+  const unsubscribe = out.onGone(() => stopInput.abort());
   const queue = new AckQueue(options.inflightInputsMax);
   out.start('s2s/proto');
   const input = readInputs(new BodyReader(req, stopInput.signal), session, queue, stopInput.signal);
@@ -182,8 +181,10 @@ export async function serveS2SAppend(
         if (ack === undefined) return;
       } catch (error) {
         stopInput.abort();
-        const { status, body } = errorResponse(error);
+        const { status, body, internal } = errorResponse(error);
         out.end(encodeTerminalFrame(status, body));
+        // A bug of ours: the client got its 500 frame; rethrown so the server logs it.
+        if (internal) throw error;
         return;
       }
       queue.shift();
@@ -192,7 +193,7 @@ export async function serveS2SAppend(
     out.end();
   } finally {
     stopInput.abort();
-    out.signal.removeEventListener('abort', stop);
+    unsubscribe();
     await input;
     session.close();
   }

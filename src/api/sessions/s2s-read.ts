@@ -28,8 +28,7 @@ export async function serveS2SRead(
 ): Promise<void> {
   const out = new SessionOutput(req, res);
   // Unblocks a pending `next()` (a follower waiting for appends) as soon as the client leaves.
-  const close = () => session.close();
-  out.signal.addEventListener('abort', close);
+  const unsubscribe = out.onGone(() => session.close());
   out.start('s2s/proto');
   try {
     for (;;) {
@@ -39,10 +38,12 @@ export async function serveS2SRead(
     }
     out.end();
   } catch (error) {
-    const { status, body } = errorResponse(error);
+    const { status, body, internal } = errorResponse(error);
     out.end(encodeTerminalFrame(status, body));
+    // A bug of ours: the client got its 500 frame; rethrown so the server logs it.
+    if (internal) throw error;
   } finally {
-    out.signal.removeEventListener('abort', close);
+    unsubscribe();
     session.close();
   }
 }

@@ -49,8 +49,7 @@ export async function serveSseRead(
   options: SseReadOptions,
 ): Promise<void> {
   const out = new SessionOutput(req, res);
-  const close = () => session.close();
-  out.signal.addEventListener('abort', close);
+  const unsubscribe = out.onGone(() => session.close());
   const encoder = new SseEncoder(options);
   out.start('text/event-stream');
   try {
@@ -62,9 +61,12 @@ export async function serveSseRead(
     }
     out.end(sseDoneEvent());
   } catch (error) {
-    out.end(sseErrorEvent(errorResponse(error).body));
+    const { body, internal } = errorResponse(error);
+    out.end(sseErrorEvent(body));
+    // A bug of ours: the client got its error event; rethrown so the server logs it.
+    if (internal) throw error;
   } finally {
-    out.signal.removeEventListener('abort', close);
+    unsubscribe();
     session.close();
   }
 }
