@@ -69,3 +69,15 @@ export const deleteOnEmptyRefreshMs = 600_000;
 
 /** Grace period for in-flight work on SIGINT/SIGTERM. */
 export const shutdownGraceMs = 10_000;
+
+/**
+ * Streaming sessions (SSE and S2S reads, S2S appends) open at once per server. Each holds a bounded
+ * amount of memory (about one message or frame plus socket buffers), so this bounds what idle or
+ * slow clients can pin in total; beyond it a new session gets 503 `unavailable` before streaming.
+ */
+export const streamingSessionsMax = 1024;
+/**
+ * Inputs of one S2S append session admitted but not yet acknowledged. Beyond it the session stops
+ * reading its body until acks go out (bytes are bounded by the global in-flight budget already).
+ */
+export const appendSessionInputsInflightMax = 1000;

@@ -3,11 +3,10 @@
  * check-tail, in JSON (with `S2-Format`) or protobuf. Handlers only extract and encode; the
  * semantics live in the engine (append: engine/append.ts, reads: engine/read-session.ts).
  *
- * SSE reads (`Accept: text/event-stream`) and S2S sessions (`Content-Type: s2s/proto`) are a
- * separate issue; they will drive `engine.openReadSession` / `engine.openAppendSession`. Until
- * then they get a clear 501 after the request's other input was validated.
+ * SSE reads (`Accept: text/event-stream`) and S2S sessions (`Content-Type: s2s/proto`) are
+ * dispatched to ./sessions.ts once the request's other input was validated.
  */
-import { errors, S2Error } from '../../errors.js';
+import { errors } from '../../errors.js';
 import type { Engine } from '../../engine/engine.js';
 import type { ReadRequest, ReadStart } from '../../engine/read-session.js';
 import { meteredBytes } from '../../engine/types.js';
@@ -28,6 +27,7 @@ import type { RequestContext } from '../http.js';
 import { Query } from '../query.js';
 import type { Router } from '../router.js';
 import { basinHeader, streamParam } from './common.js';
+import { streamingSessions } from './sessions.js';
 
 const u32Max = 0xffff_ffffn;
 const utf8Strict = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
@@ -103,6 +103,7 @@ function readQuery(ctx: RequestContext): ReadRequest {
 }
 
 export function registerRecordRoutes(router: Router, engine: Engine): void {
+  const sessions = streamingSessions(engine);
   router.add('GET', '/v1/streams/:stream/records/tail', async (ctx) => {
     const basin = basinHeader(ctx);
     const stream = streamParam(ctx);
@@ -116,10 +117,10 @@ export function registerRecordRoutes(router: Router, engine: Engine): void {
     const stream = streamParam(ctx);
     const request = readQuery(ctx);
     const streamConfig = streamConfigHeader(ctx);
-    if (isS2sRequest(ctx)) throw new S2Error('not_implemented', 'S2S read sessions are not implemented yet');
-    if (ctx.mediaType('accept') === 'text/event-stream') {
-      throw new S2Error('not_implemented', 'SSE read sessions are not implemented yet');
-    }
+    // Content-Type s2s/proto wins over Accept; SSE only if it is the first Accept entry (api.md 2).
+    const target = { basin, stream, ...(streamConfig ? { streamConfig } : {}) };
+    if (isS2sRequest(ctx)) return sessions.readS2S(ctx, target, request);
+    if (ctx.mediaType('accept') === 'text/event-stream') return sessions.readSse(ctx, target, request);
     const protobuf = wantsProtobuf(ctx);
     const format = protobuf ? 'raw' : parseFormatHeader(ctx.header('s2-format'));
     // Unary caps (api.md 8.5): always bounded, so it follows only with an explicit wait.
@@ -139,7 +140,7 @@ export function registerRecordRoutes(router: Router, engine: Engine): void {
     const basin = basinHeader(ctx);
     const stream = streamParam(ctx);
     const streamConfig = streamConfigHeader(ctx);
-    if (isS2sRequest(ctx)) throw new S2Error('not_implemented', 'S2S append sessions are not implemented yet');
+    if (isS2sRequest(ctx)) return sessions.append(ctx, { basin, stream, ...(streamConfig ? { streamConfig } : {}) });
     const input = await appendInput(ctx);
     const ack = await engine.append(basin, stream, input, {
       signal: closeSignal(ctx),

@@ -1,0 +1,56 @@
+/**
+ * Pull-based reading of a streaming request body (the input frames of an S2S append session).
+ *
+ * The body is read one chunk at a time and only when the session asks for it, so while an input
+ * waits for admission nothing more is read: the socket's (HTTP/1.1) or stream's (HTTP/2 flow
+ * control) buffer fills and the client is slowed down (lite-internals 1.5, 1.8). Unlike an async
+ * iterator, stopping early does not destroy the request, which on HTTP/1.1 would destroy the socket
+ * before the terminal frame reached the client.
+ */
+import type { Request } from '../http.js';
+
+export type BodyChunk = { kind: 'chunk'; chunk: Buffer } | { kind: 'end' } | { kind: 'gone' };
+
+export class BodyReader {
+  constructor(
+    private readonly req: Request,
+    private readonly signal: AbortSignal,
+  ) {
+    // A reset stream or socket surfaces as 'error' on the request; it is handled as `gone` below,
+    // and must never become an uncaught exception once our transient listener is removed.
+    req.on('error', () => {});
+  }
+
+  /** The next chunk; `end` once the client finished its body, `gone` if it went away or we stopped. */
+  async next(): Promise<BodyChunk> {
+    const req = this.req;
+    for (;;) {
+      if (this.signal.aborted) return { kind: 'gone' };
+      const chunk = req.read() as Buffer | null;
+      if (chunk !== null) return { kind: 'chunk', chunk };
+      if (req.readableEnded) return { kind: 'end' };
+      if (req.destroyed || req.errored) return { kind: 'gone' };
+      await this.readable();
+    }
+  }
+
+  /** Resolves at the next event that may change what `read()` returns. */
+  private readable(): Promise<void> {
+    const req = this.req;
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        req.off('readable', done);
+        req.off('end', done);
+        req.off('error', done);
+        req.off('close', done);
+        this.signal.removeEventListener('abort', done);
+        resolve();
+      };
+      req.on('readable', done);
+      req.on('end', done);
+      req.on('error', done);
+      req.on('close', done);
+      this.signal.addEventListener('abort', done);
+    });
+  }
+}

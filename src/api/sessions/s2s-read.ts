@@ -1,0 +1,49 @@
+/**
+ * S2S read session (api.md 8.6): `GET .../records` with `Content-Type: s2s/proto`. Every output
+ * of the engine's read session becomes one framed protobuf ReadBatch: catch-up batches without
+ * `tail`, live batches with it, heartbeats as a ReadBatch with no records and the tail. A normal
+ * end simply ends the body; a mid-stream error becomes a terminal frame (status + JSON body).
+ *
+ * The next output is pulled only after the previous frame was accepted by the transport, so a
+ * slow client slows this loop instead of growing a buffer (see output.ts).
+ */
+import { encodeReadBatch } from '../codec/proto.js';
+import { errorResponse } from '../errors.js';
+import type { Request, Response } from '../http.js';
+import type { Compression } from '../s2s/compression.js';
+import { encodeRegularFrame, encodeTerminalFrame } from '../s2s/frame.js';
+import { SessionOutput } from './output.js';
+import type { ReadSessionPort, SessionReadOutput } from './ports.js';
+
+function encodeOutput(output: SessionReadOutput): Uint8Array {
+  if (output.kind === 'heartbeat') return encodeReadBatch({ records: [], tail: output.tail });
+  return encodeReadBatch(output.tail ? { records: output.records, tail: output.tail } : { records: output.records });
+}
+
+export async function serveS2SRead(
+  req: Request,
+  res: Response,
+  session: ReadSessionPort,
+  compression: Compression,
+): Promise<void> {
+  const out = new SessionOutput(req, res);
+  // Unblocks a pending `next()` (a follower waiting for appends) as soon as the client leaves.
+  const unsubscribe = out.onGone(() => session.close());
+  out.start('s2s/proto');
+  try {
+    for (;;) {
+      const output = await session.next();
+      if (output === undefined) break;
+      if (!(await out.write(encodeRegularFrame(encodeOutput(output), compression)))) return;
+    }
+    out.end();
+  } catch (error) {
+    const { status, body, internal } = errorResponse(error);
+    out.end(encodeTerminalFrame(status, body));
+    // A bug of ours: the client got its 500 frame; rethrown so the server logs it.
+    if (internal) throw error;
+  } finally {
+    unsubscribe();
+    session.close();
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * Streaming sessions on `/v1/streams/{stream}/records` (api.md 3.14-3.15): S2S append and read
+ * sessions (`Content-Type: s2s/proto`) and SSE reads (`Accept: text/event-stream`), wired to the
+ * engine's `openAppendSession` / `openReadSession`. The records routes dispatch here after the
+ * headers, path and query were extracted, so malformed input is still an ordinary 4xx.
+ *
+ * Opening (session slot, stream lookup and auto-create, read start and 416) happens before the
+ * 200 is sent; its failures are JSON responses. Everything after is the transport's: framed or
+ * evented, ending with a terminal frame / error event on failure (src/api/sessions/).
+ */
+import type { Engine } from '../../engine/engine.js';
+import type { ReadRequest, ReadSession } from '../../engine/read-session.js';
+import type { StreamConfigLayer } from '../../engine/types.js';
+import { appendSessionInputsInflightMax, streamingSessionsMax } from '../../limits.js';
+import { parseFormatHeader } from '../codec/json-records.js';
+import type { RequestContext } from '../http.js';
+import { negotiateCompression } from '../s2s/compression.js';
+import type { ReadSessionPort } from '../sessions/ports.js';
+import { serveS2SAppend } from '../sessions/s2s-append.js';
+import { serveS2SRead } from '../sessions/s2s-read.js';
+import { SessionSlots } from '../sessions/slots.js';
+import { serveSseRead } from '../sessions/sse-read.js';
+import { parseLastEventId } from '../sse.js';
+
+const byEngine = new WeakMap<Engine, StreamingSessions>();
+
+/** The sessions of `engine`'s server: one registry (and one session cap) per engine. */
+export function streamingSessions(engine: Engine): StreamingSessions {
+  let sessions = byEngine.get(engine);
+  if (!sessions) {
+    sessions = new StreamingSessions(engine);
+    byEngine.set(engine, sessions);
+  }
+  return sessions;
+}
+
+export interface SessionTarget {
+  basin: string;
+  stream: string;
+  /** `s2-stream-config`, used only if opening auto-creates the stream (api.md 7.6). */
+  streamConfig?: StreamConfigLayer;
+}
+
+function readPort(session: ReadSession): ReadSessionPort {
+  return {
+    next: async () => {
+      const result = await session.next();
+      return result.done ? undefined : result.value;
+    },
+    close: () => session.close(),
+  };
+}
+
+/**
+ * `Last-Event-ID: s,c,b` (api.md 8.4): resume at `s + 1` whatever start the query named (clamp
+ * still applies), with `count`/`bytes` reduced by what the previous response delivered,
+ * saturating at 0. The counters are per response, so only the latest response's are subtracted.
+ */
+export function applyLastEventId(request: ReadRequest, header: string | undefined): ReadRequest {
+  if (header === undefined) return request;
+  const id = parseLastEventId(header.trim());
+  const resumed: ReadRequest = { ...request, start: { seqNum: id.lastSeqNum + 1 } };
+  if (request.count !== undefined) resumed.count = Math.max(0, request.count - id.count);
+  if (request.bytes !== undefined) resumed.bytes = Math.max(0, request.bytes - id.bytes);
+  return resumed;
+}
+
+export class StreamingSessions {
+  readonly slots = new SessionSlots(streamingSessionsMax);
+  inflightInputsMax = appendSessionInputsInflightMax;
+
+  constructor(private readonly engine: Engine) {}
+
+  /** S2S append session (api.md 7.4). */
+  async append(ctx: RequestContext, target: SessionTarget): Promise<void> {
+    const compression = negotiateCompression(ctx.headerValues('accept-encoding'));
+    const release = this.slots.acquire();
+    try {
+      const session = await this.engine.openAppendSession(target.basin, target.stream, this.openOptions(target));
+      await serveS2SAppend(ctx.req, ctx.res, session, { compression, inflightInputsMax: this.inflightInputsMax });
+    } finally {
+      release();
+    }
+  }
+
+  /** S2S read session (api.md 8.6). */
+  async readS2S(ctx: RequestContext, target: SessionTarget, request: ReadRequest): Promise<void> {
+    const compression = negotiateCompression(ctx.headerValues('accept-encoding'));
+    const release = this.slots.acquire();
+    try {
+      const session = await this.openRead(target, request);
+      await serveS2SRead(ctx.req, ctx.res, readPort(session), compression);
+    } finally {
+      release();
+    }
+  }
+
+  /** SSE read session (api.md 8.4). */
+  async readSse(ctx: RequestContext, target: SessionTarget, request: ReadRequest): Promise<void> {
+    const format = parseFormatHeader(ctx.header('s2-format'));
+    const resumed = applyLastEventId(request, ctx.header('last-event-id'));
+    const release = this.slots.acquire();
+    try {
+      const session = await this.openRead(target, resumed);
+      await serveSseRead(ctx.req, ctx.res, readPort(session), { format, clock: this.engine.ctx.clock });
+    } finally {
+      release();
+    }
+  }
+
+  private openRead(target: SessionTarget, request: ReadRequest): Promise<ReadSession> {
+    return this.engine.openReadSession(target.basin, target.stream, request, this.openOptions(target));
+  }
+
+  private openOptions(target: SessionTarget): { streamConfig?: StreamConfigLayer } {
+    return target.streamConfig ? { streamConfig: target.streamConfig } : {};
+  }
+}

@@ -1,0 +1,157 @@
+/**
+ * Helpers for session tests against the real server: basin setup, session calls on the records
+ * route, unary appends and reads for setup and verification, and an SSE event parser.
+ */
+import { expect } from 'vitest';
+import { request, uniqueBasin, type Protocol } from '../support/http.js';
+import { openDuplex, type Duplex } from './duplex.js';
+
+export async function createBasin(baseUrl: string, config: Record<string, unknown> = {}): Promise<string> {
+  const basin = uniqueBasin('sess');
+  const res = await request(baseUrl, {
+    method: 'POST',
+    path: '/v1/basins',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ basin, config: { create_stream_on_append: true, create_stream_on_read: true, ...config } }),
+  });
+  expect(res.status).toBe(201);
+  return basin;
+}
+
+export interface Target {
+  baseUrl: string;
+  basin: string;
+  stream: string;
+}
+
+function recordsPath(target: Target, query = ''): string {
+  return `/v1/streams/${encodeURIComponent(target.stream)}/records${query ? `?${query}` : ''}`;
+}
+
+export function appendSession(target: Target, protocol: Protocol, headers: Record<string, string> = {}): Duplex {
+  return openDuplex(target.baseUrl, {
+    method: 'POST',
+    path: recordsPath(target),
+    headers: { 'content-type': 's2s/proto', 's2-basin': target.basin, ...headers },
+    protocol,
+  });
+}
+
+export function readSession(
+  target: Target,
+  protocol: Protocol,
+  query: string,
+  headers: Record<string, string> = {},
+): Duplex {
+  const call = openDuplex(target.baseUrl, {
+    method: 'GET',
+    path: recordsPath(target, query),
+    headers: { 'content-type': 's2s/proto', 's2-basin': target.basin, ...headers },
+    protocol,
+  });
+  call.end();
+  return call;
+}
+
+export function sseSession(
+  target: Target,
+  protocol: Protocol,
+  query: string,
+  headers: Record<string, string> = {},
+): Duplex {
+  const call = openDuplex(target.baseUrl, {
+    method: 'GET',
+    path: recordsPath(target, query),
+    headers: { accept: 'text/event-stream', 's2-basin': target.basin, ...headers },
+    protocol,
+  });
+  call.end();
+  return call;
+}
+
+/** Unary JSON append of raw-format bodies; returns the ack JSON. */
+export async function appendUnary(target: Target, ...bodies: string[]): Promise<{ end: { seq_num: number } }> {
+  const res = await request(target.baseUrl, {
+    method: 'POST',
+    path: recordsPath(target),
+    headers: { 'content-type': 'application/json', 's2-basin': target.basin },
+    body: JSON.stringify({ records: bodies.map((body) => ({ body })) }),
+  });
+  expect(res.status).toBe(200);
+  return res.json();
+}
+
+/** Bodies of every record from seq_num 0 (unary reads, 1000 at a time). */
+export async function readAllBodies(target: Target): Promise<string[]> {
+  const bodies: string[] = [];
+  for (;;) {
+    const res = await request(target.baseUrl, {
+      path: recordsPath(target, `seq_num=${bodies.length}&clamp=true&wait=0`),
+      headers: { 's2-basin': target.basin },
+    });
+    if (res.status === 416) return bodies;
+    expect(res.status).toBe(200);
+    const batch = res.json() as { records: { body?: string }[] };
+    if (batch.records.length === 0) return bodies;
+    for (const record of batch.records) bodies.push(record.body ?? '');
+  }
+}
+
+export async function tailOf(target: Target): Promise<number> {
+  const res = await request(target.baseUrl, {
+    path: `/v1/streams/${encodeURIComponent(target.stream)}/records/tail`,
+    headers: { 's2-basin': target.basin },
+  });
+  expect(res.status).toBe(200);
+  return (res.json() as { tail: { seq_num: number } }).tail.seq_num;
+}
+
+export interface SseEvent {
+  event?: string;
+  id?: string;
+  data: string;
+}
+
+/** Parses a complete SSE body into events (api.md 8.4 framing: `field: value` lines, blank line ends). */
+export function parseSse(text: string): SseEvent[] {
+  const events: SseEvent[] = [];
+  for (const block of text.split('\n\n')) {
+    if (block === '') continue;
+    const event: SseEvent = { data: '' };
+    for (const line of block.split('\n')) {
+      const colon = line.indexOf(': ');
+      const field = line.slice(0, colon);
+      const value = line.slice(colon + 2);
+      if (field === 'event') event.event = value;
+      else if (field === 'id') event.id = value;
+      else if (field === 'data') event.data = value;
+      else throw new Error(`unexpected SSE line ${JSON.stringify(line)}`);
+    }
+    events.push(event);
+  }
+  return events;
+}
+
+/** An incremental SSE reader over a streaming response. */
+export class SseReader {
+  private buffer = '';
+  constructor(private readonly call: Duplex) {}
+
+  /** The next event, or undefined at the end of the body. */
+  async next(): Promise<SseEvent | undefined> {
+    for (;;) {
+      const end = this.buffer.indexOf('\n\n');
+      if (end >= 0) {
+        const block = this.buffer.slice(0, end + 2);
+        this.buffer = this.buffer.slice(end + 2);
+        return parseSse(block)[0];
+      }
+      const chunk = await this.call.nextChunk();
+      if (chunk === undefined) {
+        if (this.buffer !== '') throw new Error(`SSE body ended inside an event: ${this.buffer}`);
+        return undefined;
+      }
+      this.buffer += chunk.toString('utf8');
+    }
+  }
+}
