@@ -200,6 +200,7 @@ export class Streamer {
   follow(startSeqNum: number): Follower | StreamPosition {
     if (this.failure) throw errors.unavailable(this.failure.message);
     if (this.released) throw errors.unavailable('stream is no longer served (deleted)');
+    if (this.ctx.shuttingDown) throw errors.unavailable('server shutting down');
     const tail = this.stream.tail;
     assert(startSeqNum <= tail.seqNum, 'follower start beyond the durable tail');
     if (startSeqNum < tail.seqNum) return { ...tail };
@@ -366,10 +367,15 @@ export class Streamer {
    * flight still settle when the log flushes them on close.
    */
   shutdown(): void {
-    for (const follower of this.followers) follower.close(errors.unavailable('server shutting down'));
+    this.endFollowers('server shutting down');
+    this.release();
+  }
+
+  /** Ends every live follower with `unavailable` (after the batches already queued for it). */
+  endFollowers(reason: string): void {
+    for (const follower of this.followers) follower.close(errors.unavailable(reason));
     metrics.followers.dec(this.followers.size);
     this.followers.clear();
-    this.release();
   }
 
   /** Drops the streamer from its stream; the next user builds a fresh one from durable state. */
