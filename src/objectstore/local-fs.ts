@@ -14,9 +14,13 @@
  *
  * Limitation: a key cannot be both an object and a directory prefix of another key ('a' and 'a/b');
  * S3 allows that, the filesystem does not. The storage layout never does it; it surfaces as Fatal.
+ *
+ * Every fsync (file and directory) is timed into the fsync histogram of src/metrics.ts directly:
+ * fsync is what a local-disk commit waits for, and only this backend knows when it happens.
  */
 import { link, mkdir, open, readdir, rename, rmdir, unlink, lstat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
+import { metrics } from '../metrics.js';
 import { systemRand, type Rand } from '../util/rand.js';
 import { TEMP_MARKER, validateKey, validatePutId } from './keys.js';
 import { compareKeys } from './memory.js';
@@ -88,7 +92,7 @@ export class LocalFsObjectStore implements ObjectStore {
         try {
           await writeAll(fh, header, 0);
           await writeAll(fh, body, header.length);
-          await fh.sync();
+          await timedSync(fh);
         } finally {
           await fh.close();
         }
@@ -313,7 +317,7 @@ export class LocalFsObjectStore implements ObjectStore {
     let fh: FileHandle | undefined;
     try {
       fh = await open(dir, 'r');
-      await fh.sync();
+      await timedSync(fh);
     } catch (error) {
       if (options.ignoreMissing && errno(error) === 'ENOENT') return;
       throw fsError(error, 'fsync directory', dir);
@@ -331,6 +335,12 @@ function encodeHeader(putId: string | undefined): Buffer {
   header.writeUInt16BE(id.length, 5);
   id.copy(header, FIXED_HEADER);
   return header;
+}
+
+async function timedSync(fh: FileHandle): Promise<void> {
+  const start = performance.now();
+  await fh.sync();
+  metrics.fsyncDuration.observe((performance.now() - start) / 1000);
 }
 
 async function writeAll(fh: FileHandle, data: Uint8Array, position: number): Promise<void> {

@@ -10,6 +10,7 @@
  * Background work runs one task at a time on a queue, so a checkpoint and GC never interleave.
  */
 import { errors, S2Error } from '../errors.js';
+import { metrics } from '../metrics.js';
 import type { SequencedRecord } from '../engine/types.js';
 import type { ObjectStore } from '../objectstore/types.js';
 import type { Timer } from '../util/clock.js';
@@ -64,6 +65,7 @@ export class ChunkLog implements StreamLog {
     try {
       const opened = await openLog(io, resolved.logger);
       const current: CurrentManifest = { header: opened.manifest, snapshotRef: opened.snapshotRef, pendingPutId: null };
+      reportWriterEpoch(opened.epoch);
       return new ChunkLog(io, resolved, opened.state, opened.epoch, opened.fenceChunkId, current);
     } catch (error) {
       throw openError(store, error);
@@ -278,6 +280,17 @@ export class ChunkLog implements StreamLog {
     this.timers.clear();
     for (const listener of this.listeners) listener(reason);
   }
+}
+
+/**
+ * The writer-epoch gauge only moves up: a process opens one log per store, and if it ever opens
+ * another (tests, a re-open after being fenced) the newest epoch is the one that matters.
+ */
+let highestEpoch = 0;
+function reportWriterEpoch(epoch: number): void {
+  if (epoch <= highestEpoch) return;
+  highestEpoch = epoch;
+  metrics.writerEpoch.set(epoch);
 }
 
 /** Reads fail with typed errors the client can see; the log itself stays usable. */
