@@ -1,6 +1,6 @@
 /**
- * Object-store faults: lost responses after successful puts (resolved by put-id), transient errors
- * that clear, persistent failures (commits rejected, log marked failed, nothing acknowledged on
+ * Object-store faults: a slow store, lost responses after successful puts (resolved by put-id),
+ * transient errors and 409 conflicts that clear (alone and mixed at random), persistent failures (commits rejected, log marked failed, nothing acknowledged on
  * top of a chunk of unknown fate), fatal errors (missing bucket, full disk) with clear messages,
  * a crash between segment puts and the manifest put, and corrupt objects.
  */
@@ -11,7 +11,8 @@ import { ChunkLog, type ChunkLogOptions } from '../../src/storage/chunk-log.js';
 import { chunkKey } from '../../src/storage/names.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { seededRand } from '../../src/util/rand.js';
-import { createStream, faulty, makeAppend, readAll, seqs } from './helpers.js';
+import type { SequencedRecord } from '../../src/engine/types.js';
+import { createStream, faulty, makeAppend, readAll, readRange, seqs } from './helpers.js';
 
 const opened: ChunkLog[] = [];
 let seed = 200;
@@ -117,6 +118,102 @@ describe('chunk put faults', () => {
       message: /injected: fatal error/,
     });
     expect(log.status().ok).toBe(false);
+  });
+});
+
+describe('a misbehaving store loses and duplicates no acknowledged record', () => {
+  /**
+   * Submits `count` appends to `stream` from seq_num `first` (1 to 3 records each) without waiting,
+   * advancing the clock until all settle. Returns the order in which they resolved and their records.
+   */
+  async function pipeline(clock: ManualClock, log: ChunkLog, stream: string, first: number, count: number) {
+    const acked: number[] = [];
+    const records: SequencedRecord[] = [];
+    const commits: Promise<unknown>[] = [];
+    let next = first;
+    for (let i = 0; i < count; i++) {
+      const append = makeAppend(stream, next, 1 + (i % 3));
+      next += append.records.length;
+      records.push(...append.records);
+      commits.push(log.commit([append]).then(() => acked.push(i)));
+      if (i % 4 === 3) await tick(); // let chunks seal between submissions, so several are in flight
+    }
+    await settle(clock, Promise.all(commits));
+    return { acked, records, next };
+  }
+
+  /** A fresh log on the bare store recovers exactly `records`: each once, in order, same content. */
+  async function expectRecovered(memory: MemoryObjectStore, stream: string, records: SequencedRecord[]) {
+    const log = await open(memory);
+    const recovered = log.recovered().streams.find((s) => s.id === stream);
+    expect(recovered?.tail.seqNum).toBe(records.length);
+    expect(await readRange(log, stream, 0, records.length)).toEqual(records);
+  }
+
+  it('a slow store (latency on puts) delays acknowledgements but never reorders them', async () => {
+    const clock = new ManualClock();
+    const memory = new MemoryObjectStore();
+    const store = faulty(memory, clock, 7);
+    // A few commits per chunk at most (chunkBytesMax is the minimum), eight chunks in flight.
+    const log = await open(store, { clock, chunkBytesMax: 1024, chunksInFlightMax: 8 });
+    await log.commit(createStream('s'));
+    // About half the chunk puts take 30x longer: later chunks often land before earlier ones.
+    const slow = store.faults.add({ op: 'put', prefix: 'chunk/', mode: 'latency', latencyMs: 300, probability: 0.5 });
+    store.faults.add({ op: 'put', prefix: 'chunk/', mode: 'latency', latencyMs: 10 });
+    const { acked, records } = await pipeline(clock, log, 's', 0, 40);
+    expect(slow.fired).toBeGreaterThan(2); // some chunks were slow, and some not
+    expect(slow.matched - slow.fired).toBeGreaterThan(2);
+    expect(acked).toEqual(range(0, 40));
+    expect(log.status().ok).toBe(true);
+    expect(await readRange(log, 's', 0, records.length)).toEqual(records);
+    await expectRecovered(memory, 's', records);
+  });
+
+  it('409 conflicts on a chunk put are retried; the chunk is written once', async () => {
+    const clock = new ManualClock();
+    const memory = new MemoryObjectStore();
+    const store = faulty(memory, clock);
+    const log = await open(store, { clock });
+    await log.commit(createStream('s'));
+    const conflict = store.faults.add({ op: 'put', prefix: 'chunk/', mode: 'conflict', times: 2 });
+    await settle(clock, log.commit([makeAppend('s', 0, 3)]));
+    expect(conflict.fired).toBe(2);
+    expect(store.calls.filter((c) => c.op === 'put' && c.key === chunkKey(3))).toHaveLength(3);
+    await log.commit([makeAppend('s', 3, 1)]);
+    await expectRecovered(memory, 's', [...makeAppend('s', 0, 3).records, ...makeAppend('s', 3, 1).records]);
+  });
+
+  it('random 503s, 409s, lost responses and latency on every operation, through checkpoints and GC', async () => {
+    const clock = new ManualClock();
+    const memory = new MemoryObjectStore();
+    const store = faulty(memory, clock, 11);
+    const log = await open(store, {
+      clock,
+      chunkBytesMax: 1024,
+      chunksInFlightMax: 4,
+      checkpointChunks: 6,
+      gcIntervalMs: 500,
+      manifestPollIntervalMs: 200,
+    });
+    await log.commit([...createStream('a'), ...createStream('b').slice(1)]);
+    const rules = [
+      store.faults.add({ mode: 'latency', latencyMs: 40, probability: 0.3 }),
+      store.faults.add({ op: 'put', mode: 'lost-response', probability: 0.15 }),
+      store.faults.add({ op: 'put', mode: 'conflict', probability: 0.1 }),
+      store.faults.add({ mode: 'fail', probability: 0.15 }),
+    ];
+    const a = await pipeline(clock, log, 'a', 0, 60);
+    const b = await pipeline(clock, log, 'b', 0, 30);
+    const more = await pipeline(clock, log, 'a', a.next, 30);
+    for (const rule of rules) expect(rule.fired).toBeGreaterThan(3);
+    expect(a.acked).toEqual(range(0, 60));
+    expect(log.status().ok).toBe(true);
+    expect(log.stats().manifestId).toBeGreaterThan(2); // checkpoints happened despite the faults
+    store.faults.clear();
+    const recordsA = [...a.records, ...more.records];
+    expect(await readRange(log, 'a', 0, recordsA.length)).toEqual(recordsA);
+    await expectRecovered(memory, 'a', recordsA);
+    await expectRecovered(memory, 'b', b.records);
   });
 });
 
