@@ -18,6 +18,9 @@
  * A put that keeps failing past the retry budget fails the whole log: nothing later may be
  * acknowledged on top of a chunk whose fate is unknown.
  *
+ * Backpressure: no chunk is sealed while `hooks.maySeal()` says no (the memory tail is full until
+ * a checkpoint folds it); commits wait in `pending` until `resume()`.
+ *
  * Metrics: per durable chunk, the time from seal to durable (retries and re-issues included),
  * its size and its record count (how many records one put carried: the group-commit factor).
  */
@@ -46,6 +49,8 @@ export interface WriterHooks {
   onDurable(chunkId: number, epoch: number, commits: Mutation[][]): void;
   /** The writer stopped for good: `fenced` by a newer writer, or `failed` (store trouble). */
   onStop(kind: 'fenced' | 'failed', reason: string): void;
+  /** False while the log cannot take more records in memory: sealing waits for `resume()`. */
+  maySeal(): boolean;
   fencedError(): S2Error;
   failedError(reason: string): S2Error;
 }
@@ -136,6 +141,11 @@ export class ChunkWriter {
     return done;
   }
 
+  /** Seals what is pending, if anything, now that `hooks.maySeal()` may say yes again. */
+  resume(): void {
+    this.schedule();
+  }
+
   get isStopped(): boolean {
     return this.stopped !== null;
   }
@@ -157,6 +167,7 @@ export class ChunkWriter {
     if (this.stopped || this.sealQueued || this.pending.length === 0) return;
     if (this.inflight.length >= this.options.chunksInFlightMax) return;
     if (this.inflight.some((c) => c.status === 'displaced')) return;
+    if (!this.hooks.maySeal()) return;
     const waitMs = this.lastSealMs + this.options.flushIntervalMs - this.clock.monotonicMs();
     if (waitMs <= 0 || this.pendingBytes >= this.options.chunkBytesMax) {
       this.sealTimer?.cancel();
@@ -177,7 +188,7 @@ export class ChunkWriter {
 
   private seal(): void {
     if (this.stopped || this.pending.length === 0 || this.inflight.length >= this.options.chunksInFlightMax) return;
-    if (this.inflight.some((c) => c.status === 'displaced')) return;
+    if (this.inflight.some((c) => c.status === 'displaced') || !this.hooks.maySeal()) return;
     const chunk: ChunkInFlight = {
       id: 0,
       prev: 0,
