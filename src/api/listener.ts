@@ -42,6 +42,11 @@ export async function listen(options: ListenerOptions): Promise<Listener> {
     server = h2;
   } else {
     h1 = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 60_000 }, options.handler);
+    // The HTTP/1.1 server never listens itself (the sniffer hands it sockets), and Node only sets
+    // up its connection tracking on 'listening'. Without it closeIdleConnections() is a no-op, so
+    // an idle keep-alive client held up shutdown until the grace period, and headersTimeout was
+    // never enforced.
+    h1.emit('listening');
     h2 = http2.createServer({ settings: h2Settings }, options.handler);
     server = net.createServer((socket) => sniffProtocol(socket, h1!, h2));
   }
@@ -80,6 +85,8 @@ export async function listen(options: ListenerOptions): Promise<Listener> {
       await closed;
       clearTimeout(timer);
       clearInterval(idleSweep);
+      // Stops the HTTP/1.1 server's connection checker (it is not listening, so no callback).
+      h1?.close();
     },
   };
 }

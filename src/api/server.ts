@@ -4,6 +4,7 @@
  */
 import type { Logger } from 'pino';
 import type { Engine } from '../engine/engine.js';
+import { bindStateGauges, exposition, metrics } from '../metrics.js';
 import { errorResponse } from './errors.js';
 import { RequestContext, type Request, type Response } from './http.js';
 import { listen, type Listener } from './listener.js';
@@ -60,6 +61,12 @@ export class S2Server {
 
   constructor(private readonly options: ServerOptions) {
     this.router = buildRouter(options.engine);
+    const state = options.engine.ctx.state;
+    bindStateGauges({
+      basins: () => state.basins.size,
+      streams: () => state.streamsById.size,
+      activeStreamers: () => [...state.streamsById.values()].filter((s) => s.runtime !== undefined).length,
+    });
   }
 
   get port(): number {
@@ -83,13 +90,23 @@ export class S2Server {
   private async handle(req: Request, res: Response): Promise<void> {
     const started = performance.now();
     const ctx = new RequestContext(req, res);
-    let route = ctx.path;
+    // Route patterns, not raw paths, label metrics and logs: raw paths are unbounded.
+    let route = 'unmatched';
     res.on('error', () => {});
     try {
-      if (this.options.cors && applyCors(ctx)) return;
-      if (ctx.method === 'GET' && (ctx.path === '/health' || ctx.path === '/ping')) return this.health(ctx);
-      if (ctx.method === 'GET' && ctx.path === '/metrics' && this.options.metrics) {
-        const { contentType, body } = await this.options.metrics();
+      if (this.options.cors && applyCors(ctx)) {
+        route = 'preflight';
+        return;
+      }
+      // HEAD is answered like GET (without the body), as the router does for /v1 routes.
+      const isGet = ctx.method === 'GET' || ctx.method === 'HEAD';
+      if (isGet && (ctx.path === '/health' || ctx.path === '/ping')) {
+        route = ctx.path;
+        return this.health(ctx);
+      }
+      if (isGet && ctx.path === '/metrics') {
+        route = ctx.path;
+        const { contentType, body } = await (this.options.metrics ?? exposition)();
         return ctx.send(200, body, { 'content-type': contentType });
       }
       const match = this.router.match(ctx.method, ctx.path);
@@ -117,6 +134,10 @@ export class S2Server {
   private logRequest(ctx: RequestContext, route: string, started: number): void {
     if (this.logged.has(ctx.res)) return;
     this.logged.add(ctx.res);
+    const seconds = (performance.now() - started) / 1000;
+    const status = String(ctx.res.statusCode);
+    metrics.httpRequests.inc({ method: ctx.method, route, status });
+    metrics.httpRequestDuration.observe({ method: ctx.method, route }, seconds);
     const basin = ctx.params.basin ?? (ctx.req.headers['s2-basin'] as string | undefined);
     this.options.logger.info(
       {

@@ -38,6 +38,7 @@ export function buildProgram(): Command {
       new Option('--init-file <file>', 'basins and streams to create or update at startup (JSON)').env('S2LITE_INIT_FILE'),
     )
     .option('--append-inflight-bytes <size>', 'budget of appended bytes awaiting durability', serveDefaults.appendInflightBytes)
+    .option('--flush-interval <duration>', 'minimum time between storage flushes (default 0 on disk/memory, 50ms on S3)')
     .option('--log-level <level>', 'trace, debug, info, warn, error', 'info')
     .addHelpText('after', '\nExample:\n  s2-lite serve --port 8080 --local-root ./data\n')
     .action(async (options) => {

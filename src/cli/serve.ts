@@ -7,10 +7,9 @@ import { generate as generateCert } from 'selfsigned';
 import { S2Server } from '../api/server.js';
 import { Engine } from '../engine/engine.js';
 import { appendInflightBytesDefault, appendInflightBytesMin, shutdownGraceMs } from '../limits.js';
-import { InterimMemoryLog } from '../storage/interim-memory-log.js';
-import type { StreamLog } from '../storage/types.js';
+import { openStreamLog } from '../storage/open.js';
 import { loadResourceSpec, type ResourceSpec } from './spec.js';
-import { parseSize } from './units.js';
+import { parseDurationMs, parseSize } from './units.js';
 
 export interface ServeOptions {
   host: string;
@@ -24,6 +23,7 @@ export interface ServeOptions {
   cors: boolean;
   initFile?: string;
   appendInflightBytes: string;
+  flushInterval?: string;
   logLevel: string;
 }
 
@@ -47,12 +47,11 @@ export function describeStorage(mode: StorageMode): string {
   }
 }
 
-async function openLog(mode: StorageMode): Promise<StreamLog> {
-  if (mode.kind !== 'memory') {
-    throw new Error(`storage mode ${mode.kind} is not available yet in this build`);
-  }
-  return new InterimMemoryLog();
-}
+/**
+ * After taking over a store, wait one manifest poll interval before serving so that a previous
+ * instance still running on the same store notices it was fenced and stops serving reads.
+ */
+const takeoverSettleMs = 1_000;
 
 async function tlsMaterial(options: ServeOptions): Promise<{ cert: string | Buffer; key: string | Buffer } | undefined> {
   if (options.tlsSelf && (options.tlsCert || options.tlsKey)) {
@@ -107,7 +106,14 @@ export async function serve(options: ServeOptions): Promise<void> {
   const inflightBytes = Math.max(appendInflightBytesMin, parseSize(options.appendInflightBytes));
   const spec = options.initFile ? loadResourceSpec(options.initFile) : undefined;
 
-  const log = await openLog(mode);
+  if (mode.kind === 's3') process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const flushIntervalMs = options.flushInterval === undefined ? undefined : parseDurationMs(options.flushInterval);
+  const log = await openStreamLog(mode.kind === 'local' ? { kind: 'local', root: mode.root } : mode, {
+    flushIntervalMs,
+    logger: (event, fields) => logger.info(fields, `storage: ${event}`),
+  });
+  logger.info(log.stats(), 'storage recovered');
+  if (mode.kind !== 'memory') await new Promise((resolve) => setTimeout(resolve, takeoverSettleMs));
   const engine = new Engine(log, {
     logEvent: (event, fields) => logger.info(fields, event),
     appendInflightBytes: inflightBytes,
@@ -116,6 +122,27 @@ export async function serve(options: ServeOptions): Promise<void> {
   engine.start();
 
   const server = new S2Server({ engine, host: options.host, port, tls, cors: options.cors, logger });
+  // Handlers go in before the listening line is printed: a supervisor may signal as soon as it sees it.
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    // Stop accepting, let sequenced appends become durable and be acknowledged, end sessions
+    // cleanly, then wait (up to the grace period) for connections to finish.
+    const closing = server.close(shutdownGraceMs);
+    await engine.drain();
+    await closing;
+    await engine.close();
+    logger.info('stopped');
+    logger.flush?.();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
   await server.start();
   const scheme = tls ? 'https' : 'http';
   const shownHost = options.host === '0.0.0.0' || options.host === '::' ? 'localhost' : options.host;
@@ -130,22 +157,6 @@ export async function serve(options: ServeOptions): Promise<void> {
       '\n',
   );
 
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) {
-      logger.warn({ signal }, 'second signal: exiting now');
-      process.exit(1);
-    }
-    stopping = true;
-    logger.info({ signal }, 'shutting down');
-    await server.close(shutdownGraceMs);
-    await engine.close();
-    logger.info('stopped');
-    logger.flush?.();
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
 }
 
 export const serveDefaults = { appendInflightBytes: `${appendInflightBytesDefault / (1024 * 1024)}MiB` };

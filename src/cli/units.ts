@@ -20,13 +20,22 @@ const sizeUnits: Record<string, number> = {
 export function parseSize(text: string): number {
   const match = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(text);
   const unit = match && sizeUnits[match[2]!.toLowerCase()];
-  if (!match || unit === undefined || unit === null) throw new Error(`invalid size \`${text}\` (examples: 4096, 64KiB, 128MiB, 1GB)`);
+  if (!match || unit === undefined || unit === null)
+    throw new Error(`invalid size \`${text}\` (examples: 4096, 64KiB, 128MiB, 1GB)`);
   return Math.floor(Number(match[1]) * unit);
 }
 
 const durationUnitsMs: Record<string, number> = {
+  ns: 1e-6,
+  nsec: 1e-6,
+  nanos: 1e-6,
+  us: 1e-3,
+  µs: 1e-3,
+  usec: 1e-3,
+  micros: 1e-3,
   ms: 1,
   msec: 1,
+  millis: 1,
   s: 1000,
   sec: 1000,
   secs: 1000,
@@ -39,6 +48,7 @@ const durationUnitsMs: Record<string, number> = {
   minutes: 60_000,
   h: 3_600_000,
   hr: 3_600_000,
+  hrs: 3_600_000,
   hour: 3_600_000,
   hours: 3_600_000,
   d: 86_400_000,
@@ -47,17 +57,36 @@ const durationUnitsMs: Record<string, number> = {
   w: 604_800_000,
   week: 604_800_000,
   weeks: 604_800_000,
+  // humantime's month and year: 30.44 and 365.25 days.
+  month: 2_630_016_000,
+  months: 2_630_016_000,
+  y: 31_557_600_000,
+  year: 31_557_600_000,
+  years: 31_557_600_000,
 };
 
-/** A humantime-style duration in milliseconds: one or more `<number><unit>` parts. */
+/** `M` is months and `m` minutes (humantime is case-sensitive there); other units ignore case. */
+function durationUnitMs(unit: string): number | undefined {
+  if (unit === 'M') return durationUnitsMs.month;
+  return durationUnitsMs[unit.toLowerCase()];
+}
+
+/**
+ * A humantime-style duration in milliseconds: one or more `<number><unit>` parts, with optional
+ * whitespace between number and unit and between parts (`50ms`, `7d`, `1h 30m`, `1h30m`).
+ */
 export function parseDurationMs(text: string): number {
-  const parts = text.trim().split(/\s+/);
+  const invalid = () => new Error(`invalid duration \`${text}\` (examples: 50ms, 30s, 1h 30m, 7d)`);
+  const part = /\s*(\d+(?:\.\d+)?)\s*([a-zA-Zµ]+)\s*/y;
   let total = 0;
-  for (const part of parts) {
-    const match = /^(\d+(?:\.\d+)?)([a-zA-Z]+)$/.exec(part);
-    const unit = match && durationUnitsMs[match[2]!.toLowerCase()];
-    if (!match || unit === undefined || unit === null) throw new Error(`invalid duration \`${text}\` (examples: 50ms, 30s, 1h 30m, 7d)`);
+  let parts = 0;
+  while (part.lastIndex < text.length) {
+    const match = part.exec(text);
+    const unit = match ? durationUnitMs(match[2]!) : undefined;
+    if (!match || unit === undefined) throw invalid();
     total += Number(match[1]) * unit;
+    parts += 1;
   }
+  if (parts === 0 || !Number.isFinite(total)) throw invalid();
   return Math.round(total);
 }

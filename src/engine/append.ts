@@ -4,7 +4,8 @@
  * The unary append and the S2S append session share this path; a session additionally keeps
  * its inputs in order and stops at its first failure.
  */
-import { errors } from '../errors.js';
+import { AppendConditionFailed, errors, S2Error } from '../errors.js';
+import { metrics } from '../metrics.js';
 import type { EngineContext } from './context.js';
 import { validateAppendInput, type ValidatedAppend } from './records.js';
 import type { Semaphore } from './semaphore.js';
@@ -37,6 +38,11 @@ async function openForAppend(dp: DataPlane, basin: string, name: string, options
   return stream;
 }
 
+function countAppendError(error: unknown): void {
+  const code = error instanceof S2Error ? error.code : error instanceof AppendConditionFailed ? 'condition_failed' : 'other';
+  metrics.appendErrors.inc({ code });
+}
+
 /** Takes `max(1, metered)` permits, then sequences on the stream's current streamer. */
 async function admitAndAppend(
   dp: DataPlane,
@@ -46,8 +52,15 @@ async function admitAndAppend(
   session?: { handle: SessionHandle; streamer: Streamer },
 ): Promise<{ ack: Promise<AppendAck> }> {
   const permits = Math.max(1, input.meteredBytes);
+  const clock = dp.ctx.clock;
+  metrics.appendBatchRecords.observe(input.records.length);
+  metrics.appendBatchBytes.observe(input.meteredBytes);
+  const waitStart = clock.monotonicMs();
   const waiting = dp.budget.acquire(permits, signal);
   if (waiting) await waiting;
+  const submitted = clock.monotonicMs();
+  metrics.appendPermitLatency.observe((submitted - waitStart) / 1000);
+  metrics.appendInflightBytes.inc(permits);
   let ack: Promise<AppendAck>;
   try {
     // A client gone before sequencing gets nothing written (lite-internals 6.5).
@@ -60,10 +73,27 @@ async function admitAndAppend(
     ack = streamer.append(input, session?.handle);
   } catch (error) {
     dp.budget.release(permits);
+    metrics.appendInflightBytes.dec(permits);
+    countAppendError(error);
     throw error;
   }
-  const release = () => dp.budget.release(permits);
-  ack.then(release, release);
+  const release = () => {
+    dp.budget.release(permits);
+    metrics.appendInflightBytes.dec(permits);
+  };
+  ack.then(
+    () => {
+      release();
+      metrics.appendAckLatency.observe((clock.monotonicMs() - submitted) / 1000);
+      metrics.appends.inc();
+      metrics.appendRecords.inc(input.records.length);
+      metrics.appendBytes.inc(input.meteredBytes);
+    },
+    (error: unknown) => {
+      release();
+      countAppendError(error);
+    },
+  );
   // Wrapped: an async function returning a bare promise would adopt it, hiding admission.
   return { ack };
 }

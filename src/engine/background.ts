@@ -38,9 +38,14 @@ export class BackgroundTasks {
     await this.running;
   }
 
-  /** Runs one pass now (tests call this directly). */
+  /**
+   * Runs one full pass that starts after this call (tests call this directly). A pass already in
+   * progress may have missed changes made after it started (a deletion that triggered us while it
+   * ran), so we wait for it and then run a fresh one rather than joining it.
+   */
   async runOnce(): Promise<void> {
-    if (this.running) return this.running;
+    while (this.running) await this.running.catch(() => {});
+    if (this.stopped) return;
     this.running = this.pass().finally(() => (this.running = undefined));
     return this.running;
   }
@@ -63,10 +68,16 @@ export class BackgroundTasks {
     return backgroundTaskPeriodMs * (0.9 + 0.2 * this.ctx.rand.next());
   }
 
+  /**
+   * Streams are purged before deleting basins are checked for emptiness, so one pass finishes a
+   * basin deletion whose streams' terminal trims are durable (otherwise a basin would stay
+   * "deleting" for a whole period after its last stream was purged).
+   */
   private async pass(): Promise<void> {
     await this.deleteOnEmpty();
-    await this.finishBasinDeletions();
+    await this.deleteStreamsOfDeletingBasins();
     await this.purgeDeletedStreams();
+    await this.removeEmptyDeletingBasins();
   }
 
   private async purgeDeletedStreams(): Promise<void> {
@@ -79,14 +90,20 @@ export class BackgroundTasks {
     }
   }
 
-  private async finishBasinDeletions(): Promise<void> {
-    const { state, log } = this.ctx;
-    for (const basin of [...state.basins.values()]) {
+  private async deleteStreamsOfDeletingBasins(): Promise<void> {
+    for (const basin of [...this.ctx.state.basins.values()]) {
       if (basin.meta.deletedAtMs === null) continue;
       for (const stream of [...basin.streams.values()]) {
         if (stream.meta.deletedAtMs === null) await deleteStream(this.ctx, basin.name, stream.name);
       }
-      if (basin.streams.size > 0) continue;
+    }
+  }
+
+  /** A deleting basin is removed once none of its streams remain (api.md 12.1). */
+  private async removeEmptyDeletingBasins(): Promise<void> {
+    const { state, log } = this.ctx;
+    for (const basin of [...state.basins.values()]) {
+      if (basin.meta.deletedAtMs === null || basin.streams.size > 0) continue;
       await log.commit([{ kind: 'basin.delete', basin: basin.name }]);
       if (state.basins.get(basin.name) === basin) state.basins.delete(basin.name);
       this.log('basin deleted', { basin: basin.name });

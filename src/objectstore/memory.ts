@@ -2,6 +2,7 @@
  * In-memory object store: the backend of the in-memory (emulator) mode and of most tests.
  * Enforces create-if-absent exactly like S3 so the storage engine runs unchanged on it.
  */
+import { validateKey, validatePutId } from './keys.js';
 import { ObjectStoreError, type ByteRange, type ObjectInfo, type ObjectStore, type PutOptions } from './types.js';
 
 interface StoredObject {
@@ -13,6 +14,8 @@ export class MemoryObjectStore implements ObjectStore {
   private readonly objects = new Map<string, StoredObject>();
 
   async put(key: string, body: Uint8Array, options: PutOptions = {}): Promise<void> {
+    validateKey(key);
+    validatePutId(options.putId);
     if (options.ifNoneMatch === '*' && this.objects.has(key)) {
       throw new ObjectStoreError('PreconditionFailed', `object ${key} already exists`);
     }
@@ -21,22 +24,28 @@ export class MemoryObjectStore implements ObjectStore {
   }
 
   async get(key: string, range?: ByteRange): Promise<Uint8Array> {
+    validateKey(key);
     const object = this.objects.get(key);
     if (!object) throw new ObjectStoreError('NotFound', `object ${key} not found`);
-    if (!range) return object.body;
-    return object.body.subarray(range.start, range.end ?? object.body.length);
+    const size = object.body.length;
+    const start = Math.min(Math.max(range?.start ?? 0, 0), size);
+    const end = Math.min(Math.max(range?.end ?? size, start), size);
+    // A copy, for the same reason as in put: callers may write into what they read.
+    return object.body.slice(start, end);
   }
 
   async head(key: string): Promise<ObjectInfo | null> {
+    validateKey(key);
     const object = this.objects.get(key);
     return object ? { key, size: object.body.length, putId: object.putId } : null;
   }
 
   async list(prefix: string, options: { startAfter?: string; limit?: number } = {}): Promise<ObjectInfo[]> {
+    const { startAfter } = options;
     const keys = [...this.objects.keys()]
-      .filter((key) => key.startsWith(prefix) && (options.startAfter === undefined || key > options.startAfter))
+      .filter((key) => key.startsWith(prefix) && (startAfter === undefined || compareKeys(key, startAfter) > 0))
       .sort(compareKeys);
-    const limited = options.limit === undefined ? keys : keys.slice(0, options.limit);
+    const limited = options.limit === undefined ? keys : keys.slice(0, Math.max(0, options.limit));
     return limited.map((key) => {
       const object = this.objects.get(key)!;
       return { key, size: object.body.length, putId: object.putId };
@@ -44,6 +53,7 @@ export class MemoryObjectStore implements ObjectStore {
   }
 
   async delete(keys: string[]): Promise<void> {
+    keys.forEach(validateKey);
     for (const key of keys) this.objects.delete(key);
   }
 

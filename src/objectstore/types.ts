@@ -13,7 +13,8 @@ export interface PutOptions {
   /**
    * An id stored with the object (S3 user metadata `put-id`) so that after an ambiguous failure
    * (timeout, 5xx, 409, a lost response) the writer can HEAD the key and tell whether the
-   * object there is its own write.
+   * object there is its own write. 1-256 printable ASCII characters (it travels as an HTTP header);
+   * anything else is rejected as Fatal by every backend.
    */
   putId?: string;
 }
@@ -35,7 +36,10 @@ export interface ByteRange {
 export interface ObjectStore {
   /** Writes `body` at `key`. With `ifNoneMatch: '*'` throws `PreconditionFailed` if the key exists. */
   put(key: string, body: Uint8Array, options?: PutOptions): Promise<void>;
-  /** Reads the whole object or a byte range. Throws `NotFound` if absent. */
+  /**
+   * Reads the whole object or a byte range. Throws `NotFound` if absent. A range is clamped to the object
+   * like `Uint8Array.subarray`: a range past the end or with `end <= start` yields zero bytes, not an error.
+   */
   get(key: string, range?: ByteRange): Promise<Uint8Array>;
   /** Metadata of an object, or `null` if absent. */
   head(key: string): Promise<ObjectInfo | null>;
@@ -45,12 +49,19 @@ export interface ObjectStore {
   delete(keys: string[]): Promise<void>;
   /** Human-readable description for logs, e.g. `s3://bucket/prefix`. */
   describe(): string;
+  /** Releases connections/handles. Optional; wrappers forward it. The store is unusable afterwards. */
+  close?(): Promise<void>;
 }
+
+/** The operations of an `ObjectStore`, as named by wrappers (metrics, fault injection). */
+export type ObjectStoreOp = 'put' | 'get' | 'head' | 'list' | 'delete';
+
+export type ObjectStoreErrorKind = 'PreconditionFailed' | 'NotFound' | 'Transient' | 'Fatal';
 
 export class ObjectStoreError extends Error {
   override name = 'ObjectStoreError';
   constructor(
-    readonly kind: 'PreconditionFailed' | 'NotFound' | 'Transient' | 'Fatal',
+    readonly kind: ObjectStoreErrorKind,
     message: string,
     options?: { cause?: unknown },
   ) {
@@ -64,4 +75,12 @@ export function isPreconditionFailed(error: unknown): boolean {
 
 export function isNotFound(error: unknown): boolean {
   return error instanceof ObjectStoreError && error.kind === 'NotFound';
+}
+
+export function isTransient(error: unknown): boolean {
+  return error instanceof ObjectStoreError && error.kind === 'Transient';
+}
+
+export function isFatal(error: unknown): boolean {
+  return error instanceof ObjectStoreError && error.kind === 'Fatal';
 }

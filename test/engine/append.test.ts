@@ -169,7 +169,9 @@ describe('timestamps (api.md 7.3)', () => {
     expect(ack.end.timestamp).toBe(max - 1n);
     // A new engine over the same log (a restart) clamps from the recovered tail.
     const { Engine } = await import('../../src/engine/engine.js');
-    const restarted = new Engine(f.log, { clock: f.clock });
+    const { ControlledLog } = await import('./support.js');
+    await f.engine.close();
+    const restarted = new Engine(await ControlledLog.create(f.log.store), { clock: f.clock });
     const next = await restarted.append(basin, 'u', { records: [rec('b', 7n), rec('c', max)] });
     expect(next.start).toEqual({ seqNum: 1, timestamp: max - 1n });
     expect(next.end).toEqual({ seqNum: 3, timestamp: max });

@@ -4,7 +4,8 @@
  */
 import { Engine, type EngineOptions } from '../../src/engine/engine.js';
 import type { AppendInput, AppendRecord, SequencedRecord, StreamConfigLayer } from '../../src/engine/types.js';
-import { InterimMemoryLog } from '../../src/storage/interim-memory-log.js';
+import { ChunkLog } from '../../src/storage/chunk-log.js';
+import { MemoryObjectStore } from '../../src/objectstore/memory.js';
 import type { LogStatus, Mutation, ReadRequest, RecoveredState, StreamId, StreamLog } from '../../src/storage/types.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { seededRand } from '../../src/util/rand.js';
@@ -20,7 +21,17 @@ interface Held {
  * queues (keeping submission order) until `release()` or `fail()`.
  */
 export class ControlledLog implements StreamLog {
-  readonly inner = new InterimMemoryLog();
+  /** The real chunk log over the in-memory object store, as in-memory mode runs it. */
+  static async create(store = new MemoryObjectStore()): Promise<ControlledLog> {
+    return new ControlledLog(await ChunkLog.open(store), store);
+  }
+
+  constructor(
+    readonly inner: StreamLog,
+    /** The object store under the log: open a new log on it to simulate a restart. */
+    readonly store: MemoryObjectStore,
+  ) {}
+
   /** Every mutation list submitted, in order. */
   readonly submitted: Mutation[][] = [];
   private holding = false;
@@ -96,7 +107,8 @@ export interface Fixture {
   clock: ManualClock;
 }
 
-export async function setup(options: EngineOptions = {}, log = new ControlledLog()): Promise<Fixture> {
+export async function setup(options: EngineOptions = {}, log?: ControlledLog): Promise<Fixture> {
+  log ??= await ControlledLog.create();
   const clock = new ManualClock();
   const engine = new Engine(log, { clock, rand: seededRand(7), ...options });
   await engine.createBasin(basin, { createStreamOnAppend: true, createStreamOnRead: true });

@@ -62,8 +62,10 @@ export function request(baseUrl: string, req: RawRequest): Promise<RawResponse> 
     });
   }
   return new Promise((resolve, reject) => {
-    const url = new URL(req.path, baseUrl);
-    const r = http.request(url, { method, headers: { ...req.headers, ...(body ? { 'content-length': String(body.length) } : {}) } }, (res) => {
+    // The path is sent verbatim: `new URL()` would resolve dot segments such as `%2E`.
+    const { hostname, port } = new URL(baseUrl);
+    const headers = { ...req.headers, ...(body ? { 'content-length': String(body.length) } : {}) };
+    const r = http.request({ hostname, port, path: req.path, method, headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk) => chunks.push(chunk));
       res.on('end', () => resolve(finish(res.statusCode ?? 0, res.headers, chunks)));

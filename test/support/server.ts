@@ -10,7 +10,7 @@ import path from 'node:path';
 import pino from 'pino';
 import { S2Server } from '../../src/api/server.js';
 import { Engine, type EngineOptions } from '../../src/engine/engine.js';
-import { InterimMemoryLog } from '../../src/storage/interim-memory-log.js';
+import { openStreamLog } from '../../src/storage/open.js';
 import type { StreamLog } from '../../src/storage/types.js';
 
 export interface TestServer {
@@ -24,7 +24,8 @@ export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)
 export async function startServer(options: { log?: StreamLog; engine?: EngineOptions; cors?: boolean } = {}): Promise<TestServer> {
   const external = process.env.S2_TEST_BASE_URL;
   if (external) return { baseUrl: external.replace(/\/$/, ''), stop: async () => {} };
-  const log = options.log ?? new InterimMemoryLog();
+  // The same path as `s2-lite serve` in memory mode.
+  const log = options.log ?? (await openStreamLog({ kind: 'memory' }));
   const engine = new Engine(log, options.engine);
   engine.start();
   const server = new S2Server({

@@ -14,25 +14,72 @@ function notImplemented(): never {
   throw errors.notImplemented();
 }
 
-function requireSet(ctx: RequestContext): void {
-  if (new Query(ctx.query).string('set') === undefined) throw errors.badQuery('missing field `set`');
+const accountMetricSets = ['active-basins', 'account-ops'];
+const basinMetricSets = ['storage', 'append-ops', 'read-ops', 'read-throughput', 'append-throughput', 'basin-ops'];
+const streamMetricSets = ['storage'];
+const intervals = ['minute', 'hour', 'day'];
+
+/** The query of the metrics routes: a required `set` of the level's sets, optional range and interval. */
+function metricsQuery(ctx: RequestContext, sets: string[]): void {
+  const query = new Query(ctx.query);
+  const set = query.string('set');
+  if (set === undefined) throw errors.badQuery('missing field `set`');
+  if (!sets.includes(set)) throw errors.badQuery(`set: unknown variant \`${set}\`, expected one of ${sets.join(', ')}`);
+  query.bigint('start');
+  query.bigint('end');
+  const interval = query.string('interval');
+  if (interval !== undefined && !intervals.includes(interval)) {
+    throw errors.badQuery(`interval: unknown variant \`${interval}\`, expected one of ${intervals.join(', ')}`);
+  }
+}
+
+function accessTokenIdProblem(id: string): string | null {
+  const bytes = Buffer.byteLength(id);
+  if (bytes < 1 || bytes > 96) return 'access token id must be 1-96 bytes';
+  if (id === '.' || id === '..') return 'access token id must not be "." or ".."';
+  if (id.includes('\0')) return 'access token id must not contain NUL bytes';
+  return null;
+}
+
+const rfc3339 = /^\d{4}-\d\d-\d\d[Tt]\d\d:\d\d:\d\d(\.\d+)?([Zz]|[+-]\d\d:\d\d)$/;
+
+/** An IssueAccessTokenRequest must deserialize (api.md 1.2) before the 501. */
+function checkIssueAccessToken(value: unknown): void {
+  const body = asObject(value, 'body');
+  const fail = (detail: string): never => {
+    throw errors.badJson(`Failed to deserialize the JSON body into the target type: ${detail}`);
+  };
+  if (typeof body.id !== 'string') fail('missing or invalid field `id`');
+  const problem = accessTokenIdProblem(body.id as string);
+  if (problem) fail(`id: ${problem}`);
+  if (body.scope === null || typeof body.scope !== 'object' || Array.isArray(body.scope))
+    fail('missing or invalid field `scope`');
+  const expiresAt = body.expires_at;
+  if (expiresAt !== undefined && expiresAt !== null) {
+    if (typeof expiresAt !== 'string' || !rfc3339.test(expiresAt) || Number.isNaN(Date.parse(expiresAt))) {
+      fail('expires_at: expected an RFC 3339 timestamp');
+    }
+  }
+  if (body.auto_prefix_streams !== undefined && typeof body.auto_prefix_streams !== 'boolean') {
+    fail('auto_prefix_streams: expected a boolean');
+  }
 }
 
 export function registerNotImplementedRoutes(router: Router): void {
-  router.add('GET', '/v1/access-tokens', async () => notImplemented());
+  router.add('GET', '/v1/access-tokens', async (ctx) => {
+    const query = new Query(ctx.query);
+    query.string('prefix');
+    query.string('start_after');
+    query.number('limit');
+    notImplemented();
+  });
   router.add('POST', '/v1/access-tokens', async (ctx) => {
-    const body = asObject(await jsonBody(ctx), 'body');
-    if (typeof body.id !== 'string' || body.scope === undefined || body.scope === null || typeof body.scope !== 'object') {
-      throw errors.badJson('Failed to deserialize the JSON body into the target type: missing field `id` or `scope`');
-    }
+    checkIssueAccessToken(await jsonBody(ctx));
     notImplemented();
   });
   router.add('DELETE', '/v1/access-tokens/:id', async (ctx) => {
-    const id = ctx.params.id!;
-    const bytes = Buffer.byteLength(id);
-    if (bytes < 1 || bytes > 96 || id === '.' || id === '..') {
-      throw errors.badPath('Invalid URL: access token id must be 1-96 bytes and not "." or ".."');
-    }
+    const problem = accessTokenIdProblem(ctx.params.id!);
+    if (problem) throw errors.badPath(`Invalid URL: ${problem}`);
     notImplemented();
   });
   router.add('GET', '/v1/locations', async () => notImplemented());
@@ -44,19 +91,19 @@ export function registerNotImplementedRoutes(router: Router): void {
     notImplemented();
   });
   router.add('GET', '/v1/metrics', async (ctx) => {
-    requireSet(ctx);
+    metricsQuery(ctx, accountMetricSets);
     notImplemented();
   });
   router.add('GET', '/v1/metrics/:basin', async (ctx) => {
     const problem = basinNameProblem(ctx.params.basin!);
     if (problem) throw errors.badPath(`Invalid URL: ${problem}`);
-    requireSet(ctx);
+    metricsQuery(ctx, basinMetricSets);
     notImplemented();
   });
   router.add('GET', '/v1/metrics/:basin/:stream', async (ctx) => {
     const problem = basinNameProblem(ctx.params.basin!) ?? streamNameProblem(ctx.params.stream!);
     if (problem) throw errors.badPath(`Invalid URL: ${problem}`);
-    requireSet(ctx);
+    metricsQuery(ctx, streamMetricSets);
     notImplemented();
   });
 }

@@ -9,6 +9,7 @@
 import { errors } from '../../errors.js';
 import type { Engine } from '../../engine/engine.js';
 import type { ReadRequest, ReadStart } from '../../engine/read-session.js';
+import { countRead } from './read-metrics.js';
 import type { AppendInput, StreamConfigLayer } from '../../engine/types.js';
 import { readBatchBytesMax, readBatchRecordsMax, unaryReadWaitSecsMax } from '../../limits.js';
 import { parseJson } from '../../util/json.js';
@@ -129,6 +130,7 @@ export function registerRecordRoutes(router: Router, engine: Engine): void {
       signal: closeSignal(ctx),
       ...(streamConfig ? { streamConfig } : {}),
     });
+    countRead(protobuf ? 'unary_proto' : 'unary_json', batch.records);
     if (protobuf) ctx.send(200, encodeReadBatch(batch), { 'content-type': 'application/protobuf' });
     else ctx.sendJson(200, encodeReadBatchJson(batch, format));
   });
@@ -147,3 +149,4 @@ export function registerRecordRoutes(router: Router, engine: Engine): void {
     else ctx.sendJson(200, encodeAppendAckJson(ack));
   });
 }
+

@@ -1,0 +1,443 @@
+/**
+ * Local-filesystem object store (`--local-root`): one file per key under a root directory, durable
+ * before a put resolves.
+ *
+ * A put writes a temp file in the key's directory, fsyncs it, then publishes it atomically:
+ * `link(tmp, final)` for create-if-absent (the kernel's EEXIST is our 412, race-free across processes)
+ * or `rename(tmp, final)` for overwrite; then it unlinks the temp name and fsyncs the directory so the
+ * new entry survives a crash. Readers therefore see either no object or the complete one.
+ *
+ * The put-id must be readable by head() and must appear atomically with the body, so it lives in a
+ * small header at the start of the same file (a sidecar file or xattr could not be published in the
+ * same atomic step): magic 'S2OB', version 1, u16 BE put-id byte length, put-id bytes (UTF-8), then
+ * the body. get/head/list report and return only the body.
+ *
+ * Limitation: a key cannot be both an object and a directory prefix of another key ('a' and 'a/b');
+ * S3 allows that, the filesystem does not. The storage layout never does it; it surfaces as Fatal.
+ *
+ * Every fsync (file and directory) is timed into the fsync histogram of src/metrics.ts directly:
+ * fsync is what a local-disk commit waits for, and only this backend knows when it happens.
+ */
+import { link, mkdir, open, readdir, rename, rmdir, stat, unlink, lstat, type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import { metrics } from '../metrics.js';
+import { systemRand, type Rand } from '../util/rand.js';
+import { TEMP_MARKER, validateKey, validatePutId } from './keys.js';
+import { compareKeys } from './memory.js';
+import { ObjectStoreError, type ByteRange, type ObjectInfo, type ObjectStore, type PutOptions } from './types.js';
+
+const MAGIC = Buffer.from('S2OB', 'latin1');
+const VERSION = 1;
+const FIXED_HEADER = MAGIC.length + 1 + 2;
+/** Concurrent header reads while listing. */
+const LIST_CONCURRENCY = 16;
+
+export interface LocalFsObjectStoreOptions {
+  /** Used only to make temp file names unique. */
+  rand?: Rand;
+}
+
+interface OpenObject {
+  fh: FileHandle;
+  headerLength: number;
+  size: number;
+  putId?: string;
+}
+
+export class LocalFsObjectStore implements ObjectStore {
+  readonly root: string;
+  private readonly rand: Rand;
+  /** Directories known to exist with their entry fsynced in the parent (created once per process). */
+  private readonly durableDirs = new Map<string, Promise<void>>();
+  private tempSeq = 0;
+
+  constructor(rootDir: string, options: LocalFsObjectStoreOptions = {}) {
+    this.root = path.resolve(rootDir);
+    this.rand = options.rand ?? systemRand;
+  }
+
+  /**
+   * Creates the root directory if needed and checks that we can write and fsync there, so that a
+   * bad path, a read-only or a full disk is a clear error at startup rather than at the first append.
+   */
+  async init(): Promise<void> {
+    try {
+      await this.ensureDir(this.root);
+    } catch (error) {
+      throw rootError(error, 'create root directory', this.root);
+    }
+    const probe = path.join(this.root, this.tempName());
+    let fh: FileHandle | undefined;
+    try {
+      fh = await open(probe, 'wx');
+      await writeAll(fh, MAGIC, 0);
+      await fh.sync();
+    } catch (error) {
+      throw rootError(error, 'write in root directory', this.root);
+    } finally {
+      await fh?.close().catch(() => undefined);
+      await unlink(probe).catch(() => undefined);
+    }
+  }
+
+  async put(key: string, body: Uint8Array, options: PutOptions = {}): Promise<void> {
+    validateKey(key);
+    validatePutId(options.putId);
+    const header = encodeHeader(options.putId);
+    const finalPath = this.pathOf(key);
+    const dir = path.dirname(finalPath);
+    // A concurrent delete may prune the (empty) directory between ensureDir and creating the temp file.
+    for (let attempt = 0; ; attempt++) {
+      await this.ensureDir(dir);
+      const tmp = path.join(dir, this.tempName());
+      let fh: FileHandle;
+      try {
+        fh = await open(tmp, 'wx', 0o644);
+      } catch (error) {
+        if (errno(error) === 'ENOENT' && attempt < 3) {
+          this.forgetDirs(dir);
+          continue;
+        }
+        throw fsError(error, 'create temp file', tmp);
+      }
+      try {
+        try {
+          await writeAll(fh, header, 0);
+          await writeAll(fh, body, header.length);
+          await timedSync(fh);
+        } finally {
+          await fh.close();
+        }
+        if (options.ifNoneMatch === '*') await this.linkNew(tmp, finalPath, key);
+        else await rename(tmp, finalPath);
+      } catch (error) {
+        throw fsError(error, 'write object', finalPath);
+      } finally {
+        // After rename the temp name is gone already; after link it is a second name for the same file.
+        await unlink(tmp).catch(() => undefined);
+      }
+      await this.syncDir(dir);
+      return;
+    }
+  }
+
+  async get(key: string, range?: ByteRange): Promise<Uint8Array> {
+    validateKey(key);
+    const object = await this.openObject(key);
+    if (!object) throw new ObjectStoreError('NotFound', `object ${key} not found in ${this.describe()}`);
+    try {
+      const start = Math.min(Math.max(range?.start ?? 0, 0), object.size);
+      const end = Math.min(Math.max(range?.end ?? object.size, start), object.size);
+      const out = Buffer.alloc(end - start);
+      let done = 0;
+      while (done < out.length) {
+        const { bytesRead } = await object.fh.read(out, done, out.length - done, object.headerLength + start + done);
+        if (bytesRead === 0) throw new ObjectStoreError('Fatal', `object file ${this.pathOf(key)} is truncated`);
+        done += bytesRead;
+      }
+      return new Uint8Array(out.buffer, out.byteOffset, out.length);
+    } catch (error) {
+      throw fsError(error, 'read object', this.pathOf(key));
+    } finally {
+      await object.fh.close();
+    }
+  }
+
+  async head(key: string): Promise<ObjectInfo | null> {
+    validateKey(key);
+    const object = await this.openObject(key);
+    if (!object) return null;
+    await object.fh.close();
+    return { key, size: object.size, putId: object.putId };
+  }
+
+  async list(prefix: string, options: { startAfter?: string; limit?: number } = {}): Promise<ObjectInfo[]> {
+    if (options.limit !== undefined && options.limit <= 0) return [];
+    // Walk only below the deepest directory the prefix names in full: 'chunk/00' starts at 'chunk/'.
+    const baseKey = prefix.slice(0, prefix.lastIndexOf('/') + 1);
+    if (baseKey !== '') validateKey(baseKey.slice(0, -1));
+    const keys: string[] = [];
+    await this.walk(baseKey, prefix, keys);
+    keys.sort(compareKeys);
+    const { startAfter } = options;
+    let selected = startAfter === undefined ? keys : keys.filter((k) => compareKeys(k, startAfter) > 0);
+    if (options.limit !== undefined) selected = selected.slice(0, options.limit);
+    // Sizes and put-ids need the header; objects deleted meanwhile are dropped.
+    const infos: (ObjectInfo | null)[] = new Array(selected.length).fill(null);
+    let next = 0;
+    const worker = async () => {
+      while (next < selected.length) {
+        const i = next++;
+        infos[i] = await this.head(selected[i]);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(LIST_CONCURRENCY, selected.length) }, worker));
+    return infos.filter((info): info is ObjectInfo => info !== null);
+  }
+
+  async delete(keys: string[]): Promise<void> {
+    keys.forEach(validateKey);
+    const dirs = new Set<string>();
+    for (const key of keys) {
+      const file = this.pathOf(key);
+      try {
+        const stat = await lstat(file);
+        if (!stat.isFile()) continue; // a directory is not an object
+        await unlink(file);
+        dirs.add(path.dirname(file));
+      } catch (error) {
+        if (errno(error) === 'ENOENT' || errno(error) === 'ENOTDIR') continue;
+        throw fsError(error, 'delete object', file);
+      }
+    }
+    for (const dir of dirs) {
+      // Make the removal durable, then prune directories left empty (S3 has no directories either).
+      await this.syncDir(dir, { ignoreMissing: true });
+      await this.pruneEmptyDirs(dir);
+    }
+  }
+
+  describe(): string {
+    return `file://${this.root}`;
+  }
+
+  private pathOf(key: string): string {
+    return path.join(this.root, ...key.split('/'));
+  }
+
+  private tempName(): string {
+    const random = Math.floor(this.rand.next() * 2 ** 32).toString(36);
+    return `${TEMP_MARKER}${process.pid}.${this.tempSeq++}.${random}`;
+  }
+
+  private async linkNew(tmp: string, finalPath: string, key: string): Promise<void> {
+    try {
+      await link(tmp, finalPath);
+    } catch (error) {
+      if (errno(error) !== 'EEXIST') throw error;
+      const existing = await lstat(finalPath).catch(() => null);
+      if (existing && !existing.isFile()) {
+        throw new ObjectStoreError('Fatal', `key ${key} conflicts with directory ${finalPath}`, { cause: error });
+      }
+      throw new ObjectStoreError('PreconditionFailed', `object ${key} already exists in ${this.describe()}`);
+    }
+  }
+
+  /** Opens an object and parses its header; null if absent. */
+  private async openObject(key: string): Promise<OpenObject | null> {
+    const file = this.pathOf(key);
+    let fh: FileHandle;
+    try {
+      fh = await open(file, 'r');
+    } catch (error) {
+      if (errno(error) === 'ENOENT' || errno(error) === 'ENOTDIR') return null;
+      throw fsError(error, 'open object', file);
+    }
+    try {
+      const stat = await fh.stat();
+      if (!stat.isFile()) {
+        await fh.close();
+        return null;
+      }
+      const fixed = Buffer.alloc(FIXED_HEADER);
+      const { bytesRead } = await fh.read(fixed, 0, FIXED_HEADER, 0);
+      if (bytesRead < FIXED_HEADER || !fixed.subarray(0, MAGIC.length).equals(MAGIC) || fixed[4] !== VERSION) {
+        throw new ObjectStoreError('Fatal', `${file} is not an object file of this store (bad header)`);
+      }
+      const idLength = fixed.readUInt16BE(5);
+      const headerLength = FIXED_HEADER + idLength;
+      if (stat.size < headerLength) throw new ObjectStoreError('Fatal', `${file} has a truncated header`);
+      let putId: string | undefined;
+      if (idLength > 0) {
+        const id = Buffer.alloc(idLength);
+        await fh.read(id, 0, idLength, FIXED_HEADER);
+        putId = id.toString('utf8');
+      }
+      return { fh, headerLength, size: stat.size - headerLength, putId };
+    } catch (error) {
+      await fh.close().catch(() => undefined);
+      throw fsError(error, 'read object header', file);
+    }
+  }
+
+  private async walk(baseKey: string, prefix: string, out: string[]): Promise<void> {
+    let entries;
+    try {
+      entries = await readdir(baseKey === '' ? this.root : this.pathOf(baseKey.slice(0, -1)), { withFileTypes: true });
+    } catch (error) {
+      if (errno(error) === 'ENOENT' || errno(error) === 'ENOTDIR') return;
+      throw fsError(error, 'list directory', baseKey);
+    }
+    for (const entry of entries) {
+      if (entry.name.startsWith(TEMP_MARKER)) continue;
+      const key = baseKey + entry.name;
+      if (entry.isDirectory()) {
+        const sub = key + '/';
+        if (sub.startsWith(prefix) || prefix.startsWith(sub)) await this.walk(sub, prefix, out);
+      } else if (entry.isFile() && key.startsWith(prefix)) {
+        out.push(key);
+      }
+    }
+  }
+
+  /** Ensures `dir` exists and its entry is durable in its parent, once per process per directory. */
+  private ensureDir(dir: string): Promise<void> {
+    let done = this.durableDirs.get(dir);
+    if (!done) {
+      done = (async () => {
+        if (dir === this.root) {
+          await makeDirectories(dir);
+          return;
+        }
+        const parent = path.dirname(dir);
+        await this.ensureDir(parent);
+        try {
+          await mkdir(dir);
+        } catch (error) {
+          if (errno(error) !== 'EEXIST') throw fsError(error, 'create directory', dir);
+        }
+        // Even on EEXIST: another process may have created it without syncing the parent yet.
+        await this.syncDir(parent);
+      })();
+      done.catch(() => this.durableDirs.delete(dir));
+      this.durableDirs.set(dir, done);
+    }
+    return done;
+  }
+
+  private forgetDirs(dir: string): void {
+    for (let d = dir; d !== this.root && d.startsWith(this.root); d = path.dirname(d)) this.durableDirs.delete(d);
+  }
+
+  private async pruneEmptyDirs(dir: string): Promise<void> {
+    for (let d = dir; d !== this.root && d.startsWith(this.root + path.sep); d = path.dirname(d)) {
+      try {
+        await rmdir(d);
+      } catch {
+        return; // not empty (or already gone): stop
+      }
+      this.forgetDirs(d);
+      await this.syncDir(path.dirname(d), { ignoreMissing: true });
+    }
+  }
+
+  private async syncDir(dir: string, options: { ignoreMissing?: boolean } = {}): Promise<void> {
+    let fh: FileHandle | undefined;
+    try {
+      fh = await open(dir, 'r');
+      await timedSync(fh);
+    } catch (error) {
+      if (options.ignoreMissing && errno(error) === 'ENOENT') return;
+      throw fsError(error, 'fsync directory', dir);
+    } finally {
+      await fh?.close();
+    }
+  }
+}
+
+function encodeHeader(putId: string | undefined): Buffer {
+  const id = Buffer.from(putId ?? '', 'utf8'); // validatePutId bounds it to 256 bytes
+  const header = Buffer.alloc(FIXED_HEADER + id.length);
+  MAGIC.copy(header, 0);
+  header[4] = VERSION;
+  header.writeUInt16BE(id.length, 5);
+  id.copy(header, FIXED_HEADER);
+  return header;
+}
+
+/**
+ * `mkdir -p`, without Node 20's `mkdir(dir, { recursive: true })`, which never settles for a path
+ * the kernel answers ENOENT for although its parent exists (e.g. anything under /proc).
+ */
+async function makeDirectories(dir: string): Promise<void> {
+  try {
+    await mkdir(dir);
+    return;
+  } catch (error) {
+    if (errno(error) === 'EEXIST') {
+      if ((await stat(dir)).isDirectory()) return;
+      throw Object.assign(new Error(`${dir} exists and is not a directory`), { code: 'ENOTDIR' });
+    }
+    const parent = path.dirname(dir);
+    if (errno(error) !== 'ENOENT' || parent === dir) throw error;
+    await makeDirectories(parent);
+  }
+  try {
+    await mkdir(dir);
+  } catch (error) {
+    if (errno(error) !== 'EEXIST' || !(await stat(dir)).isDirectory()) throw error;
+  }
+}
+
+/** Errors about the root itself: Fatal, and worded for the operator who chose the path. */
+function rootError(error: unknown, action: string, root: string): ObjectStoreError {
+  if (error instanceof ObjectStoreError) return error;
+  const at = `${action} ${root}`;
+  switch (errno(error)) {
+    case 'ENOTDIR':
+    case 'EEXIST':
+      return new ObjectStoreError('Fatal', `not a directory (the path or one of its parents is a file): ${at}`, {
+        cause: error,
+      });
+    case 'ENOENT':
+      return new ObjectStoreError('Fatal', `no such file or directory, and it cannot be created: ${at}`, {
+        cause: error,
+      });
+    default: {
+      const mapped = fsError(error, action, root);
+      return mapped.kind === 'Fatal' ? mapped : new ObjectStoreError('Fatal', mapped.message, { cause: error });
+    }
+  }
+}
+
+async function timedSync(fh: FileHandle): Promise<void> {
+  const start = performance.now();
+  await fh.sync();
+  metrics.fsyncDuration.observe((performance.now() - start) / 1000);
+}
+
+async function writeAll(fh: FileHandle, data: Uint8Array, position: number): Promise<void> {
+  let done = 0;
+  while (done < data.length) {
+    const { bytesWritten } = await fh.write(data, done, data.length - done, position + done);
+    done += bytesWritten;
+  }
+}
+
+function errno(error: unknown): string | undefined {
+  return (error as NodeJS.ErrnoException | undefined)?.code;
+}
+
+/** Maps a filesystem error to an ObjectStoreError; errors that already are one pass through. */
+export function fsError(error: unknown, action: string, file: string): ObjectStoreError {
+  if (error instanceof ObjectStoreError) return error;
+  const code = errno(error);
+  const at = `${action} ${file}`;
+  switch (code) {
+    case 'ENOSPC':
+    case 'EDQUOT':
+      return new ObjectStoreError('Fatal', `no space left on device: ${at}`, { cause: error });
+    case 'EACCES':
+    case 'EPERM':
+      return new ObjectStoreError('Fatal', `permission denied: ${at}`, { cause: error });
+    case 'EROFS':
+      return new ObjectStoreError('Fatal', `read-only filesystem: ${at}`, { cause: error });
+    case 'EIO':
+      return new ObjectStoreError('Fatal', `I/O error: ${at}`, { cause: error });
+    case 'ENOTDIR':
+    case 'EISDIR':
+      return new ObjectStoreError('Fatal', `key conflicts with an object or directory of the same name: ${at}`, {
+        cause: error,
+      });
+    // Resource pressure or a directory pruned by a concurrent delete: worth retrying.
+    case 'EMFILE':
+    case 'ENFILE':
+    case 'EAGAIN':
+    case 'EBUSY':
+    case 'EINTR':
+    case 'ENOENT':
+      return new ObjectStoreError('Transient', `${code}: ${at}`, { cause: error });
+    default:
+      return new ObjectStoreError('Fatal', `${code ?? String(error)}: ${at}`, { cause: error });
+  }
+}

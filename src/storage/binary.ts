@@ -1,0 +1,206 @@
+/**
+ * Little-endian binary encoding helpers shared by every persisted format (docs/formats.md).
+ *
+ * Integers that are JS numbers in memory (seq_nums, object ids, epochs, wall-clock ms) are
+ * stored as u64 and must be safe integers; timestamps are `bigint` and use the full u64 range.
+ * Every read is bounds-checked so truncated input fails with a `CorruptDataError` that names
+ * what was being decoded, never with a RangeError or a silently wrong value.
+ */
+import { assert } from '../util/assert.js';
+
+/** Persisted bytes that cannot be decoded: wrong magic, bad checksum, truncation, bad values. */
+export class CorruptDataError extends Error {
+  override name = 'CorruptDataError';
+}
+
+const textEncoder = new TextEncoder();
+const textDecoder = new TextDecoder('utf-8', { fatal: true });
+
+const u64Max = (1n << 64n) - 1n;
+
+export class ByteWriter {
+  private buffer: Uint8Array;
+  private view: DataView;
+  private length = 0;
+
+  constructor(initialBytes = 256) {
+    this.buffer = new Uint8Array(initialBytes);
+    this.view = new DataView(this.buffer.buffer);
+  }
+
+  get size(): number {
+    return this.length;
+  }
+
+  private reserve(bytes: number): number {
+    const needed = this.length + bytes;
+    if (needed > this.buffer.length) {
+      let capacity = Math.max(64, this.buffer.length * 2);
+      while (capacity < needed) capacity *= 2;
+      const grown = new Uint8Array(capacity);
+      grown.set(this.buffer.subarray(0, this.length));
+      this.buffer = grown;
+      this.view = new DataView(grown.buffer);
+    }
+    const offset = this.length;
+    this.length = needed;
+    return offset;
+  }
+
+  u8(value: number): this {
+    assert(Number.isInteger(value) && value >= 0 && value <= 0xff, `u8 out of range: ${value}`);
+    const offset = this.reserve(1);
+    this.buffer[offset] = value;
+    return this;
+  }
+
+  u16(value: number): this {
+    assert(Number.isInteger(value) && value >= 0 && value <= 0xffff, `u16 out of range: ${value}`);
+    const offset = this.reserve(2); // may replace this.view
+    this.view.setUint16(offset, value, true);
+    return this;
+  }
+
+  u32(value: number): this {
+    assert(Number.isInteger(value) && value >= 0 && value <= 0xffffffff, `u32 out of range: ${value}`);
+    const offset = this.reserve(4); // may replace this.view
+    this.view.setUint32(offset, value, true);
+    return this;
+  }
+
+  /** A non-negative safe integer stored as u64. */
+  u64(value: number): this {
+    assert(Number.isSafeInteger(value) && value >= 0, `u64 number out of range: ${value}`);
+    const offset = this.reserve(8); // may replace this.view
+    this.view.setBigUint64(offset, BigInt(value), true);
+    return this;
+  }
+
+  u64Big(value: bigint): this {
+    assert(value >= 0n && value <= u64Max, `u64 bigint out of range: ${value}`);
+    const offset = this.reserve(8); // may replace this.view
+    this.view.setBigUint64(offset, value, true);
+    return this;
+  }
+
+  raw(bytes: Uint8Array): this {
+    const offset = this.reserve(bytes.length); // may replace this.buffer
+    this.buffer.set(bytes, offset);
+    return this;
+  }
+
+  /** u32 length prefix, then the bytes. */
+  bytes(bytes: Uint8Array): this {
+    return this.u32(bytes.length).raw(bytes);
+  }
+
+  string(value: string): this {
+    return this.bytes(textEncoder.encode(value));
+  }
+
+  /** Overwrites a u32 written earlier (e.g. a count known only at the end). */
+  patchU32(offset: number, value: number): void {
+    assert(offset + 4 <= this.length, 'patch beyond written bytes');
+    this.view.setUint32(offset, value, true);
+  }
+
+  /** The written bytes (a view, valid until the next write). */
+  finish(): Uint8Array {
+    return this.buffer.subarray(0, this.length);
+  }
+}
+
+export class ByteReader {
+  private readonly view: DataView;
+  private offset = 0;
+
+  /** `what` names the structure being decoded, for error messages. */
+  constructor(
+    private readonly data: Uint8Array,
+    private readonly what: string,
+  ) {
+    this.view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  }
+
+  get position(): number {
+    return this.offset;
+  }
+
+  get remaining(): number {
+    return this.data.length - this.offset;
+  }
+
+  private take(bytes: number): number {
+    if (bytes > this.data.length - this.offset) {
+      throw new CorruptDataError(
+        `${this.what}: truncated (need ${bytes} bytes at offset ${this.offset}, have ${this.data.length - this.offset})`,
+      );
+    }
+    const offset = this.offset;
+    this.offset += bytes;
+    return offset;
+  }
+
+  u8(): number {
+    return this.data[this.take(1)];
+  }
+
+  u16(): number {
+    return this.view.getUint16(this.take(2), true);
+  }
+
+  u32(): number {
+    return this.view.getUint32(this.take(4), true);
+  }
+
+  u64(): number {
+    const value = this.view.getBigUint64(this.take(8), true);
+    if (value > BigInt(Number.MAX_SAFE_INTEGER)) {
+      throw new CorruptDataError(`${this.what}: integer ${value} exceeds 2^53`);
+    }
+    return Number(value);
+  }
+
+  u64Big(): bigint {
+    return this.view.getBigUint64(this.take(8), true);
+  }
+
+  raw(length: number): Uint8Array {
+    const offset = this.take(length);
+    return this.data.subarray(offset, offset + length);
+  }
+
+  /** Length-prefixed bytes, copied so the result does not pin a large object buffer. */
+  bytes(): Uint8Array {
+    return Uint8Array.from(this.raw(this.u32()));
+  }
+
+  string(): string {
+    const bytes = this.raw(this.u32());
+    try {
+      return textDecoder.decode(bytes);
+    } catch {
+      throw new CorruptDataError(`${this.what}: invalid UTF-8 string`);
+    }
+  }
+
+  /** A count that will drive a loop: each item takes at least `minItemBytes`, so bound it by what is left. */
+  count(minItemBytes: number): number {
+    const count = this.u32();
+    if (count * minItemBytes > this.remaining) {
+      throw new CorruptDataError(`${this.what}: count ${count} exceeds the remaining ${this.remaining} bytes`);
+    }
+    return count;
+  }
+
+  /** Asserts the input was consumed exactly. */
+  end(): void {
+    if (this.offset !== this.data.length) {
+      throw new CorruptDataError(`${this.what}: ${this.data.length - this.offset} unexpected trailing bytes`);
+    }
+  }
+}
+
+export function utf8(value: string): Uint8Array {
+  return textEncoder.encode(value);
+}

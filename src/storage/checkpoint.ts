@@ -1,0 +1,188 @@
+/**
+ * Checkpoints: fold the chunks applied so far into per-stream segments and a new manifest, so
+ * that memory holds only the records of recent chunks and recovery replays only those.
+ *
+ * 1. Capture, synchronously, the state after the last applied chunk X: metadata, segment lists
+ *    and the memory-tail records (all of them come from chunks <= X at that instant).
+ * 2. Write each stream's surviving records (not trimmed, not expired) as new segment objects.
+ *    A stream's last segment, if small, is rewritten together with the new records and replaced,
+ *    so that a slow stream does not accumulate one tiny segment per checkpoint.
+ * 3. Create manifest id+1 (create-if-absent) with last applied chunk X and the captured state
+ *    plus the new segments. If the id is taken, a newer writer has bumped the epoch: fenced.
+ * 4. Only then swap the memory tails for the segments; chunks <= X become garbage.
+ * A crash or failure before step 3 leaves segment objects no manifest references (orphans);
+ * they are never read and GC deletes them.
+ */
+import type { StreamId } from './types.js';
+import { metrics } from '../metrics.js';
+import { assert } from '../util/assert.js';
+import type { Clock } from '../util/clock.js';
+import { meteredBytes } from '../engine/types.js';
+import type { ManifestHeader, SegmentRef, SnapshotRef } from './codec-manifest.js';
+import { encodeSegment, type SegmentOptions, type StoredRecord } from './codec-segment.js';
+import { loadManifestHeader, writeManifest, type ManifestIo, type WrittenManifest } from './manifest-io.js';
+import { segmentKey } from './names.js';
+import { SegmentVanished, type SegmentCache } from './segment-cache.js';
+import type { LogState, Logger, TailEntry } from './state.js';
+import { withRetry } from './store-ops.js';
+
+export interface CheckpointContext {
+  io: ManifestIo;
+  clock: Clock;
+  state: LogState;
+  epoch: number;
+  segment: SegmentOptions & { segmentBytesMax: number; segmentMergeBytesMax: number };
+  segments: SegmentCache;
+  log: Logger;
+}
+
+interface Captured {
+  records: TailEntry[];
+  trimPoint: number;
+  /** The stream's last segment, if small enough to be rewritten with the new records. */
+  merge: SegmentRef | null;
+}
+
+/** The manifest this writer last created; checkpoints create the next one. */
+export interface CurrentManifest {
+  header: ManifestHeader;
+  snapshotRef: SnapshotRef | null;
+  /** Put-id of a manifest write in progress, so the fencing poll recognises our own object. */
+  pendingPutId: string | null;
+}
+
+export type CheckpointResult =
+  | { kind: 'nothing' }
+  | { kind: 'done'; manifestId: number; foldedChunkId: number; segments: number }
+  | { kind: 'fenced'; reason: string };
+
+export async function runCheckpoint(ctx: CheckpointContext, current: CurrentManifest): Promise<CheckpointResult> {
+  const { state } = ctx;
+  const foldedChunkId = state.appliedChunkId;
+  if (foldedChunkId === current.header.lastAppliedChunkId) return { kind: 'nothing' };
+  const header: ManifestHeader = {
+    epoch: ctx.epoch,
+    manifestId: current.header.manifestId + 1,
+    lastAppliedChunkId: foldedChunkId,
+    lastAppliedChunkEpoch: state.appliedChunkEpoch,
+  };
+  // Step 1: everything below is read before the first await.
+  const snapshot = state.snapshot();
+  const captured = new Map<StreamId, Captured>();
+  for (const stream of state.streams.values()) {
+    if (stream.records.length === 0) continue;
+    const last = stream.segments.at(-1);
+    const merge = last && last.size < ctx.segment.segmentMergeBytesMax ? last : null;
+    captured.set(stream.id, { records: [...stream.records], trimPoint: stream.trimPoint, merge });
+  }
+  const nowMs = ctx.clock.nowMs();
+
+  const added = new Map<StreamId, SegmentRef[]>();
+  const replaced = new Map<StreamId, SegmentRef>();
+  const written: string[] = [];
+  try {
+    for (const [id, entry] of captured) {
+      const old = entry.merge ? await segmentRecords(ctx, entry.merge) : null;
+      if (old) replaced.set(id, entry.merge!);
+      const live = [...(old ?? []), ...entry.records].filter(
+        (r) => r.record.seqNum >= entry.trimPoint && (r.expiresAtMs === null || r.expiresAtMs > nowMs),
+      );
+      const refs: SegmentRef[] = [];
+      for (const group of splitBySize(live, ctx.segment.segmentBytesMax)) {
+        const { bytes, summary } = encodeSegment(id, ctx.epoch, group, ctx.segment);
+        const key = segmentKey(id, summary.firstSeqNum, ctx.epoch, ctx.io.rand);
+        written.push(key);
+        await withRetry(`put segment ${key}`, ctx.io.store, ctx.io.policy, () => ctx.io.store.put(key, bytes));
+        refs.push({ key, ...summary });
+      }
+      added.set(id, refs);
+    }
+  } catch (error) {
+    // No manifest references these segments: remove them now rather than leave orphans.
+    await deleteBestEffort(ctx, written);
+    throw error;
+  }
+  for (const stream of snapshot.streams) {
+    const gone = replaced.get(stream.id);
+    if (gone) stream.segments = stream.segments.filter((s) => s.key !== gone.key);
+    stream.segments.push(...(added.get(stream.id) ?? []));
+  }
+
+  // Step 3. If this put's outcome stays unknown (it throws), the segments must stay: the manifest
+  // may exist. The next attempt then finds the id taken by our own epoch and adopts it.
+  for (;;) {
+    let result: WrittenManifest;
+    try {
+      result = await writeManifest(ctx.io, header, { snapshot }, (putId) => (current.pendingPutId = putId));
+    } finally {
+      current.pendingPutId = null;
+    }
+    if (result.outcome.kind === 'ok') {
+      current.header = header;
+      current.snapshotRef = result.ref;
+      break;
+    }
+    const occupant = await loadManifestHeader(ctx.io, header.manifestId);
+    if (occupant.header.epoch !== ctx.epoch) {
+      return {
+        kind: 'fenced',
+        reason: `manifest ${header.manifestId} was written by writer epoch ${occupant.header.epoch}`,
+      };
+    }
+    // Our own earlier manifest whose put looked failed: a valid, older checkpoint. Build on it.
+    ctx.log('checkpoint-adopted-manifest', { manifestId: header.manifestId });
+    current.header = occupant.header;
+    current.snapshotRef = occupant.ref;
+    header.manifestId = occupant.header.manifestId + 1;
+  }
+
+  // Step 4: the manifest is durable; memory now defers to the segments.
+  for (const id of captured.keys()) {
+    state.foldIntoSegments(id, foldedChunkId, added.get(id) ?? [], replaced.get(id)?.key ?? null);
+  }
+  assert(state.appliedChunkId >= foldedChunkId, 'applied chunk id never goes back');
+  metrics.checkpoints.inc();
+  ctx.log('checkpoint', { manifestId: header.manifestId, foldedChunkId, segments: written.length });
+  return { kind: 'done', manifestId: header.manifestId, foldedChunkId, segments: written.length };
+}
+
+/** All records of a segment about to be merged; null if it vanished (then it is simply kept out of the merge). */
+async function segmentRecords(ctx: CheckpointContext, segment: SegmentRef): Promise<StoredRecord[] | null> {
+  try {
+    const footer = await ctx.segments.footer(segment);
+    const records: StoredRecord[] = [];
+    for (let i = 0; i < footer.blocks.length; i++) records.push(...(await ctx.segments.block(segment, footer, i)));
+    return records;
+  } catch (error) {
+    if (error instanceof SegmentVanished) return null;
+    throw error;
+  }
+}
+
+/** Groups consecutive records so that each group stays under `bytesMax` metered bytes (at least one record). */
+function splitBySize(records: StoredRecord[], bytesMax: number): StoredRecord[][] {
+  const groups: StoredRecord[][] = [];
+  let group: StoredRecord[] = [];
+  let bytes = 0;
+  for (const record of records) {
+    const size = meteredBytes(record.record);
+    if (group.length > 0 && bytes + size > bytesMax) {
+      groups.push(group);
+      group = [];
+      bytes = 0;
+    }
+    group.push(record);
+    bytes += size;
+  }
+  if (group.length > 0) groups.push(group);
+  return groups;
+}
+
+async function deleteBestEffort(ctx: CheckpointContext, keys: string[]): Promise<void> {
+  if (keys.length === 0) return;
+  try {
+    await ctx.io.store.delete(keys);
+  } catch (error) {
+    ctx.log('orphan-delete-failed', { keys: keys.length, error: (error as Error).message });
+  }
+}

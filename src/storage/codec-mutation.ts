@@ -1,0 +1,143 @@
+/**
+ * Binary encoding of commits (lists of mutations) inside chunk bodies, and of record payloads
+ * (headers + body) shared with segment blocks. Layouts are drawn in docs/formats.md; tags are
+ * persisted and must never be renumbered.
+ */
+import type { BasinMeta, Header, SequencedRecord, StreamMeta } from '../engine/types.js';
+import { assert } from '../util/assert.js';
+import { ByteReader, ByteWriter, CorruptDataError } from './binary.js';
+import type { Append, Mutation } from './types.js';
+
+const tagBasinPut = 1;
+const tagBasinDelete = 2;
+const tagStreamPut = 3;
+const tagStreamDelete = 4;
+const tagAppend = 5;
+
+const appendHasFencingToken = 1;
+const appendHasTrimPoint = 2;
+const appendHasExpiry = 4;
+
+/** Headers then body: u32 header count, (name, value) length-prefixed, length-prefixed body. */
+export function writeRecordPayload(writer: ByteWriter, record: { headers: Header[]; body: Uint8Array }): void {
+  writer.u32(record.headers.length);
+  for (const [name, value] of record.headers) writer.bytes(name).bytes(value);
+  writer.bytes(record.body);
+}
+
+export function readRecordPayload(reader: ByteReader): { headers: Header[]; body: Uint8Array } {
+  const headerCount = reader.count(8);
+  const headers: Header[] = [];
+  for (let i = 0; i < headerCount; i++) headers.push([reader.bytes(), reader.bytes()]);
+  return { headers, body: reader.bytes() };
+}
+
+/** Encodes one commit: u32 mutation count, then each mutation (tag:u8, fields). */
+export function encodeCommit(mutations: Mutation[]): Uint8Array {
+  const writer = new ByteWriter(128);
+  writer.u32(mutations.length);
+  for (const mutation of mutations) writeMutation(writer, mutation);
+  return Uint8Array.from(writer.finish());
+}
+
+function writeMutation(writer: ByteWriter, mutation: Mutation): void {
+  switch (mutation.kind) {
+    case 'basin.put':
+      writer.u8(tagBasinPut).string(mutation.basin).string(JSON.stringify(mutation.meta));
+      return;
+    case 'basin.delete':
+      writer.u8(tagBasinDelete).string(mutation.basin);
+      return;
+    case 'stream.put':
+      writer.u8(tagStreamPut).string(mutation.stream).string(mutation.basin).string(mutation.name);
+      writer.string(JSON.stringify(mutation.meta));
+      return;
+    case 'stream.delete':
+      writer.u8(tagStreamDelete).string(mutation.stream);
+      return;
+    case 'append':
+      writeAppend(writer.u8(tagAppend), mutation);
+      return;
+  }
+}
+
+function writeAppend(writer: ByteWriter, append: Append): void {
+  assert(append.records.length > 0, 'an append carries at least one record');
+  const first = append.records[0].seqNum;
+  append.records.forEach((record, i) => assert(record.seqNum === first + i, 'append seq_nums are consecutive'));
+  let flags = 0;
+  if (append.fencingToken !== undefined) flags |= appendHasFencingToken;
+  if (append.trimPoint !== undefined) flags |= appendHasTrimPoint;
+  if (append.expiresAtMs !== null) flags |= appendHasExpiry;
+  writer.string(append.stream).u64(append.tail.seqNum).u64Big(append.tail.timestamp).u8(flags);
+  if (append.fencingToken !== undefined) writer.string(append.fencingToken);
+  if (append.trimPoint !== undefined) writer.u64(append.trimPoint);
+  writer.u64(append.writtenAtMs);
+  if (append.expiresAtMs !== null) writer.u64(append.expiresAtMs);
+  writer.u32(append.records.length).u64(first);
+  for (const record of append.records) {
+    writer.u64Big(record.timestamp);
+    writeRecordPayload(writer, record);
+  }
+}
+
+export function decodeCommit(reader: ByteReader): Mutation[] {
+  const count = reader.count(1);
+  const mutations: Mutation[] = [];
+  for (let i = 0; i < count; i++) mutations.push(readMutation(reader));
+  return mutations;
+}
+
+function readMeta<T>(reader: ByteReader): T {
+  const text = reader.string();
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    throw new CorruptDataError('commit: metadata is not valid JSON');
+  }
+}
+
+function readMutation(reader: ByteReader): Mutation {
+  const tag = reader.u8();
+  switch (tag) {
+    case tagBasinPut:
+      return { kind: 'basin.put', basin: reader.string(), meta: readMeta<BasinMeta>(reader) };
+    case tagBasinDelete:
+      return { kind: 'basin.delete', basin: reader.string() };
+    case tagStreamPut: {
+      const stream = reader.string();
+      const basin = reader.string();
+      const name = reader.string();
+      return { kind: 'stream.put', stream, basin, name, meta: readMeta<StreamMeta>(reader) };
+    }
+    case tagStreamDelete:
+      return { kind: 'stream.delete', stream: reader.string() };
+    case tagAppend:
+      return readAppend(reader);
+    default:
+      throw new CorruptDataError(`commit: unknown mutation tag ${tag}`);
+  }
+}
+
+function readAppend(reader: ByteReader): Append {
+  const stream = reader.string();
+  const tail = { seqNum: reader.u64(), timestamp: reader.u64Big() };
+  const flags = reader.u8();
+  if ((flags & ~(appendHasFencingToken | appendHasTrimPoint | appendHasExpiry)) !== 0) {
+    throw new CorruptDataError(`commit: unknown append flags ${flags}`);
+  }
+  const append: Append = { kind: 'append', stream, records: [], tail, writtenAtMs: 0, expiresAtMs: null };
+  if (flags & appendHasFencingToken) append.fencingToken = reader.string();
+  if (flags & appendHasTrimPoint) append.trimPoint = reader.u64();
+  append.writtenAtMs = reader.u64();
+  if (flags & appendHasExpiry) append.expiresAtMs = reader.u64();
+  const count = reader.count(16);
+  if (count === 0) throw new CorruptDataError('commit: append without records');
+  const first = reader.u64();
+  for (let i = 0; i < count; i++) {
+    const timestamp = reader.u64Big();
+    const record: SequencedRecord = { seqNum: first + i, timestamp, ...readRecordPayload(reader) };
+    append.records.push(record);
+  }
+  return append;
+}

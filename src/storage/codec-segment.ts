@@ -1,0 +1,262 @@
+/**
+ * Segment objects (`segment/<stream>/<first seq>-<epoch>-<random>`): the records of one stream
+ * over a seq_num range, written by a checkpoint and never modified.
+ *
+ *   header   magic "S2LS", version u16, reserved u16
+ *   blocks   each ~blockBytes of records, optionally zstd, CRC32 in the footer
+ *   footer   stream id, epoch, block index [(offset, lengths, crc, counts, first/last seq and
+ *            timestamp, max expiry)]
+ *   trailer  footer offset u64, footer length u32, footer crc u32, version u16, flags u16, "S2LT"
+ *
+ * Readers fetch the footer (its offset is also in the manifest) and then single blocks with
+ * ranged GETs. Layout details: docs/formats.md.
+ */
+import { assert } from '../util/assert.js';
+import type { StreamId } from './types.js';
+import type { SequencedRecord } from '../engine/types.js';
+import { ByteReader, ByteWriter, CorruptDataError } from './binary.js';
+import { readRecordPayload, writeRecordPayload } from './codec-mutation.js';
+import { checksum, flagZstd, maybeCompress, unpack } from './framing.js';
+
+export const segmentMagic = 'S2LS';
+const trailerMagic = 'S2LT';
+export const segmentFormatVersion = 1;
+const headerBytes = 8;
+export const segmentTrailerBytes = 24;
+
+/** A record as stored after its commit: retention is fixed at write time. */
+export interface StoredRecord {
+  record: SequencedRecord;
+  /** Wall time (ms) after which the record is invisible; null = never. */
+  expiresAtMs: number | null;
+}
+
+export interface BlockInfo {
+  offset: number;
+  storedLength: number;
+  rawLength: number;
+  compressed: boolean;
+  crc: number;
+  recordCount: number;
+  firstSeqNum: number;
+  lastSeqNum: number;
+  firstTimestamp: bigint;
+  lastTimestamp: bigint;
+  /** Latest expiry of the block's records; null if any never expires. */
+  maxExpiresAtMs: number | null;
+}
+
+export interface SegmentFooter {
+  stream: StreamId;
+  epoch: number;
+  blocks: BlockInfo[];
+}
+
+/** What the manifest keeps about a segment (plus its key). */
+export interface SegmentSummary {
+  firstSeqNum: number;
+  lastSeqNum: number;
+  firstTimestamp: bigint;
+  lastTimestamp: bigint;
+  recordCount: number;
+  size: number;
+  footerOffset: number;
+  maxExpiresAtMs: number | null;
+}
+
+export interface SegmentOptions {
+  blockBytes: number;
+  compressMinBytes: number;
+}
+
+export function encodeSegment(
+  stream: StreamId,
+  epoch: number,
+  records: StoredRecord[],
+  options: SegmentOptions,
+): { bytes: Uint8Array; summary: SegmentSummary } {
+  assert(records.length > 0, 'a segment holds at least one record');
+  const out = new ByteWriter(1024);
+  out.raw(Buffer.from(segmentMagic, 'latin1')).u16(segmentFormatVersion).u16(0);
+  const blocks: BlockInfo[] = [];
+  let start = 0;
+  while (start < records.length) {
+    const block = new ByteWriter(Math.min(options.blockBytes + 1024, 1 << 20));
+    block.u32(0);
+    let end = start;
+    // Always at least one record per block, then stop once the block reaches its target size.
+    while (end < records.length && (end === start || block.size < options.blockBytes)) {
+      writeStoredRecord(block, records[end]);
+      end++;
+    }
+    block.patchU32(0, end - start);
+    const raw = block.finish();
+    const packed = maybeCompress(raw, options.compressMinBytes);
+    blocks.push(blockInfo(records.slice(start, end), out.size, packed.stored, raw.length, packed.compressed));
+    out.raw(packed.stored);
+    start = end;
+  }
+  const footerOffset = out.size;
+  const footer = encodeFooter({ stream, epoch, blocks });
+  out.raw(footer);
+  out.u64(footerOffset).u32(footer.length).u32(checksum(footer)).u16(segmentFormatVersion).u16(0);
+  out.raw(Buffer.from(trailerMagic, 'latin1'));
+  const bytes = Uint8Array.from(out.finish());
+  const last = records[records.length - 1].record;
+  const summary: SegmentSummary = {
+    firstSeqNum: records[0].record.seqNum,
+    lastSeqNum: last.seqNum,
+    firstTimestamp: records[0].record.timestamp,
+    lastTimestamp: last.timestamp,
+    recordCount: records.length,
+    size: bytes.length,
+    footerOffset,
+    maxExpiresAtMs: maxExpiry(blocks.map((b) => b.maxExpiresAtMs)),
+  };
+  return { bytes, summary };
+}
+
+function maxExpiry(values: (number | null)[]): number | null {
+  let max = 0;
+  for (const value of values) {
+    if (value === null) return null;
+    max = Math.max(max, value);
+  }
+  return max;
+}
+
+function blockInfo(
+  records: StoredRecord[],
+  offset: number,
+  stored: Uint8Array,
+  rawLength: number,
+  compressed: boolean,
+): BlockInfo {
+  const first = records[0].record;
+  const last = records[records.length - 1].record;
+  return {
+    offset,
+    storedLength: stored.length,
+    rawLength,
+    compressed,
+    crc: checksum(stored),
+    recordCount: records.length,
+    firstSeqNum: first.seqNum,
+    lastSeqNum: last.seqNum,
+    firstTimestamp: first.timestamp,
+    lastTimestamp: last.timestamp,
+    maxExpiresAtMs: maxExpiry(records.map((r) => r.expiresAtMs)),
+  };
+}
+
+function writeStoredRecord(writer: ByteWriter, stored: StoredRecord): void {
+  writer.u64(stored.record.seqNum).u64Big(stored.record.timestamp);
+  writer.u8(stored.expiresAtMs === null ? 0 : 1);
+  if (stored.expiresAtMs !== null) writer.u64(stored.expiresAtMs);
+  writeRecordPayload(writer, stored.record);
+}
+
+function encodeFooter(footer: SegmentFooter): Uint8Array {
+  const writer = new ByteWriter(64 + footer.blocks.length * 80);
+  writer.string(footer.stream).u64(footer.epoch).u32(footer.blocks.length);
+  for (const block of footer.blocks) {
+    writer
+      .u64(block.offset)
+      .u32(block.storedLength)
+      .u32(block.rawLength)
+      .u8(block.compressed ? flagZstd : 0);
+    writer.u32(block.crc).u32(block.recordCount).u64(block.firstSeqNum).u64(block.lastSeqNum);
+    writer.u64Big(block.firstTimestamp).u64Big(block.lastTimestamp);
+    writer.u8(block.maxExpiresAtMs === null ? 0 : 1).u64(block.maxExpiresAtMs ?? 0);
+  }
+  return Uint8Array.from(writer.finish());
+}
+
+/**
+ * Decodes the footer from the bytes [footerOffset, end of object): footer followed by trailer.
+ * `footerOffset` (from the manifest) is cross-checked with the trailer.
+ */
+export function decodeFooter(tail: Uint8Array, footerOffset: number, what: string): SegmentFooter {
+  if (tail.length < segmentTrailerBytes) throw new CorruptDataError(`${what}: truncated footer`);
+  const trailer = new ByteReader(tail.subarray(tail.length - segmentTrailerBytes), `${what} trailer`);
+  const offset = trailer.u64();
+  const length = trailer.u32();
+  const crc = trailer.u32();
+  const version = trailer.u16();
+  trailer.u16();
+  const magic = Buffer.from(trailer.raw(4)).toString('latin1');
+  if (magic !== trailerMagic) throw new CorruptDataError(`${what}: bad trailer magic`);
+  if (version !== segmentFormatVersion) throw new CorruptDataError(`${what}: unsupported segment version ${version}`);
+  if (offset !== footerOffset || length !== tail.length - segmentTrailerBytes) {
+    throw new CorruptDataError(`${what}: footer position mismatch`);
+  }
+  const bytes = tail.subarray(0, length);
+  if (checksum(bytes) !== crc) throw new CorruptDataError(`${what}: footer checksum mismatch`);
+  const reader = new ByteReader(bytes, `${what} footer`);
+  const stream = reader.string();
+  const epoch = reader.u64();
+  const count = reader.count(66);
+  const blocks: BlockInfo[] = [];
+  for (let i = 0; i < count; i++) {
+    const block: BlockInfo = {
+      offset: reader.u64(),
+      storedLength: reader.u32(),
+      rawLength: reader.u32(),
+      compressed: reader.u8() === flagZstd,
+      crc: reader.u32(),
+      recordCount: reader.u32(),
+      firstSeqNum: reader.u64(),
+      lastSeqNum: reader.u64(),
+      firstTimestamp: reader.u64Big(),
+      lastTimestamp: reader.u64Big(),
+      maxExpiresAtMs: null,
+    };
+    const hasExpiry = reader.u8();
+    const expiry = reader.u64();
+    block.maxExpiresAtMs = hasExpiry ? expiry : null;
+    if (block.offset < headerBytes || block.offset + block.storedLength > footerOffset) {
+      throw new CorruptDataError(`${what}: block ${i} lies outside the block area`);
+    }
+    blocks.push(block);
+  }
+  reader.end();
+  return { stream, epoch, blocks };
+}
+
+/** Verifies and decodes one block's stored bytes. */
+export function decodeBlock(stored: Uint8Array, block: BlockInfo, what: string): StoredRecord[] {
+  if (stored.length !== block.storedLength || checksum(stored) !== block.crc) {
+    throw new CorruptDataError(`${what}: block checksum mismatch`);
+  }
+  const raw = unpack(stored, block.compressed, block.rawLength, what);
+  const reader = new ByteReader(raw, what);
+  const count = reader.count(25);
+  if (count !== block.recordCount) throw new CorruptDataError(`${what}: record count mismatch`);
+  const records: StoredRecord[] = [];
+  for (let i = 0; i < count; i++) {
+    const seqNum = reader.u64();
+    const timestamp = reader.u64Big();
+    const hasExpiry = reader.u8();
+    const expiresAtMs = hasExpiry ? reader.u64() : null;
+    records.push({ record: { seqNum, timestamp, ...readRecordPayload(reader) }, expiresAtMs });
+  }
+  reader.end();
+  return records;
+}
+
+/** Decodes a whole segment object (tests, tools). */
+export function decodeSegment(bytes: Uint8Array, what = 'segment'): { footer: SegmentFooter; records: StoredRecord[] } {
+  const header = new ByteReader(bytes, what);
+  if (Buffer.from(header.raw(4)).toString('latin1') !== segmentMagic) throw new CorruptDataError(`${what}: bad magic`);
+  const version = header.u16();
+  if (version !== segmentFormatVersion) throw new CorruptDataError(`${what}: unsupported segment version ${version}`);
+  if (bytes.length < headerBytes + segmentTrailerBytes) throw new CorruptDataError(`${what}: truncated`);
+  const trailer = new ByteReader(bytes.subarray(bytes.length - segmentTrailerBytes), what);
+  const footerOffset = trailer.u64();
+  if (footerOffset > bytes.length - segmentTrailerBytes) throw new CorruptDataError(`${what}: bad footer offset`);
+  const footer = decodeFooter(bytes.subarray(footerOffset), footerOffset, what);
+  const records = footer.blocks.flatMap((block, i) =>
+    decodeBlock(bytes.subarray(block.offset, block.offset + block.storedLength), block, `${what} block ${i}`),
+  );
+  return { footer, records };
+}

@@ -1,0 +1,294 @@
+/**
+ * Round trips and corruption checks for every persisted format: commits inside chunks, chunks,
+ * segments (blocks, footer, trailer), manifests and snapshot objects. Every decoder must reject
+ * truncated or altered bytes with a CorruptDataError that says what was being decoded.
+ */
+import { describe, expect, it } from 'vitest';
+import { ByteReader, ByteWriter, CorruptDataError } from '../../src/storage/binary.js';
+import { chunkHeaderBytes, decodeChunk, decodeChunkHeader, encodeChunk } from '../../src/storage/codec-chunk.js';
+import { decodeCommit, encodeCommit } from '../../src/storage/codec-mutation.js';
+import {
+  decodeManifest,
+  decodeSnapshotObject,
+  encodeManifest,
+  encodeSnapshotObject,
+  snapshotJson,
+  type Snapshot,
+} from '../../src/storage/codec-manifest.js';
+import {
+  decodeBlock,
+  decodeFooter,
+  decodeSegment,
+  encodeSegment,
+  type StoredRecord,
+} from '../../src/storage/codec-segment.js';
+import type { Mutation } from '../../src/storage/types.js';
+import { basinMeta, bytes, makeAppend, makeRecord, streamMeta } from './helpers.js';
+
+const u64Max = (1n << 64n) - 1n;
+
+function allMutations(): Mutation[] {
+  const big = makeAppend('stream-a', 5, 3, { timestamp: (seq) => (1n << 60n) + BigInt(seq) });
+  big.records[0].headers = [
+    [new Uint8Array(0), new Uint8Array(0)],
+    [bytes([0, 255, 1]), bytes('dup')],
+    [bytes([0, 255, 1]), bytes('dup')],
+  ];
+  big.records[1].body = new Uint8Array(0);
+  big.records[2].body = Uint8Array.from({ length: 300 }, (_, i) => i % 256);
+  big.records[2].timestamp = u64Max;
+  big.tail.timestamp = u64Max;
+  return [
+    { kind: 'basin.put', basin: 'basin-one', meta: basinMeta() },
+    { kind: 'basin.delete', basin: 'basin-two' },
+    { kind: 'stream.put', stream: 'id/1', basin: 'basin-one', name: 'ünïcode ✓', meta: streamMeta() },
+    { kind: 'stream.delete', stream: 'id/0' },
+    big,
+    makeAppend('stream-b', 0, 1, { trimPoint: 7, fencingToken: '', expiresAtMs: 9_000, writtenAtMs: 8_000 }),
+    makeAppend('stream-b', 1, 1, { fencingToken: 'tok-ä' }),
+  ];
+}
+
+function corruptions(bytes: Uint8Array): Uint8Array[] {
+  const out = [bytes.subarray(0, 0), bytes.subarray(0, 3), bytes.subarray(0, bytes.length - 1)];
+  for (const at of [0, 5, Math.floor(bytes.length / 2), bytes.length - 1]) {
+    const flipped = Uint8Array.from(bytes);
+    flipped[at] ^= 0x40;
+    out.push(flipped);
+  }
+  out.push(Buffer.concat([bytes, Buffer.from([0])]));
+  return out;
+}
+
+describe('binary', () => {
+  it('round-trips integers at their limits', () => {
+    const writer = new ByteWriter(1);
+    writer
+      .u8(255)
+      .u16(65535)
+      .u32(0xffffffff)
+      .u64(Number.MAX_SAFE_INTEGER)
+      .u64Big(u64Max)
+      .string('')
+      .bytes(new Uint8Array(0));
+    const reader = new ByteReader(writer.finish(), 'test');
+    expect([
+      reader.u8(),
+      reader.u16(),
+      reader.u32(),
+      reader.u64(),
+      reader.u64Big(),
+      reader.string(),
+      reader.bytes().length,
+    ]).toEqual([255, 65535, 0xffffffff, Number.MAX_SAFE_INTEGER, u64Max, '', 0]);
+    reader.end();
+  });
+
+  it('rejects truncation, counts larger than the input and u64 numbers above 2^53', () => {
+    expect(() => new ByteReader(new Uint8Array(3), 'thing').u32()).toThrow(/thing: truncated/);
+    const count = new ByteWriter().u32(1000).finish();
+    expect(() => new ByteReader(count, 'list').count(8)).toThrow(CorruptDataError);
+    const big = new ByteWriter().u64Big(1n << 60n).finish();
+    expect(() => new ByteReader(big, 'n').u64()).toThrow(/exceeds 2\^53/);
+    expect(() => new ByteWriter().u64(2 ** 53)).toThrow();
+  });
+});
+
+describe('commit codec', () => {
+  it('round-trips every mutation kind, binary data and u64 timestamps', () => {
+    const mutations = allMutations();
+    const encoded = encodeCommit(mutations);
+    const reader = new ByteReader(encoded, 'commit');
+    expect(decodeCommit(reader)).toEqual(mutations);
+    reader.end();
+  });
+
+  it('refuses an append whose seq_nums are not consecutive', () => {
+    const append = makeAppend('s', 0, 2);
+    append.records[1].seqNum = 5;
+    expect(() => encodeCommit([append])).toThrow(/consecutive/);
+  });
+});
+
+describe('chunk codec', () => {
+  const commits = [allMutations(), [], allMutations().slice(0, 2)];
+  const header = { epoch: 7, chunkId: 123, prevChunkId: 121 };
+
+  it.each([
+    ['uncompressed', 1 << 30],
+    ['zstd', 16],
+  ])('round-trips (%s)', (_name, compressMinBytes) => {
+    const bytes = encodeChunk(header, commits.map(encodeCommit), compressMinBytes);
+    expect(decodeChunk(bytes, 123)).toEqual({ ...header, commits });
+    expect(decodeChunkHeader(bytes.subarray(0, chunkHeaderBytes), 123)).toEqual(header);
+  });
+
+  it('compresses a repetitive body', () => {
+    const many = Array.from({ length: 20 }, () => allMutations());
+    const plain = encodeChunk(header, many.map(encodeCommit), 1 << 30);
+    const packed = encodeChunk(header, many.map(encodeCommit), 1024);
+    expect(packed.length).toBeLessThan(plain.length / 2);
+    expect(decodeChunk(packed).commits).toEqual(many);
+  });
+
+  it('encodes a fence chunk (no commits)', () => {
+    expect(decodeChunk(encodeChunk(header, [], 0))).toEqual({ ...header, commits: [] });
+  });
+
+  it('rejects corrupt or truncated chunks, and a chunk stored under the wrong id', () => {
+    for (const compressMinBytes of [1 << 30, 16]) {
+      const bytes = encodeChunk(header, commits.map(encodeCommit), compressMinBytes);
+      for (const bad of corruptions(bytes)) expect(() => decodeChunk(bad, 123)).toThrow(CorruptDataError);
+      expect(() => decodeChunk(bytes, 124)).toThrow(/header says chunk 123/);
+    }
+  });
+
+  it('rejects an unknown format version with a clear message', () => {
+    const bytes = encodeChunk(header, [], 0);
+    bytes[4] = 9;
+    expect(() => decodeChunk(bytes)).toThrow(/unsupported format version 9/);
+  });
+});
+
+describe('segment codec', () => {
+  function records(count: number, expiry: (i: number) => number | null = () => null): StoredRecord[] {
+    return Array.from({ length: count }, (_, i) => ({
+      record: makeRecord(100 + i, (1n << 62n) + BigInt(Math.floor(i / 3))),
+      expiresAtMs: expiry(i),
+    }));
+  }
+
+  it.each([
+    ['uncompressed', 1 << 30],
+    ['zstd', 64],
+  ])('round-trips many blocks (%s)', (_name, compressMinBytes) => {
+    const input = records(500, (i) => (i % 7 === 0 ? null : 10_000 + i));
+    const { bytes, summary } = encodeSegment('stream/x', 3, input, { blockBytes: 512, compressMinBytes });
+    const decoded = decodeSegment(bytes);
+    expect(decoded.records).toEqual(input);
+    expect(decoded.footer.stream).toBe('stream/x');
+    expect(decoded.footer.epoch).toBe(3);
+    expect(decoded.footer.blocks.length).toBeGreaterThan(5);
+    expect(summary).toMatchObject({
+      firstSeqNum: 100,
+      lastSeqNum: 599,
+      recordCount: 500,
+      size: bytes.length,
+      maxExpiresAtMs: null,
+    });
+    // Blocks are contiguous in seq_num and their index matches their contents.
+    const blocks = decoded.footer.blocks;
+    for (let i = 1; i < blocks.length; i++) expect(blocks[i].firstSeqNum).toBe(blocks[i - 1].lastSeqNum + 1);
+    const footer = decodeFooter(bytes.subarray(summary.footerOffset), summary.footerOffset, 'seg');
+    const block = footer.blocks[2];
+    const got = decodeBlock(bytes.subarray(block.offset, block.offset + block.storedLength), block, 'blk');
+    expect(got.map((r) => r.record.seqNum)).toEqual(range(block.firstSeqNum, block.lastSeqNum + 1));
+  });
+
+  it('records the latest expiry when every record expires', () => {
+    const { summary } = encodeSegment(
+      's',
+      1,
+      records(10, (i) => 5_000 + i),
+      { blockBytes: 64, compressMinBytes: 0 },
+    );
+    expect(summary.maxExpiresAtMs).toBe(5_009);
+  });
+
+  it('holds a single record larger than a block', () => {
+    const big = records(1);
+    big[0].record.body = new Uint8Array(10_000).fill(7);
+    const { bytes } = encodeSegment('s', 1, big, { blockBytes: 100, compressMinBytes: 1 << 30 });
+    expect(decodeSegment(bytes).records).toEqual(big);
+  });
+
+  it('rejects corrupt or truncated segments', () => {
+    const { bytes, summary } = encodeSegment('s', 1, records(50), { blockBytes: 256, compressMinBytes: 64 });
+    for (const bad of corruptions(bytes)) expect(() => decodeSegment(bad)).toThrow(CorruptDataError);
+    const tail = bytes.subarray(summary.footerOffset);
+    expect(() => decodeFooter(tail, summary.footerOffset + 1, 'seg')).toThrow(/footer position mismatch/);
+    for (const bad of corruptions(tail))
+      expect(() => decodeFooter(bad, summary.footerOffset, 'seg')).toThrow(CorruptDataError);
+  });
+});
+
+describe('manifest codec', () => {
+  const snapshot: Snapshot = {
+    basins: new Map([
+      ['basin-one', basinMeta(5)],
+      ['basin-two', { ...basinMeta(6), deletedAtMs: 9 }],
+    ]),
+    streams: [
+      {
+        id: 's-1',
+        basin: 'basin-one',
+        name: 'näme',
+        meta: streamMeta(3),
+        tail: { seqNum: 42, timestamp: u64Max },
+        fencingToken: 'fence',
+        trimPoint: 10,
+        lastWriteMs: 1234,
+        segments: [
+          {
+            key: 'segment/s-1/x',
+            firstSeqNum: 10,
+            lastSeqNum: 20,
+            firstTimestamp: 1n << 60n,
+            lastTimestamp: u64Max,
+            recordCount: 11,
+            size: 999,
+            footerOffset: 900,
+            maxExpiresAtMs: null,
+          },
+        ],
+      },
+      {
+        id: 's-2',
+        basin: 'basin-two',
+        name: '',
+        meta: streamMeta(4),
+        tail: { seqNum: 0, timestamp: 0n },
+        fencingToken: '',
+        trimPoint: 0,
+        lastWriteMs: 4,
+        segments: [],
+      },
+    ],
+  };
+  const header = { epoch: 4, manifestId: 17, lastAppliedChunkId: 99, lastAppliedChunkEpoch: 3 };
+
+  it('round-trips an inline snapshot', () => {
+    const bytes = encodeManifest(header, { json: snapshotJson(snapshot) }, 64);
+    expect(decodeManifest(bytes, 17)).toEqual({ ...header, snapshot: { inline: snapshot } });
+  });
+
+  it('round-trips an empty snapshot', () => {
+    const empty = { basins: new Map(), streams: [] };
+    expect(decodeManifest(encodeManifest(header, { json: snapshotJson(empty) }, 0), 17).snapshot).toEqual({
+      inline: empty,
+    });
+  });
+
+  it('round-trips a snapshot object and its reference', () => {
+    const ref = { key: 'snapshot/x', manifestId: 17, epoch: 4 };
+    const manifest = decodeManifest(encodeManifest(header, { ref }, 0), 17);
+    expect(manifest.snapshot).toEqual({ ref });
+    const object = encodeSnapshotObject(ref, snapshotJson(snapshot), 0);
+    expect(decodeSnapshotObject(object, ref)).toEqual(snapshot);
+    expect(() => decodeSnapshotObject(object, { ...ref, manifestId: 18 })).toThrow(/does not match/);
+  });
+
+  it('rejects corrupt manifests, a manifest under the wrong id and malformed JSON content', () => {
+    const bytes = encodeManifest(header, { json: snapshotJson(snapshot) }, 64);
+    for (const bad of corruptions(bytes)) expect(() => decodeManifest(bad, 17)).toThrow(CorruptDataError);
+    expect(() => decodeManifest(bytes, 18)).toThrow(/header says manifest 17/);
+    const badTail = encodeManifest(header, { json: Buffer.from('{"basins":[],"streams":[{"id":"x","tail":5}]}') }, 0);
+    expect(() => decodeManifest(badTail, 17)).toThrow(CorruptDataError);
+    const notJson = encodeManifest(header, { json: Buffer.from('{') }, 0);
+    expect(() => decodeManifest(notJson, 17)).toThrow(/not valid JSON/);
+  });
+});
+
+function range(start: number, end: number): number[] {
+  return Array.from({ length: end - start }, (_, i) => start + i);
+}
