@@ -28,6 +28,8 @@ export interface BenchOptions {
   readTransport: SessionTransports;
   /** How long the live reader may lag behind the writer's last ack before the run fails. */
   readerGraceMs: number;
+  /** How long the writer may wait for its outstanding acks after the deadline before the run fails. */
+  drainTimeoutMs: number;
 }
 
 export interface BenchResult {
@@ -66,6 +68,7 @@ export class BenchRun {
     catchupStartsInMs: 0,
   };
   readonly streamName = `bench/${randomUUID()}`;
+  private deleted: Promise<void> | undefined;
   private readonly origin = performance.now();
 
   constructor(
@@ -96,8 +99,14 @@ export class BenchRun {
       return await this.measure();
     } finally {
       this.progress.phase = 'done';
-      await this.basin.streams.delete({ stream: this.streamName }).catch(() => {});
+      await this.deleteStream();
     }
+  }
+
+  /** Deletes the temporary stream (once), e.g. at the end or when the user interrupts the run. */
+  deleteStream(): Promise<void> {
+    this.deleted ??= this.basin.streams.delete({ stream: this.streamName }).catch(() => {});
+    return this.deleted;
   }
 
   private async measure(): Promise<BenchResult> {
@@ -194,7 +203,23 @@ export class BenchRun {
         );
       }
       this.progress.phase = 'draining';
-      await producer.close();
+      // A stalled acknowledgement must fail the run, not hang it.
+      let timer: NodeJS.Timeout | undefined;
+      const stalled = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          const pending = this.progress.written - this.progress.acked;
+          reject(
+            new Error(
+              `writer: ${pending} records still unacknowledged ${options.drainTimeoutMs / 1000} s after the deadline`,
+            ),
+          );
+        }, options.drainTimeoutMs);
+      });
+      try {
+        await Promise.race([producer.close(), stalled]);
+      } finally {
+        clearTimeout(timer);
+      }
       // Every ack has resolved; let the callbacks above record their latencies before counting.
       await new Promise((resolve) => setImmediate(resolve));
     } finally {
