@@ -16,6 +16,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { BatchTransform, Producer, type S2Basin, type S2Stream, type SessionTransports } from '@s2-dev/streamstore';
 import { ChainVerifier, RecordFactory, recordOverhead } from './records.js';
 import { Samples, summarizeLatencies, throughput, type LatencySummary, type Throughput } from './stats.js';
+import { untilAborted } from '../output.js';
 
 export interface BenchOptions {
   recordSize: number;
@@ -56,6 +57,16 @@ export interface BenchProgress {
 }
 
 const MiB = 1024 * 1024;
+
+/** Closes a stream handle, giving up after `ms`: a stuck session must not keep the run from ending. */
+async function closeWithin(stream: S2Stream, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    stream.close().catch(() => {}),
+    new Promise<void>((resolve) => (timer = setTimeout(resolve, ms))),
+  ]);
+  clearTimeout(timer);
+}
 
 export class BenchRun {
   readonly progress: BenchProgress = {
@@ -223,7 +234,7 @@ export class BenchRun {
       // Every ack has resolved; let the callbacks above record their latencies before counting.
       await new Promise((resolve) => setImmediate(resolve));
     } finally {
-      await stream.close().catch(() => {});
+      await closeWithin(stream, 5_000);
     }
     if (failure !== undefined) throw failure;
     return {
@@ -278,7 +289,7 @@ export class BenchRun {
         { start: { from: { seqNum: 0 } } },
         { as: 'bytes', signal: abort.signal },
       );
-      for await (const record of session) {
+      for await (const record of untilAborted(session, abort.signal)) {
         const now = this.nowUs();
         e2eLatencyUs.push(now - record.timestamp.getTime());
         verifier.feed(record);
@@ -291,7 +302,7 @@ export class BenchRun {
     } finally {
       if (!abort.signal.aborted) abort.abort();
       await watchdog;
-      await stream.close().catch(() => {});
+      await closeWithin(stream, 5_000);
     }
     const problems = [
       verifier.problem,
@@ -320,15 +331,16 @@ export class BenchRun {
         { start: { from: { seqNum: 0 } }, stop: { waitSecs: 0 } },
         { as: 'bytes', signal: abort.signal },
       );
-      for await (const record of session) {
+      for await (const record of untilAborted(session, abort.signal)) {
         verifier.feed(record);
         this.progress.caughtUp = verifier.count;
       }
+      if (abort.signal.aborted) error = 'timed out after 5 minutes';
     } catch (e) {
       error = abort.signal.aborted ? 'timed out after 5 minutes' : ((e as Error).message ?? String(e));
     } finally {
       clearTimeout(timer);
-      await stream.close().catch(() => {});
+      await closeWithin(stream, 5_000);
     }
     return { verifier, seconds: (performance.now() - start) / 1000, error };
   }
