@@ -1,0 +1,180 @@
+/**
+ * Our server through its REST API, with plain HTTP/1.1 keep-alive (no SDK), so the request shapes
+ * match the HTTP peers': unary JSON appends (`POST .../records`), an SSE live read session, and
+ * catch-up by unary JSON pages of up to 1000 records. Bodies travel base64 (`s2-format: base64`)
+ * because the 8-byte timestamp prefix is binary.
+ */
+import { agent, openEventStream, request, requestOk } from '../lib/http.js';
+import { sleep } from '../lib/procs.js';
+import { nowNs } from '../lib/stats.js';
+import type { Adapter, OnRecord, Subscription, Writer } from '../lib/types.js';
+
+interface JsonRecord {
+  seq_num: number;
+  body?: string;
+}
+
+/** Decoded length of a padded base64 string, without decoding it. */
+function b64Length(s: string): number {
+  const pad = s.endsWith('==') ? 2 : s.endsWith('=') ? 1 : 0;
+  return (s.length / 4) * 3 - pad;
+}
+
+/** Hands each record to `onRecord`, decoding only the first 12 base64 chars (9 bytes: the timestamp). */
+function deliver(records: JsonRecord[], onRecord: OnRecord, t: number): number {
+  let last = -1;
+  for (const r of records) {
+    const body = r.body ?? '';
+    onRecord(Buffer.from(body.slice(0, 12), 'base64'), b64Length(body), t);
+    last = r.seq_num;
+  }
+  return last;
+}
+
+export async function createBasin(baseUrl: string, basin: string): Promise<void> {
+  const port = Number(new URL(baseUrl).port);
+  const res = await request(
+    undefined,
+    port,
+    'POST',
+    '/v1/basins',
+    JSON.stringify({ basin, config: { create_stream_on_append: true } }),
+    { 'content-type': 'application/json' },
+  );
+  if (res.status !== 201 && res.status !== 200 && res.status !== 409) {
+    throw new Error(`create basin: HTTP ${res.status} ${res.body.toString('utf8', 0, 200)}`);
+  }
+}
+
+export async function openS2Lite(baseUrl: string, basin: string, live: 'sse' | 'poll' = 'sse'): Promise<Adapter> {
+  const port = Number(new URL(baseUrl).port);
+  const control = agent(4);
+  const pools = new Set<ReturnType<typeof agent>>();
+  let shared: ReturnType<typeof agent> | undefined;
+  const headers = { 's2-basin': basin, 's2-format': 'base64' };
+  const json = { ...headers, 'content-type': 'application/json' };
+  const recordsPath = (stream: string) => `/v1/streams/${encodeURIComponent(stream)}/records`;
+
+  const readPage = async (stream: string, seq: number, waitS = 0) => {
+    const q = `seq_num=${seq}&count=1000${waitS ? `&wait=${waitS}` : ''}`;
+    const res = await requestOk(control, port, 'GET', `${recordsPath(stream)}?${q}`, undefined, headers);
+    return (JSON.parse(res.body.toString('utf8')) as { records: JsonRecord[] }).records;
+  };
+
+  /** An SSE read session from seq 0 with no limits: it follows the tail (api.md, read sessions). */
+  const followSse = async (stream: string, onRecord: OnRecord): Promise<Subscription> => {
+    let failure: Error | undefined;
+    const es = await openEventStream(
+      port,
+      `${recordsPath(stream)}?seq_num=0`,
+      headers,
+      (event, data, t) => {
+        if (event === 'batch' && data)
+          deliver((JSON.parse(data) as { records: JsonRecord[] }).records ?? [], onRecord, t);
+        else if (event === 'error') failure = new Error(`SSE error event: ${data.slice(0, 200)}`);
+      },
+      nowNs,
+    );
+    if (!es.contentType.startsWith('text/event-stream')) {
+      es.close();
+      throw new Error(`live read: expected text/event-stream, got ${es.contentType || 'no content-type'}`);
+    }
+    return {
+      async close() {
+        es.close();
+        if (failure) throw failure;
+      },
+    };
+  };
+
+  /** Unary reads with `wait` (long-poll): the fallback live reader while SSE sessions are unavailable. */
+  const followPoll = async (stream: string, onRecord: OnRecord): Promise<Subscription> => {
+    const own = agent(1);
+    let closed = false;
+    let next = 0;
+    let failure: Error | undefined;
+    const loop = (async () => {
+      while (!closed) {
+        const q = `seq_num=${next}&count=1000&wait=5`;
+        const res = await request(own, port, 'GET', `${recordsPath(stream)}?${q}`, undefined, headers).catch(
+          (e: Error) => {
+            if (!closed) failure ??= e;
+            return undefined;
+          },
+        );
+        if (closed || !res) break;
+        if (res.status !== 200) {
+          failure ??= new Error(`long-poll read: HTTP ${res.status} ${res.body.toString('utf8', 0, 200)}`);
+          break;
+        }
+        const t = nowNs();
+        const records = (JSON.parse(res.body.toString('utf8')) as { records: JsonRecord[] }).records ?? [];
+        if (records.length) next = deliver(records, onRecord, t) + 1;
+      }
+    })();
+    return {
+      async close() {
+        closed = true;
+        own.destroy();
+        await loop;
+        if (failure) throw failure;
+      },
+    };
+  };
+
+  return {
+    async createStream(stream) {
+      await requestOk(control, port, 'POST', '/v1/streams', JSON.stringify({ stream }), json);
+    },
+    async deleteStream(stream) {
+      await request(control, port, 'DELETE', `/v1/streams/${encodeURIComponent(stream)}`, undefined, headers).catch(
+        () => {},
+      );
+    },
+    async writer(stream, window): Promise<Writer> {
+      // window 0: many writers (W7) share one pool instead of a connection each.
+      const own = window > 0;
+      const pool = own ? agent(window) : (shared ??= agent(64));
+      pools.add(pool);
+      const p = recordsPath(stream);
+      return {
+        async send(records) {
+          let body = '{"records":[';
+          for (let i = 0; i < records.length; i++)
+            body += `${i ? ',' : ''}{"body":"${records[i]!.toString('base64')}"}`;
+          body += ']}';
+          await requestOk(pool, port, 'POST', p, body, json);
+        },
+        async close() {
+          if (!own) return;
+          pool.destroy();
+          pools.delete(pool);
+        },
+      };
+    },
+    async follow(stream, _recordBytes, onRecord): Promise<Subscription> {
+      return live === 'sse' ? followSse(stream, onRecord) : followPoll(stream, onRecord);
+    },
+    async catchup(stream, _recordBytes, onRecord) {
+      const tailRes = await requestOk(control, port, 'GET', `${recordsPath(stream)}/tail`, undefined, headers);
+      const tail = (JSON.parse(tailRes.body.toString('utf8')) as { tail: { seq_num: number } }).tail.seq_num;
+      let next = 0;
+      while (next < tail) {
+        const records = await readPage(stream, next);
+        if (records.length === 0) throw new Error(`catch-up stalled at ${next} of ${tail}`);
+        next = deliver(records, onRecord, nowNs()) + 1;
+      }
+    },
+    async ready() {
+      for (;;) {
+        const res = await request(control, port, 'GET', '/health').catch(() => undefined);
+        if (res?.status === 200) return;
+        await sleep(20);
+      }
+    },
+    async close() {
+      for (const p of pools) p.destroy();
+      control.destroy();
+    },
+  };
+}

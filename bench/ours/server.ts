@@ -1,0 +1,92 @@
+/**
+ * Starts our server (`s2-lite serve`) in one storage mode on a free port, from the build in dist/
+ * when present (what users run), otherwise from source through tsx.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort, spawnLogged, waitListening, type Spawned } from '../lib/procs.js';
+import type { ServerHandle } from '../lib/types.js';
+import { createBasin } from './client.js';
+
+export type OurMode = 'memory' | 'local' | 's3';
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+export interface S3Settings {
+  endpoint: string;
+  bucket: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  region: string;
+}
+
+let fromSource = false;
+/** Run our CLI from src/ through tsx even when dist/ exists (a smoke run does not build, so dist may be stale). */
+export function runFromSource(yes: boolean): void {
+  fromSource = yes;
+}
+
+/** The node arguments that run the s2-lite CLI: dist when built, else source via tsx. */
+export function cliCommand(): string[] {
+  const dist = path.join(repoRoot, 'dist/cli/main.js');
+  return !fromSource && existsSync(dist) ? [dist] : ['--import', 'tsx', path.join(repoRoot, 'src/cli/main.ts')];
+}
+
+export interface OurServer extends ServerHandle {
+  readonly baseUrl: string;
+  readonly basin: string;
+}
+
+export async function startOurs(
+  mode: OurMode,
+  opts: { dataDir: string; logDir: string; basin: string; s3?: S3Settings },
+): Promise<OurServer> {
+  const port = await freePort();
+  const args = [...cliCommand(), 'serve', '--host', '127.0.0.1', '--port', String(port), '--log-level', 'warn'];
+  let env: NodeJS.ProcessEnv = process.env;
+  if (mode === 'local') {
+    mkdirSync(opts.dataDir, { recursive: true });
+    args.push('--local-root', opts.dataDir);
+  } else if (mode === 's3') {
+    if (!opts.s3) throw new Error('S3 mode needs an S3 endpoint');
+    args.push('--bucket', opts.s3.bucket);
+    env = {
+      ...process.env,
+      AWS_ENDPOINT_URL_S3: opts.s3.endpoint,
+      AWS_ACCESS_KEY_ID: opts.s3.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: opts.s3.secretAccessKey,
+      AWS_REGION: opts.s3.region,
+    };
+  }
+  const launch = async () => {
+    const p = spawnLogged(process.execPath, args, path.join(opts.logDir, `s2-lite-${mode}.log`), {
+      cwd: repoRoot,
+      env,
+    });
+    await waitListening(p, port);
+    return p;
+  };
+  let proc: Spawned = await launch();
+  const baseUrl = `http://127.0.0.1:${port}`;
+  try {
+    await createBasin(baseUrl, opts.basin);
+  } catch (e) {
+    await proc.stop();
+    throw e;
+  }
+  return {
+    get pid() {
+      return proc.pid;
+    },
+    endpoint: { kind: 's2lite', baseUrl, basin: opts.basin },
+    baseUrl,
+    basin: opts.basin,
+    dataDir: mode === 'memory' ? undefined : opts.dataDir,
+    stop: () => proc.stop(),
+    async crashAndRestart() {
+      await proc.kill9();
+      proc = await launch();
+    },
+  };
+}
