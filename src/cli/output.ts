@@ -62,3 +62,25 @@ export function liveLine(render: () => string, intervalMs = 100): { stop(): void
     },
   };
 }
+
+/**
+ * Iterates `source` until it ends or `signal` aborts. The SDK's SSE read session does not always
+ * end when its request is aborted, so the abort is raced here and the iterator is released.
+ */
+export async function* untilAborted<T>(source: AsyncIterable<T>, signal: AbortSignal): AsyncGenerator<T> {
+  const iterator = source[Symbol.asyncIterator]();
+  const aborted = new Promise<'aborted'>((resolve) => {
+    if (signal.aborted) resolve('aborted');
+    else signal.addEventListener('abort', () => resolve('aborted'), { once: true });
+  });
+  try {
+    for (;;) {
+      const next = await Promise.race([iterator.next(), aborted]);
+      if (next === 'aborted' || next.done) return;
+      yield next.value;
+    }
+  } finally {
+    // Release the session without waiting on it: a stuck one must not hold up the caller.
+    void Promise.resolve(iterator.return?.()).catch(() => {});
+  }
+}

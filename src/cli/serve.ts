@@ -131,7 +131,11 @@ export async function serve(options: ServeOptions): Promise<void> {
     }
     stopping = true;
     logger.info({ signal }, 'shutting down');
-    await server.close(shutdownGraceMs);
+    // Stop accepting, let sequenced appends become durable and be acknowledged, end sessions
+    // cleanly, then wait (up to the grace period) for connections to finish.
+    const closing = server.close(shutdownGraceMs);
+    await engine.drain();
+    await closing;
     await engine.close();
     logger.info('stopped');
     logger.flush?.();

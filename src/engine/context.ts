@@ -20,4 +20,6 @@ export interface EngineContext {
   terminalTrim: (stream: StreamState) => Promise<void>;
   /** Asks the background tasks to run soon (e.g. after a deletion). */
   triggerBackground: () => void;
+  /** Set when graceful shutdown began: no new writes or live followers. */
+  shuttingDown: boolean;
 }

@@ -59,6 +59,7 @@ export class Engine {
       newStreamId: options.newStreamId ?? (() => randomUUID()),
       terminalTrim: (stream) => this.terminalTrim(stream),
       triggerBackground: () => this.background.trigger(),
+      shuttingDown: false,
     };
     this.background = new BackgroundTasks(this.ctx, logEvent);
     const budget = Math.max(appendInflightBytesMin, options.appendInflightBytes ?? appendInflightBytesDefault);
@@ -75,6 +76,19 @@ export class Engine {
 
   start(): void {
     this.background.start();
+  }
+
+  /**
+   * Graceful shutdown, first step: refuse new writes and live follows, end the live followers
+   * (their sessions finish with a 503 `unavailable` terminal frame or error event), and wait
+   * until every append already sequenced is durable, so its client gets its acknowledgement.
+   */
+  async drain(): Promise<void> {
+    this.ctx.shuttingDown = true;
+    for (const stream of this.ctx.state.streamsById.values()) {
+      if (stream.runtime instanceof Streamer) stream.runtime.endFollowers('server shutting down');
+    }
+    await this.ctx.log.barrier().catch(() => {});
   }
 
   async close(): Promise<void> {
@@ -151,6 +165,7 @@ export class Engine {
 
   private writeRefusal(): string | undefined {
     if (this.failure !== undefined) return this.failure;
+    if (this.ctx.shuttingDown) return 'server shutting down';
     const status = this.ctx.log.status();
     return status.ok ? undefined : status.reason;
   }

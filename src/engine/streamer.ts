@@ -17,6 +17,7 @@
  */
 import { AppendConditionFailed, errors, S2Error } from '../errors.js';
 import { streamerDormantMs } from '../limits.js';
+import { metrics } from '../metrics.js';
 import { assert } from '../util/assert.js';
 import type { Timer } from '../util/clock.js';
 import type { Append } from '../storage/types.js';
@@ -199,17 +200,26 @@ export class Streamer {
   follow(startSeqNum: number): Follower | StreamPosition {
     if (this.failure) throw errors.unavailable(this.failure.message);
     if (this.released) throw errors.unavailable('stream is no longer served (deleted)');
+    if (this.ctx.shuttingDown) throw errors.unavailable('server shutting down');
     const tail = this.stream.tail;
     assert(startSeqNum <= tail.seqNum, 'follower start beyond the durable tail');
     if (startSeqNum < tail.seqNum) return { ...tail };
-    const follower = new Follower((f) => this.followers.delete(f));
+    const follower = new Follower((f) => {
+      // Lagged: the reader goes back to storage (counted so operators see slow readers).
+      if (this.followers.delete(f)) metrics.followers.dec();
+      metrics.followerLagFallbacks.inc();
+    });
     this.followers.add(follower);
+    metrics.followers.inc();
     this.cancelIdleTimer();
     return follower;
   }
 
   unfollow(follower: Follower): void {
-    if (this.followers.delete(follower)) this.maybeIdle();
+    if (this.followers.delete(follower)) {
+      metrics.followers.dec();
+      this.maybeIdle();
+    }
   }
 
   private reject(error: unknown, dependency: number, session?: SessionHandle): Promise<never> {
@@ -291,6 +301,7 @@ export class Streamer {
     if (terminalDurable) {
       // Followers get the terminal trim record, then `unavailable` (api.md 8.7).
       for (const follower of this.followers) follower.close(errors.unavailable('stream deleted'));
+      metrics.followers.dec(this.followers.size);
       this.followers.clear();
       this.release();
       return;
@@ -319,6 +330,7 @@ export class Streamer {
     this.inflight.clear();
     for (const reply of this.replies.clear()) reply.fail(failed);
     for (const follower of this.followers) follower.close(this.failure);
+    metrics.followers.dec(this.followers.size);
     this.followers.clear();
     this.cancelIdleTimer();
   }
@@ -355,9 +367,15 @@ export class Streamer {
    * flight still settle when the log flushes them on close.
    */
   shutdown(): void {
-    for (const follower of this.followers) follower.close(errors.unavailable('server shutting down'));
-    this.followers.clear();
+    this.endFollowers('server shutting down');
     this.release();
+  }
+
+  /** Ends every live follower with `unavailable` (after the batches already queued for it). */
+  endFollowers(reason: string): void {
+    for (const follower of this.followers) follower.close(errors.unavailable(reason));
+    metrics.followers.dec(this.followers.size);
+    this.followers.clear();
   }
 
   /** Drops the streamer from its stream; the next user builds a fresh one from durable state. */

@@ -17,8 +17,13 @@
  *                   until heal().
  * - 'crash-after'   like 'crash', but the inner call is applied first (the process "died" after its
  *                   request reached the store).
+ * - 'hold'          the call waits until `release()` lets it go (to make one put land late, or never),
+ *                   then goes on (other rules still apply). `held` lists the waiting calls; a call still
+ *                   held when the store crashes fails without reaching the inner store.
  * Rules match by operation and key prefix (list: the listed prefix; delete: any of the keys), can let
  * the first `skip` matches pass, fire at most `times` times, and fire with a seeded `probability`.
+ * `calls` records every call (op and key; one entry per key of a delete) so tests can check which
+ * objects were touched.
  */
 import { systemClock, type Clock } from '../util/clock.js';
 import type { Rand } from '../util/rand.js';
@@ -31,7 +36,13 @@ import {
   type PutOptions,
 } from './types.js';
 
-export type FaultMode = 'fail' | 'lost-response' | 'conflict' | 'latency' | 'fatal' | 'crash' | 'crash-after';
+export type FaultMode = 'fail' | 'lost-response' | 'conflict' | 'latency' | 'hold' | 'fatal' | 'crash' | 'crash-after';
+
+/** A call as seen by the store: the operation and its key (the prefix, for list). */
+export interface StoreCall {
+  op: ObjectStoreOp;
+  key: string;
+}
 
 export interface FaultRule {
   mode: FaultMode;
@@ -92,8 +103,8 @@ export class FaultSet {
   }
 
   /**
-   * The rules that fire for this call, in the order they were added: any latency rules, then at most one
-   * failing rule. Updates the counters.
+   * The rules that fire for this call, in the order they were added: any latency and hold rules, then at
+   * most one failing rule. Updates the counters.
    */
   select(op: ObjectStoreOp, keys: string[], rand: Rand): FaultEntry[] {
     const firing: FaultEntry[] = [];
@@ -109,7 +120,7 @@ export class FaultSet {
       entry.fired++;
       this.fired++;
       firing.push(entry);
-      if (rule.mode !== 'latency') break; // one failure per call; later rules are not consumed
+      if (rule.mode !== 'latency' && rule.mode !== 'hold') break; // one failure per call; later rules are not consumed
     }
     return firing;
   }
@@ -117,6 +128,9 @@ export class FaultSet {
 
 export class FaultyObjectStore implements ObjectStore {
   readonly faults = new FaultSet();
+  /** Every call so far, in the order made (before any fault applies). */
+  readonly calls: StoreCall[] = [];
+  private readonly holding: (StoreCall & { release(): void })[] = [];
   private crashed = false;
   private readonly rand: Rand;
   private readonly clock: Clock;
@@ -129,15 +143,32 @@ export class FaultyObjectStore implements ObjectStore {
     this.clock = options.clock ?? systemClock;
   }
 
-  /** From now on every call fails Fatal, as if the process lost its storage. */
+  /** From now on every call fails Fatal, as if the process lost its storage; held calls fail too. */
   crash(): void {
     this.crashed = true;
+    this.release();
   }
 
-  /** Leaves crashed mode and removes all rules. */
+  /** Leaves crashed mode, removes all rules and lets held calls go on. */
   heal(): void {
     this.crashed = false;
     this.faults.clear();
+    this.release();
+  }
+
+  /** Calls waiting on a 'hold' rule, oldest first. */
+  get held(): readonly StoreCall[] {
+    return this.holding.map(({ op, key }) => ({ op, key }));
+  }
+
+  /** Lets held calls (all, or those `which` selects) go on, oldest first; returns how many. */
+  release(which: (call: StoreCall) => boolean = () => true): number {
+    const chosen = this.holding.filter(which);
+    for (const call of chosen) {
+      this.holding.splice(this.holding.indexOf(call), 1);
+      call.release();
+    }
+    return chosen.length;
   }
 
   get isCrashed(): boolean {
@@ -174,15 +205,21 @@ export class FaultyObjectStore implements ObjectStore {
 
   private async call<T>(op: ObjectStoreOp, keys: string[], apply: () => Promise<T>): Promise<T> {
     const what = `${op} ${keys.length === 1 ? keys[0] : `${keys.length} keys`}`;
+    for (const key of keys) this.calls.push({ op, key });
     if (this.crashed) throw new ObjectStoreError('Fatal', `injected: store crashed (${what})`);
     let failure: { mode: FaultMode } | undefined;
     for (const fault of this.faults.select(op, keys, this.rand)) {
       if (fault.rule.mode === 'latency') await this.clock.sleep(fault.rule.latencyMs!);
-      else failure = fault.rule;
+      else if (fault.rule.mode === 'hold') {
+        await new Promise<void>((release) => this.holding.push({ op, key: keys.join(','), release }));
+      } else failure = fault.rule;
     }
+    // A call that waited may find the store crashed meanwhile: it never reaches the store.
+    if (this.crashed) throw new ObjectStoreError('Fatal', `injected: store crashed (${what})`);
     switch (failure?.mode) {
       case undefined:
       case 'latency':
+      case 'hold':
         return apply();
       case 'fail':
         throw new ObjectStoreError('Transient', `injected: 503 before applying (${what})`);

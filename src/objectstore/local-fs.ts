@@ -14,9 +14,13 @@
  *
  * Limitation: a key cannot be both an object and a directory prefix of another key ('a' and 'a/b');
  * S3 allows that, the filesystem does not. The storage layout never does it; it surfaces as Fatal.
+ *
+ * Every fsync (file and directory) is timed into the fsync histogram of src/metrics.ts directly:
+ * fsync is what a local-disk commit waits for, and only this backend knows when it happens.
  */
-import { link, mkdir, open, readdir, rename, rmdir, unlink, lstat, type FileHandle } from 'node:fs/promises';
+import { link, mkdir, open, readdir, rename, rmdir, stat, unlink, lstat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
+import { metrics } from '../metrics.js';
 import { systemRand, type Rand } from '../util/rand.js';
 import { TEMP_MARKER, validateKey, validatePutId } from './keys.js';
 import { compareKeys } from './memory.js';
@@ -52,16 +56,28 @@ export class LocalFsObjectStore implements ObjectStore {
     this.rand = options.rand ?? systemRand;
   }
 
-  /** Creates the root directory if needed and checks that we can write there (a clear error at startup). */
+  /**
+   * Creates the root directory if needed and checks that we can write and fsync there, so that a
+   * bad path, a read-only or a full disk is a clear error at startup rather than at the first append.
+   */
   async init(): Promise<void> {
-    await this.ensureDir(this.root);
-    const probe = path.join(this.root, this.tempName());
     try {
-      await (await open(probe, 'wx')).close();
+      await this.ensureDir(this.root);
     } catch (error) {
-      throw fsError(error, 'write in root directory', this.root);
+      throw rootError(error, 'create root directory', this.root);
     }
-    await unlink(probe).catch(() => undefined);
+    const probe = path.join(this.root, this.tempName());
+    let fh: FileHandle | undefined;
+    try {
+      fh = await open(probe, 'wx');
+      await writeAll(fh, MAGIC, 0);
+      await fh.sync();
+    } catch (error) {
+      throw rootError(error, 'write in root directory', this.root);
+    } finally {
+      await fh?.close().catch(() => undefined);
+      await unlink(probe).catch(() => undefined);
+    }
   }
 
   async put(key: string, body: Uint8Array, options: PutOptions = {}): Promise<void> {
@@ -88,7 +104,7 @@ export class LocalFsObjectStore implements ObjectStore {
         try {
           await writeAll(fh, header, 0);
           await writeAll(fh, body, header.length);
-          await fh.sync();
+          await timedSync(fh);
         } finally {
           await fh.close();
         }
@@ -270,11 +286,7 @@ export class LocalFsObjectStore implements ObjectStore {
     if (!done) {
       done = (async () => {
         if (dir === this.root) {
-          try {
-            await mkdir(dir, { recursive: true });
-          } catch (error) {
-            throw fsError(error, 'create root directory', dir);
-          }
+          await makeDirectories(dir);
           return;
         }
         const parent = path.dirname(dir);
@@ -313,7 +325,7 @@ export class LocalFsObjectStore implements ObjectStore {
     let fh: FileHandle | undefined;
     try {
       fh = await open(dir, 'r');
-      await fh.sync();
+      await timedSync(fh);
     } catch (error) {
       if (options.ignoreMissing && errno(error) === 'ENOENT') return;
       throw fsError(error, 'fsync directory', dir);
@@ -331,6 +343,57 @@ function encodeHeader(putId: string | undefined): Buffer {
   header.writeUInt16BE(id.length, 5);
   id.copy(header, FIXED_HEADER);
   return header;
+}
+
+/**
+ * `mkdir -p`, without Node 20's `mkdir(dir, { recursive: true })`, which never settles for a path
+ * the kernel answers ENOENT for although its parent exists (e.g. anything under /proc).
+ */
+async function makeDirectories(dir: string): Promise<void> {
+  try {
+    await mkdir(dir);
+    return;
+  } catch (error) {
+    if (errno(error) === 'EEXIST') {
+      if ((await stat(dir)).isDirectory()) return;
+      throw Object.assign(new Error(`${dir} exists and is not a directory`), { code: 'ENOTDIR' });
+    }
+    const parent = path.dirname(dir);
+    if (errno(error) !== 'ENOENT' || parent === dir) throw error;
+    await makeDirectories(parent);
+  }
+  try {
+    await mkdir(dir);
+  } catch (error) {
+    if (errno(error) !== 'EEXIST' || !(await stat(dir)).isDirectory()) throw error;
+  }
+}
+
+/** Errors about the root itself: Fatal, and worded for the operator who chose the path. */
+function rootError(error: unknown, action: string, root: string): ObjectStoreError {
+  if (error instanceof ObjectStoreError) return error;
+  const at = `${action} ${root}`;
+  switch (errno(error)) {
+    case 'ENOTDIR':
+    case 'EEXIST':
+      return new ObjectStoreError('Fatal', `not a directory (the path or one of its parents is a file): ${at}`, {
+        cause: error,
+      });
+    case 'ENOENT':
+      return new ObjectStoreError('Fatal', `no such file or directory, and it cannot be created: ${at}`, {
+        cause: error,
+      });
+    default: {
+      const mapped = fsError(error, action, root);
+      return mapped.kind === 'Fatal' ? mapped : new ObjectStoreError('Fatal', mapped.message, { cause: error });
+    }
+  }
+}
+
+async function timedSync(fh: FileHandle): Promise<void> {
+  const start = performance.now();
+  await fh.sync();
+  metrics.fsyncDuration.observe((performance.now() - start) / 1000);
 }
 
 async function writeAll(fh: FileHandle, data: Uint8Array, position: number): Promise<void> {

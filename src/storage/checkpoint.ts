@@ -14,6 +14,7 @@
  * they are never read and GC deletes them.
  */
 import type { StreamId } from './types.js';
+import { metrics } from '../metrics.js';
 import { assert } from '../util/assert.js';
 import type { Clock } from '../util/clock.js';
 import { meteredBytes } from '../engine/types.js';
@@ -140,6 +141,7 @@ export async function runCheckpoint(ctx: CheckpointContext, current: CurrentMani
     state.foldIntoSegments(id, foldedChunkId, added.get(id) ?? [], replaced.get(id)?.key ?? null);
   }
   assert(state.appliedChunkId >= foldedChunkId, 'applied chunk id never goes back');
+  metrics.checkpoints.inc();
   ctx.log('checkpoint', { manifestId: header.manifestId, foldedChunkId, segments: written.length });
   return { kind: 'done', manifestId: header.manifestId, foldedChunkId, segments: written.length };
 }

@@ -8,8 +8,16 @@
  *   open -> epoch bump, replay, fence (recovery.ts)
  *
  * Background work runs one task at a time on a queue, so a checkpoint and GC never interleave.
+ *
+ * Bounds: a checkpoint starts once the memory tails reach `checkpointBytes` or `checkpointChunks`
+ * chunks were applied since the last one (this bounds recovery: a reopen replays only chunks after
+ * the last manifest); a chunk applied while one runs queues the next (the flag is reset when a
+ * checkpoint starts), so nothing is left unfolded once commits stop. Commits wait (the writer
+ * seals nothing) while the tails hold `memoryTailBytesMax`, until a checkpoint folds them; a
+ * failed checkpoint is then retried after `checkpointRetryMs`.
  */
 import { errors, S2Error } from '../errors.js';
+import { metrics } from '../metrics.js';
 import type { SequencedRecord } from '../engine/types.js';
 import type { ObjectStore } from '../objectstore/types.js';
 import type { Timer } from '../util/clock.js';
@@ -30,6 +38,8 @@ import { ChunkWriter } from './writer.js';
 export type { ChunkLogOptions } from './options.js';
 
 const fencedReason = 'fenced by a newer writer';
+/** While commits wait for a checkpoint to free memory, a failed one is retried this often. */
+const checkpointRetryMs = 1_000;
 
 export class ChunkLog implements StreamLog {
   private readonly writer: ChunkWriter;
@@ -43,7 +53,10 @@ export class ChunkLog implements StreamLog {
   private gcQueued = false;
   private chunksSinceCheckpoint = 0;
   private halted: string | null = null;
+  private closing = false;
   private closed = false;
+  /** The memory tails are full: the writer seals nothing until a checkpoint folds them. */
+  private paused = false;
 
   /** Opens the log: takes the next writer epoch, replays, fences older writers. */
   static async open(store: ObjectStore, options: ChunkLogOptions = {}): Promise<ChunkLog> {
@@ -64,6 +77,7 @@ export class ChunkLog implements StreamLog {
     try {
       const opened = await openLog(io, resolved.logger);
       const current: CurrentManifest = { header: opened.manifest, snapshotRef: opened.snapshotRef, pendingPutId: null };
+      reportWriterEpoch(opened.epoch);
       return new ChunkLog(io, resolved, opened.state, opened.epoch, opened.fenceChunkId, current);
     } catch (error) {
       throw openError(store, error);
@@ -94,6 +108,7 @@ export class ChunkLog implements StreamLog {
         onDurable: (chunkId, chunkEpoch, commits) => this.onDurable(chunkId, chunkEpoch, commits),
         onStop: (kind, reason) =>
           this.halt(kind === 'fenced' ? `${fencedReason}: ${reason}` : `storage failure: ${reason}`),
+        maySeal: () => this.maySeal(),
         fencedError: () => errors.unavailable(fencedReason),
         failedError: (reason) => errors.storage(`the stream log stopped after a storage failure: ${reason}`),
       },
@@ -140,6 +155,7 @@ export class ChunkLog implements StreamLog {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    this.closing = true; // the final flush ignores the memory bound
     if (!this.halted) await this.writer.flushNow().catch(() => {});
     this.closed = true;
     for (const timer of this.timers.values()) timer.cancel();
@@ -169,7 +185,18 @@ export class ChunkLog implements StreamLog {
       foldedChunkId: this.current.header.lastAppliedChunkId,
       appliedChunkId: this.state.appliedChunkId,
       memoryTailBytes: this.state.tailBytes,
+      writesPaused: this.paused,
     };
+  }
+
+  private maySeal(): boolean {
+    const full = !this.closing && this.state.tailBytes >= this.options.memoryTailBytesMax;
+    if (full !== this.paused) {
+      this.paused = full;
+      this.options.logger(full ? 'writes-paused' : 'writes-resumed', { memoryTailBytes: this.state.tailBytes });
+      if (full) this.requestCheckpoint(); // normally running already
+    }
+    return !full;
   }
 
   private onDurable(chunkId: number, chunkEpoch: number, commits: Mutation[][]): void {
@@ -203,6 +230,7 @@ export class ChunkLog implements StreamLog {
       this.halt(`${fencedReason}: ${result.reason}`);
     } else if (result.kind === 'done') {
       this.chunksSinceCheckpoint = this.state.appliedChunkId - applied;
+      this.writer.resume();
       await collectLogObjects(this.gcContext, this.current);
       if (this.state.unreachableSegments.length > 0) this.requestGc(); // merged-away segments
     }
@@ -215,7 +243,19 @@ export class ChunkLog implements StreamLog {
     this.enqueue('checkpoint', () => {
       this.checkpointQueued = false;
       return this.doCheckpoint();
-    }).catch(() => {});
+    }).catch(() => this.retryCheckpointWhilePaused());
+  }
+
+  /** Commits are waiting for memory that only a checkpoint frees: do not wait for the next trigger. */
+  private retryCheckpointWhilePaused(): void {
+    if (!this.paused || this.halted || this.closed || this.timers.has('checkpoint-retry')) return;
+    this.timers.set(
+      'checkpoint-retry',
+      this.options.clock.setTimer(checkpointRetryMs, () => {
+        this.timers.delete('checkpoint-retry');
+        this.requestCheckpoint();
+      }),
+    );
   }
 
   private requestGc(): void {
@@ -278,6 +318,17 @@ export class ChunkLog implements StreamLog {
     this.timers.clear();
     for (const listener of this.listeners) listener(reason);
   }
+}
+
+/**
+ * The writer-epoch gauge only moves up: a process opens one log per store, and if it ever opens
+ * another (tests, a re-open after being fenced) the newest epoch is the one that matters.
+ */
+let highestEpoch = 0;
+function reportWriterEpoch(epoch: number): void {
+  if (epoch <= highestEpoch) return;
+  highestEpoch = epoch;
+  metrics.writerEpoch.set(epoch);
 }
 
 /** Reads fail with typed errors the client can see; the log itself stays usable. */

@@ -11,6 +11,7 @@
  * the metadata, so a deleted object is never read back; a read that already held a reference
  * and finds the object gone treats its records as trimmed.
  */
+import { metrics } from '../metrics.js';
 import { isNotFound } from '../objectstore/types.js';
 import type { Clock } from '../util/clock.js';
 import type { CurrentManifest } from './checkpoint.js';
@@ -50,6 +51,7 @@ async function deleteKeys(ctx: GcContext, keys: string[]): Promise<void> {
   for (let i = 0; i < keys.length; i += deleteBatchMax) {
     const batch = keys.slice(i, i + deleteBatchMax);
     await withRetry('delete objects', ctx.io.store, ctx.io.policy, () => ctx.io.store.delete(batch));
+    metrics.gcDeletedObjects.inc(batch.length);
   }
 }
 

@@ -42,6 +42,5 @@ export async function openStreamLog(config: ObjectStoreConfig, options: OpenStre
     logger: options.logger,
     flushIntervalMs,
   });
-  metrics.writerEpoch.set(log.epoch);
   return log;
 }

@@ -29,6 +29,14 @@ export interface ChunkLogOptions {
   checkpointChunks?: number;
   /** ...or this long passed with anything to fold. */
   checkpointIntervalMs?: number;
+  /**
+   * Hard bound on the memory tails: at this many bytes no new chunk is sealed (commits wait)
+   * until a checkpoint folds the tails into segments. Appends can outrun checkpoints (they share
+   * one thread, and a checkpoint rewrites everything since the last one), so without this bound
+   * memory would grow without limit under sustained load. Default 2 x checkpointBytes. Chunks
+   * already in flight still land, so the tail may pass it by chunksInFlightMax chunks.
+   */
+  memoryTailBytesMax?: number;
   /** Retention and trim GC runs at least this often (and after trims and deletions). */
   gcIntervalMs?: number;
   /** How often an idle writer checks whether a newer writer took over. */
@@ -60,6 +68,7 @@ export interface ChunkLogOptions {
 export type ResolvedOptions = Required<ChunkLogOptions>;
 
 export function resolveOptions(options: ChunkLogOptions): ResolvedOptions {
+  const checkpointBytes = options.checkpointBytes ?? 32 * MiB;
   const resolved: ResolvedOptions = {
     clock: options.clock ?? systemClock,
     rand: options.rand ?? systemRand,
@@ -67,9 +76,10 @@ export function resolveOptions(options: ChunkLogOptions): ResolvedOptions {
     flushIntervalMs: options.flushIntervalMs ?? 0,
     chunksInFlightMax: options.chunksInFlightMax ?? 4,
     chunkBytesMax: options.chunkBytesMax ?? 8 * MiB,
-    checkpointBytes: options.checkpointBytes ?? 32 * MiB,
+    checkpointBytes,
     checkpointChunks: options.checkpointChunks ?? 2000,
     checkpointIntervalMs: options.checkpointIntervalMs ?? 60_000,
+    memoryTailBytesMax: options.memoryTailBytesMax ?? 2 * checkpointBytes,
     gcIntervalMs: options.gcIntervalMs ?? 60_000,
     manifestPollIntervalMs: options.manifestPollIntervalMs ?? 1_000,
     blockCacheBytes: options.blockCacheBytes ?? 64 * MiB,
@@ -86,6 +96,7 @@ export function resolveOptions(options: ChunkLogOptions): ResolvedOptions {
   assert(resolved.chunksInFlightMax >= 1 && resolved.chunksInFlightMax <= 64, 'chunksInFlightMax in [1, 64]');
   assert(resolved.chunkBytesMax >= KiB, 'chunkBytesMax >= 1 KiB');
   assert(resolved.checkpointBytes > 0 && resolved.checkpointChunks > 0, 'checkpoint thresholds > 0');
+  assert(resolved.memoryTailBytesMax >= resolved.checkpointBytes, 'memoryTailBytesMax >= checkpointBytes');
   assert(resolved.blockBytes >= 1 && resolved.segmentBytesMax >= resolved.blockBytes, 'segment sizes');
   assert(resolved.manifestsKept >= 1, 'keep at least the current manifest');
   return resolved;

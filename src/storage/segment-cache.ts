@@ -1,7 +1,9 @@
 /**
  * Fetches segment footers and blocks with ranged GETs, behind a byte-bounded LRU cache so that
- * memory stays bounded no matter how large streams grow.
+ * memory stays bounded no matter how large streams grow. The block-cache hit/miss metrics count
+ * footer lookups too: both live in this cache and a miss on either costs one ranged GET.
  */
+import { metrics } from '../metrics.js';
 import { isNotFound, type ObjectStore } from '../objectstore/types.js';
 import type { SegmentRef } from './codec-manifest.js';
 import { decodeBlock, decodeFooter, type SegmentFooter, type StoredRecord } from './codec-segment.js';
@@ -65,7 +67,11 @@ export class SegmentCache {
   async footer(segment: SegmentRef): Promise<SegmentFooter> {
     const cacheKey = `f:${segment.key}`;
     const cached = this.cache.get(cacheKey) as SegmentFooter | undefined;
-    if (cached) return cached;
+    if (cached) {
+      metrics.blockCacheHits.inc();
+      return cached;
+    }
+    metrics.blockCacheMisses.inc();
     const bytes = await this.get(segment.key, segment.footerOffset, segment.size);
     const footer = decodeFooter(bytes, segment.footerOffset, `segment ${segment.key}`);
     this.cache.set(cacheKey, footer, footerEntryBytes * (footer.blocks.length + 1));
@@ -75,7 +81,11 @@ export class SegmentCache {
   async block(segment: SegmentRef, footer: SegmentFooter, index: number): Promise<StoredRecord[]> {
     const cacheKey = `b:${segment.key}:${index}`;
     const cached = this.cache.get(cacheKey) as StoredRecord[] | undefined;
-    if (cached) return cached;
+    if (cached) {
+      metrics.blockCacheHits.inc();
+      return cached;
+    }
+    metrics.blockCacheMisses.inc();
     const info = footer.blocks[index];
     const stored = await this.get(segment.key, info.offset, info.offset + info.storedLength);
     const records = decodeBlock(stored, info, `segment ${segment.key} block ${index}`);

@@ -17,8 +17,15 @@
  *   durable chunk.
  * A put that keeps failing past the retry budget fails the whole log: nothing later may be
  * acknowledged on top of a chunk whose fate is unknown.
+ *
+ * Backpressure: no chunk is sealed while `hooks.maySeal()` says no (the memory tail is full until
+ * a checkpoint folds it); commits wait in `pending` until `resume()`.
+ *
+ * Metrics: per durable chunk, the time from seal to durable (retries and re-issues included),
+ * its size and its record count (how many records one put carried: the group-commit factor).
  */
 import type { S2Error } from '../errors.js';
+import { metrics } from '../metrics.js';
 import type { ObjectStore } from '../objectstore/types.js';
 import { assert } from '../util/assert.js';
 import type { Clock, Timer } from '../util/clock.js';
@@ -42,6 +49,8 @@ export interface WriterHooks {
   onDurable(chunkId: number, epoch: number, commits: Mutation[][]): void;
   /** The writer stopped for good: `fenced` by a newer writer, or `failed` (store trouble). */
   onStop(kind: 'fenced' | 'failed', reason: string): void;
+  /** False while the log cannot take more records in memory: sealing waits for `resume()`. */
+  maySeal(): boolean;
   fencedError(): S2Error;
   failedError(reason: string): S2Error;
 }
@@ -64,6 +73,8 @@ interface ChunkInFlight {
   encoded: Uint8Array[];
   waiters: Waiter[];
   status: 'putting' | 'durable' | 'displaced';
+  /** Monotonic ms when sealed, for the flush-duration metric. */
+  sealedMs: number;
 }
 
 export class ChunkWriter {
@@ -130,6 +141,11 @@ export class ChunkWriter {
     return done;
   }
 
+  /** Seals what is pending, if anything, now that `hooks.maySeal()` may say yes again. */
+  resume(): void {
+    this.schedule();
+  }
+
   get isStopped(): boolean {
     return this.stopped !== null;
   }
@@ -151,6 +167,7 @@ export class ChunkWriter {
     if (this.stopped || this.sealQueued || this.pending.length === 0) return;
     if (this.inflight.length >= this.options.chunksInFlightMax) return;
     if (this.inflight.some((c) => c.status === 'displaced')) return;
+    if (!this.hooks.maySeal()) return;
     const waitMs = this.lastSealMs + this.options.flushIntervalMs - this.clock.monotonicMs();
     if (waitMs <= 0 || this.pendingBytes >= this.options.chunkBytesMax) {
       this.sealTimer?.cancel();
@@ -171,8 +188,16 @@ export class ChunkWriter {
 
   private seal(): void {
     if (this.stopped || this.pending.length === 0 || this.inflight.length >= this.options.chunksInFlightMax) return;
-    if (this.inflight.some((c) => c.status === 'displaced')) return;
-    const chunk: ChunkInFlight = { id: 0, prev: 0, commits: [], encoded: [], waiters: [], status: 'putting' };
+    if (this.inflight.some((c) => c.status === 'displaced') || !this.hooks.maySeal()) return;
+    const chunk: ChunkInFlight = {
+      id: 0,
+      prev: 0,
+      commits: [],
+      encoded: [],
+      waiters: [],
+      status: 'putting',
+      sealedMs: this.clock.monotonicMs(),
+    };
     let bytes = 0;
     let taken = 0;
     while (taken < this.pending.length) {
@@ -218,6 +243,9 @@ export class ChunkWriter {
         if (this.stopped || chunk.id !== id) return;
         if (outcome.kind === 'ok') {
           chunk.status = 'durable';
+          metrics.flushDuration.observe(Math.max(0, this.clock.monotonicMs() - chunk.sealedMs) / 1000);
+          metrics.flushBytes.observe(body.length);
+          metrics.flushRecords.observe(recordCount(chunk.commits));
         } else {
           const occupant = await this.occupantEpoch(id);
           if (this.stopped) return;
@@ -280,4 +308,10 @@ export class ChunkWriter {
     this.stop(kind === 'fenced' ? this.hooks.fencedError() : this.hooks.failedError(reason));
     this.hooks.onStop(kind, reason);
   }
+}
+
+function recordCount(commits: Mutation[][]): number {
+  let records = 0;
+  for (const commit of commits) for (const m of commit) if (m.kind === 'append') records += m.records.length;
+  return records;
 }

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { spawnServer, type SpawnedServer } from '../support/server.js';
-import { cli, shell, spawnCli, stopChild, waitForOutput, type CliResult } from './support.js';
+import { cli, shell, spawnCli, stopChild, watchOutput, type CliResult } from './support.js';
 
 // Every step is a process start; on a loaded machine that can take seconds. No timing is asserted.
 vi.setConfig({ testTimeout: 300_000, hookTimeout: 120_000 });
@@ -246,10 +246,11 @@ describe('tail and following reads', () => {
     const uri = await newStream('tail-follow');
     await ok(['append', uri], 'before-1\nbefore-2\n');
     const follower = spawnCli(url, ['tail', uri, '-n', '1', '-f']);
+    const output = watchOutput(follower);
     try {
-      await waitForOutput(follower, (out) => out.includes('before-2\n'));
+      await output.waitFor((out) => out.includes('before-2\n'));
       await ok(['append', uri], 'after\n');
-      const seen = await waitForOutput(follower, (out) => out.includes('after\n'));
+      const seen = await output.waitFor((out) => out.includes('after\n'));
       expect(seen).toBe('before-2\nafter\n');
     } finally {
       // Ctrl-C ends a following read cleanly.
@@ -260,12 +261,13 @@ describe('tail and following reads', () => {
   it('`read` without a limit follows the tail until interrupted', async () => {
     const uri = await newStream('read-follow');
     const follower = spawnCli(url, ['read', uri, '-s', '0', '--format', 'json']);
+    const output = watchOutput(follower);
     try {
       // Nothing to print yet; the first append proves the session is following.
       await ok(['append', uri], 'first\n');
-      await waitForOutput(follower, (out) => out.includes('"body":"first"'));
+      await output.waitFor((out) => out.includes('"body":"first"'));
       await ok(['append', uri], 'second\nthird\n');
-      const seen = await waitForOutput(follower, (out) => out.includes('"body":"third"'));
+      const seen = await output.waitFor((out) => out.includes('"body":"third"'));
       expect(jsonLines(seen).map((r) => [r.seq_num, r.body])).toEqual([
         [0, 'first'],
         [1, 'second'],

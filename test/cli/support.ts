@@ -3,6 +3,8 @@
  * user would: arguments, stdin, the S2_* environment, and the exit code, stdout and stderr.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { repoRoot } from '../support/server.js';
 
@@ -50,45 +52,76 @@ export async function cli(baseUrl: string, args: string[], input?: string | Buff
   return collect(spawnCli(baseUrl, args), input);
 }
 
+let launcher: string | undefined;
+
+/** A `s2-lite` executable for shell scripts: a wrapper running the CLI from source. */
+function s2liteLauncher(): string {
+  if (!launcher) {
+    launcher = path.join(mkdtempSync(path.join(tmpdir(), 's2-cli-bin-')), 's2-lite');
+    const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+    writeFileSync(launcher, `#!/bin/sh\nexec ${quote(process.execPath)} --import tsx ${quote(mainTs)} "$@"\n`);
+    chmodSync(launcher, 0o755);
+  }
+  return launcher;
+}
+
 /** Runs a shell pipeline where `$S2LITE` is the CLI, e.g. `printf 'a\nb\n' | $S2LITE append s2://b/s`. */
 export async function shell(baseUrl: string, script: string): Promise<CliResult> {
   const child = spawn('sh', ['-c', script], {
     cwd: repoRoot,
-    env: { ...cliEnv(baseUrl), S2LITE: `"${process.execPath}" --import tsx "${mainTs}"` },
+    env: { ...cliEnv(baseUrl), S2LITE: s2liteLauncher() },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   return collect(child);
 }
 
-/** Waits until `predicate(output so far)` holds for a long-running command's stdout. */
-export function waitForOutput(
-  child: ChildProcess,
-  predicate: (stdout: string) => boolean,
-  timeoutMs = 20_000,
-): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let seen = '';
-    let errors = '';
-    const timer = setTimeout(
-      () => reject(new Error(`timed out waiting for output; got:\n${seen}\nstderr:\n${errors}`)),
-      timeoutMs,
-    );
-    child.stderr!.on('data', (chunk: Buffer) => (errors += chunk.toString()));
-    const check = (chunk: Buffer) => {
-      seen += chunk.toString();
-      if (predicate(seen)) {
-        clearTimeout(timer);
-        child.stdout!.off('data', check);
-        resolve(seen);
-      }
-    };
-    child.stdout!.on('data', check);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      if (!predicate(seen))
-        reject(new Error(`exited with ${code} before the expected output; got:\n${seen}\nstderr:\n${errors}`));
-    });
+/**
+ * Collects the output of a long-running command from the start, so output printed between two
+ * waits is never lost, and waits until `predicate(all stdout so far)` holds.
+ */
+export function watchOutput(child: ChildProcess): {
+  stdout(): string;
+  waitFor(predicate: (stdout: string) => boolean, timeoutMs?: number): Promise<string>;
+} {
+  let out = '';
+  let err = '';
+  const waiters = new Set<() => void>();
+  child.stdout!.on('data', (chunk: Buffer) => {
+    out += chunk.toString();
+    for (const wake of waiters) wake();
   });
+  child.stderr!.on('data', (chunk: Buffer) => (err += chunk.toString()));
+  child.on('exit', () => {
+    for (const wake of waiters) wake();
+  });
+  return {
+    stdout: () => out,
+    waitFor(predicate, timeoutMs = 120_000) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          if (predicate(out)) {
+            done();
+            resolve(out);
+          } else if (child.exitCode !== null || child.signalCode !== null) {
+            done();
+            reject(
+              new Error(`exited with ${child.exitCode} before the expected output; got:\n${out}\nstderr:\n${err}`),
+            );
+          }
+        };
+        const timer = setTimeout(() => {
+          done();
+          reject(new Error(`timed out waiting for output; got:\n${out}\nstderr:\n${err}`));
+        }, timeoutMs);
+        const done = () => {
+          clearTimeout(timer);
+          waiters.delete(check);
+        };
+        waiters.add(check);
+        check();
+      });
+    },
+  };
 }
 
 /** Stops a process we started, by its PID, and waits for it to exit. */

@@ -109,6 +109,37 @@ describe('FaultyObjectStore', () => {
     expect(await memory.head('x')).toBeNull();
     expect(store.isCrashed).toBe(true);
   });
+
+  it("'hold' keeps calls waiting until released; a crash fails them without applying; calls are recorded", async () => {
+    const { memory, store } = make();
+    const hold = store.faults.add({ op: 'put', prefix: 'chunk/', mode: 'hold' });
+    const first = kindOf(store.put('chunk/1', one));
+    const second = kindOf(store.put('chunk/2', one));
+    expect(await kindOf(store.put('other', one))).toBe('ok');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(store.held).toEqual([
+      { op: 'put', key: 'chunk/1' },
+      { op: 'put', key: 'chunk/2' },
+    ]);
+    expect(await memory.head('chunk/1')).toBeNull();
+    expect(store.release((call) => call.key === 'chunk/2')).toBe(1);
+    expect(await second).toBe('ok');
+    hold.remove();
+    expect(await kindOf(store.put('chunk/3', one))).toBe('ok');
+    store.crash(); // the held put "never left the process"
+    expect(await first).toBe('Fatal');
+    expect(await memory.head('chunk/1')).toBeNull();
+    expect(store.held).toEqual([]);
+    await store.delete(['a', 'b']).catch(() => undefined);
+    expect(store.calls.map((c) => `${c.op} ${c.key}`)).toEqual([
+      'put chunk/1',
+      'put chunk/2',
+      'put other',
+      'put chunk/3',
+      'delete a',
+      'delete b',
+    ]);
+  });
 });
 
 describe('InstrumentedObjectStore', () => {

@@ -116,6 +116,22 @@ describe.each<Protocol>(['h1', 'h2c'])('S2S read transport over %s', (protocol) 
     expect(await call.nextFrame()).toBeUndefined();
   });
 
+  it('closes the session at once if the client left while it was being opened', async () => {
+    const session = (server.read = new FakeReadSession());
+    server.opening.close();
+    const seen = server.requests;
+    const call = read(protocol);
+    await until(() => server.requests === seen + 1);
+    call.destroy();
+    await call.done;
+    // Let the server notice the departure before the session exists.
+    await new Promise<void>((resolve) => setTimeout(resolve, 50));
+    server.opening.open();
+    await until(() => session.closed);
+    await server.idle();
+    expect(session.pulled).toBe(0);
+  });
+
   it('closes the session as soon as the client leaves while it waits for records', async () => {
     const session = (server.read = new FakeReadSession());
     const call = read(protocol);

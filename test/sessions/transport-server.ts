@@ -9,7 +9,7 @@ import { serveS2SAppend } from '../../src/api/sessions/s2s-append.js';
 import { serveS2SRead } from '../../src/api/sessions/s2s-read.js';
 import { serveSseRead } from '../../src/api/sessions/sse-read.js';
 import { ManualClock } from '../../src/util/clock.js';
-import { FakeReadSession, FakeStream } from './fake-engine.js';
+import { FakeReadSession, FakeStream, Gate } from './fake-engine.js';
 
 export interface TransportServer {
   baseUrl: string;
@@ -17,6 +17,10 @@ export interface TransportServer {
   /** The read session the next GET will serve (replace it before each read test). */
   read: FakeReadSession;
   inflightInputsMax: number;
+  /** Held closed, requests wait here as if their session were still being opened. */
+  opening: Gate;
+  /** Requests that reached the handler. */
+  requests: number;
   /** Errors session handlers threw (internal errors, after the client got its 500). */
   thrown: unknown[];
   /** Resolves when every session handler returned. */
@@ -33,6 +37,8 @@ export async function startTransportServer(): Promise<TransportServer> {
     read: new FakeReadSession(),
     inflightInputsMax: 1000,
     thrown: [],
+    opening: new Gate(),
+    requests: 0,
     async idle() {
       while (running.size > 0) await Promise.all([...running]);
     },
@@ -43,6 +49,8 @@ export async function startTransportServer(): Promise<TransportServer> {
   };
   const handle = async (req: Request, res: Response) => {
     res.on('error', () => {});
+    state.requests += 1;
+    await state.opening.wait();
     const compression = negotiateCompression(req.headers['accept-encoding']);
     if (req.method === 'POST') {
       await serveS2SAppend(req, res, state.stream.session(), {

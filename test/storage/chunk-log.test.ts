@@ -1,6 +1,6 @@
 /**
- * ChunkLog behaviour on the in-memory store: ordering and durability of commits (puts held by a
- * wrapper until the test releases them), group commit, barriers, recovery of the exact committed
+ * ChunkLog behaviour on the in-memory store: ordering and durability of commits (puts held by
+ * FaultyObjectStore until the test releases them), group commit, barriers, recovery of the exact committed
  * state, and reads that give identical answers from the memory tail and from segments.
  */
 import { afterEach, describe, expect, it } from 'vitest';
@@ -11,8 +11,7 @@ import type { ObjectStore } from '../../src/objectstore/types.js';
 import type { StreamLog } from '../../src/storage/types.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { seededRand } from '../../src/util/rand.js';
-import { FaultStore } from './fault-store.js';
-import { basinMeta, createStream, makeAppend, readAll, readRange, seqs, streamMeta } from './helpers.js';
+import { basinMeta, createStream, faulty, makeAppend, readAll, readRange, seqs, streamMeta } from './helpers.js';
 
 const opened: StreamLog[] = [];
 
@@ -34,10 +33,10 @@ async function tick(): Promise<void> {
 
 describe('commit', () => {
   it('resolves commits in submission order, only once their chunk and all earlier ones are durable', async () => {
-    const store = new FaultStore(new MemoryObjectStore());
+    const store = faulty();
     const log = await open(store);
     await log.commit(createStream('s'));
-    store.holdPuts((key) => key.startsWith('chunk/'));
+    store.faults.add({ op: 'put', prefix: 'chunk/', mode: 'hold' });
     const order: string[] = [];
     const first = log.commit([makeAppend('s', 0, 1)]).then(() => order.push('first'));
     await tick();
@@ -45,7 +44,7 @@ describe('commit', () => {
     await tick();
     expect(store.held.map((h) => h.key)).toEqual([chunkKey(3), chunkKey(4)]);
 
-    store.release((key) => key === chunkKey(4));
+    store.release((call) => call.key === chunkKey(4));
     await tick();
     expect(order).toEqual([]);
     expect(await log.read(readAll('s', 2))).toEqual([]);
@@ -57,13 +56,13 @@ describe('commit', () => {
   });
 
   it('puts every commit submitted during a flush into the next chunk (group commit)', async () => {
-    const store = new FaultStore(new MemoryObjectStore());
+    const store = faulty();
     const log = await open(store, { chunksInFlightMax: 1 });
     await log.commit(createStream('s'));
-    const stopHolding = store.holdPuts((key) => key.startsWith('chunk/'));
+    const hold = store.faults.add({ op: 'put', prefix: 'chunk/', mode: 'hold' });
     const all = [log.commit([makeAppend('s', 0, 1)])];
     await tick();
-    stopHolding();
+    hold.remove();
     for (let seq = 1; seq < 50; seq++) all.push(log.commit([makeAppend('s', seq, 1)]));
     await tick();
     store.release();
@@ -75,7 +74,7 @@ describe('commit', () => {
   });
 
   it('seals a chunk early at chunkBytesMax and keeps order across chunks', async () => {
-    const store = new FaultStore(new MemoryObjectStore());
+    const store = faulty();
     const log = await open(store, { chunkBytesMax: 4096, chunksInFlightMax: 2 });
     await log.commit(createStream('s'));
     const all = range(0, 100).map((seq) => log.commit([makeAppend('s', seq * 5, 5)]));
@@ -86,7 +85,7 @@ describe('commit', () => {
 
   it('waits for the flush interval between chunks', async () => {
     const clock = new ManualClock();
-    const store = new FaultStore(new MemoryObjectStore());
+    const store = new MemoryObjectStore();
     const log = await open(store, { clock, flushIntervalMs: 50 });
     const created = log.commit(createStream('s'));
     await tick();
@@ -100,11 +99,11 @@ describe('commit', () => {
   });
 
   it('resolves a barrier once everything before it is durable', async () => {
-    const store = new FaultStore(new MemoryObjectStore());
+    const store = faulty();
     const log = await open(store);
     await log.barrier();
     await log.commit(createStream('s'));
-    store.holdPuts();
+    store.faults.add({ op: 'put', mode: 'hold' });
     let committed = false;
     let barrier = false;
     void log.commit([makeAppend('s', 0, 1)]).then(() => (committed = true));

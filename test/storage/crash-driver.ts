@@ -1,19 +1,20 @@
 /**
  * Crash-test driver, run as its own process: `node --import tsx test/storage/crash-driver.ts <dir>`.
- * Opens the log on a local directory, then appends pipelined batches to stream `crash` forever,
+ * Opens the log on a local directory (the real local-disk store, as `serve --local-root` opens it:
+ * fsync before a put resolves, transient errors retried), then appends pipelined batches to stream `crash` forever,
  * printing `ack <first> <last>` for each batch as its commit resolves (commits resolve in order).
  * The test kills it with SIGKILL and checks every acknowledged record survived.
  * stdout on a pipe is synchronous on Linux, so every printed ack reached the test.
  */
+import { openObjectStore } from '../../src/objectstore/index.js';
 import { ChunkLog } from '../../src/storage/chunk-log.js';
 import { crashStream, crashRecord } from './crash-shared.js';
 import { createStream } from './helpers.js';
-import { SimpleFsStore } from './simple-fs-store.js';
 
 const inFlightMax = 16;
 
 async function main(dir: string): Promise<void> {
-  const log = await ChunkLog.open(new SimpleFsStore(dir), {
+  const log = await ChunkLog.open(await openObjectStore({ kind: 'local', root: dir }), {
     chunksInFlightMax: 4,
     // Small thresholds so that crashes also hit checkpoints, segment writes and GC.
     checkpointChunks: 25,

@@ -11,10 +11,10 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { openObjectStore } from '../../src/objectstore/index.js';
 import { ChunkLog } from '../../src/storage/chunk-log.js';
 import { crashRecord, crashStream } from './crash-shared.js';
 import { readRange } from './helpers.js';
-import { SimpleFsStore } from './simple-fs-store.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const driver = join(here, 'crash-driver.ts');
@@ -83,7 +83,9 @@ describe('crash', () => {
       const ackedEnd = cursor;
       totalAcked += ackedEnd - run.ready;
 
-      const log = await ChunkLog.open(new SimpleFsStore(dir), { sweepOrphansOnOpen: true });
+      const log = await ChunkLog.open(await openObjectStore({ kind: 'local', root: dir }), {
+        sweepOrphansOnOpen: true,
+      });
       try {
         const stream = log.recovered().streams.find((s) => s.id === crashStream);
         expect(stream).toBeDefined();

@@ -1,6 +1,6 @@
 /**
- * Object-store faults: lost responses after successful puts (resolved by put-id), transient errors
- * that clear, persistent failures (commits rejected, log marked failed, nothing acknowledged on
+ * Object-store faults: a slow store, lost responses after successful puts (resolved by put-id),
+ * transient errors and 409 conflicts that clear (alone and mixed at random), persistent failures (commits rejected, log marked failed, nothing acknowledged on
  * top of a chunk of unknown fate), fatal errors (missing bucket, full disk) with clear messages,
  * a crash between segment puts and the manifest put, and corrupt objects.
  */
@@ -11,8 +11,8 @@ import { ChunkLog, type ChunkLogOptions } from '../../src/storage/chunk-log.js';
 import { chunkKey } from '../../src/storage/names.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { seededRand } from '../../src/util/rand.js';
-import { FaultStore } from './fault-store.js';
-import { createStream, makeAppend, readAll, seqs } from './helpers.js';
+import type { SequencedRecord } from '../../src/engine/types.js';
+import { createStream, faulty, makeAppend, readAll, readRange, seqs } from './helpers.js';
 
 const opened: ChunkLog[] = [];
 let seed = 200;
@@ -42,17 +42,16 @@ async function tick(): Promise<void> {
   for (let i = 0; i < 20; i++) await new Promise<void>((resolve) => setImmediate(resolve));
 }
 
-const isChunk = (key: string) => key.startsWith('chunk/');
-
 describe('chunk put faults', () => {
   it('a lost response after a successful put is recognised by put-id', async () => {
     const memory = new MemoryObjectStore();
-    const store = new FaultStore(memory);
+    const store = faulty(memory);
     const log = await open(store);
     await log.commit(createStream('s'));
-    store.inject({ op: 'put', match: isChunk, kind: 'after' });
+    const lost = store.faults.add({ op: 'put', prefix: 'chunk/', mode: 'lost-response', times: 1 });
     await log.commit([makeAppend('s', 0, 3)]);
-    expect(store.calls.filter((c) => c.op === 'head' && isChunk(c.key)).length).toBe(1);
+    expect(lost.fired).toBe(1);
+    expect(store.calls.filter((c) => c.op === 'head' && c.key.startsWith('chunk/')).length).toBe(1);
     await log.commit([makeAppend('s', 3, 1)]);
     const reopened = await open(memory);
     expect(seqs(await reopened.read(readAll('s', 4)))).toEqual([0, 1, 2, 3]);
@@ -60,21 +59,21 @@ describe('chunk put faults', () => {
 
   it('a lost response whose retry meets our own object (PreconditionFailed) succeeds', async () => {
     const clock = new ManualClock();
-    const store = new FaultStore(new MemoryObjectStore());
+    const store = faulty();
     const log = await open(store, { clock });
     await log.commit(createStream('s'));
-    store.inject({ op: 'put', match: isChunk, kind: 'after' });
-    store.inject({ op: 'head', match: isChunk, kind: 'before' }); // cannot check at once: retry the put
+    store.faults.add({ op: 'put', prefix: 'chunk/', mode: 'lost-response', times: 1 });
+    store.faults.add({ op: 'head', prefix: 'chunk/', mode: 'fail', times: 1 }); // cannot check at once: retry the put
     await settle(clock, log.commit([makeAppend('s', 0, 1)]));
     expect(log.status().ok).toBe(true);
   });
 
   it('transient errors that clear within the retry budget only delay the commit', async () => {
     const clock = new ManualClock();
-    const store = new FaultStore(new MemoryObjectStore());
+    const store = faulty();
     const log = await open(store, { clock });
     await log.commit(createStream('s'));
-    store.inject({ op: 'put', match: isChunk, kind: 'before', times: 4 });
+    store.faults.add({ op: 'put', prefix: 'chunk/', mode: 'fail', times: 4 });
     await settle(clock, log.commit([makeAppend('s', 0, 2)]));
     expect(seqs(await log.read(readAll('s', 2)))).toEqual([0, 1]);
     expect(log.status().ok).toBe(true);
@@ -83,15 +82,14 @@ describe('chunk put faults', () => {
   it('a persistent failure rejects the commit and everything after it, and marks the log failed', async () => {
     const clock = new ManualClock();
     const memory = new MemoryObjectStore();
-    const store = new FaultStore(memory);
+    const store = faulty(memory);
     const log = await open(store, { clock, storeRetryTimeoutMs: 2_000 });
     const failures: string[] = [];
     log.onFailure((reason) => failures.push(reason));
     await log.commit(createStream('s'));
     await log.commit([makeAppend('s', 0, 1)]);
     // Only chunk 4 fails; chunk 5 (the next commit) is written fine but must not be acknowledged.
-    store.inject({ op: 'put', match: (key) => key === chunkKey(4), kind: 'before', times: Infinity });
-    store.inject({ op: 'head', match: (key) => key === chunkKey(4), kind: 'before', times: Infinity });
+    store.faults.add({ op: ['put', 'head'], prefix: chunkKey(4), mode: 'fail' });
     const doomed = log.commit([makeAppend('s', 1, 1)]);
     await tick();
     const after = log.commit([makeAppend('s', 2, 1)]);
@@ -111,32 +109,128 @@ describe('chunk put faults', () => {
   });
 
   it('a fatal store error (missing bucket, full disk) rejects at once with the store message', async () => {
-    const store = new FaultStore(new MemoryObjectStore());
+    const store = faulty();
     const log = await open(store);
     await log.commit(createStream('s'));
-    store.inject({ op: 'put', match: isChunk, kind: 'fatal' });
+    store.faults.add({ op: 'put', prefix: 'chunk/', mode: 'fatal', times: 1 });
     await expect(log.commit([makeAppend('s', 0, 1)])).rejects.toMatchObject({
       code: 'storage',
-      message: /injected fatal error/,
+      message: /injected: fatal error/,
     });
     expect(log.status().ok).toBe(false);
   });
 });
 
+describe('a misbehaving store loses and duplicates no acknowledged record', () => {
+  /**
+   * Submits `count` appends to `stream` from seq_num `first` (1 to 3 records each) without waiting,
+   * advancing the clock until all settle. Returns the order in which they resolved and their records.
+   */
+  async function pipeline(clock: ManualClock, log: ChunkLog, stream: string, first: number, count: number) {
+    const acked: number[] = [];
+    const records: SequencedRecord[] = [];
+    const commits: Promise<unknown>[] = [];
+    let next = first;
+    for (let i = 0; i < count; i++) {
+      const append = makeAppend(stream, next, 1 + (i % 3));
+      next += append.records.length;
+      records.push(...append.records);
+      commits.push(log.commit([append]).then(() => acked.push(i)));
+      if (i % 4 === 3) await tick(); // let chunks seal between submissions, so several are in flight
+    }
+    await settle(clock, Promise.all(commits));
+    return { acked, records, next };
+  }
+
+  /** A fresh log on the bare store recovers exactly `records`: each once, in order, same content. */
+  async function expectRecovered(memory: MemoryObjectStore, stream: string, records: SequencedRecord[]) {
+    const log = await open(memory);
+    const recovered = log.recovered().streams.find((s) => s.id === stream);
+    expect(recovered?.tail.seqNum).toBe(records.length);
+    expect(await readRange(log, stream, 0, records.length)).toEqual(records);
+  }
+
+  it('a slow store (latency on puts) delays acknowledgements but never reorders them', async () => {
+    const clock = new ManualClock();
+    const memory = new MemoryObjectStore();
+    const store = faulty(memory, clock, 7);
+    // A few commits per chunk at most (chunkBytesMax is the minimum), eight chunks in flight.
+    const log = await open(store, { clock, chunkBytesMax: 1024, chunksInFlightMax: 8 });
+    await log.commit(createStream('s'));
+    // About half the chunk puts take 30x longer: later chunks often land before earlier ones.
+    const slow = store.faults.add({ op: 'put', prefix: 'chunk/', mode: 'latency', latencyMs: 300, probability: 0.5 });
+    store.faults.add({ op: 'put', prefix: 'chunk/', mode: 'latency', latencyMs: 10 });
+    const { acked, records } = await pipeline(clock, log, 's', 0, 40);
+    expect(slow.fired).toBeGreaterThan(2); // some chunks were slow, and some not
+    expect(slow.matched - slow.fired).toBeGreaterThan(2);
+    expect(acked).toEqual(range(0, 40));
+    expect(log.status().ok).toBe(true);
+    expect(await readRange(log, 's', 0, records.length)).toEqual(records);
+    await expectRecovered(memory, 's', records);
+  });
+
+  it('409 conflicts on a chunk put are retried; the chunk is written once', async () => {
+    const clock = new ManualClock();
+    const memory = new MemoryObjectStore();
+    const store = faulty(memory, clock);
+    const log = await open(store, { clock });
+    await log.commit(createStream('s'));
+    const conflict = store.faults.add({ op: 'put', prefix: 'chunk/', mode: 'conflict', times: 2 });
+    await settle(clock, log.commit([makeAppend('s', 0, 3)]));
+    expect(conflict.fired).toBe(2);
+    expect(store.calls.filter((c) => c.op === 'put' && c.key === chunkKey(3))).toHaveLength(3);
+    await log.commit([makeAppend('s', 3, 1)]);
+    await expectRecovered(memory, 's', [...makeAppend('s', 0, 3).records, ...makeAppend('s', 3, 1).records]);
+  });
+
+  it('random 503s, 409s, lost responses and latency on every operation, through checkpoints and GC', async () => {
+    const clock = new ManualClock();
+    const memory = new MemoryObjectStore();
+    const store = faulty(memory, clock, 11);
+    const log = await open(store, {
+      clock,
+      chunkBytesMax: 1024,
+      chunksInFlightMax: 4,
+      checkpointChunks: 6,
+      gcIntervalMs: 500,
+      manifestPollIntervalMs: 200,
+    });
+    await log.commit([...createStream('a'), ...createStream('b').slice(1)]);
+    const rules = [
+      store.faults.add({ mode: 'latency', latencyMs: 40, probability: 0.3 }),
+      store.faults.add({ op: 'put', mode: 'lost-response', probability: 0.15 }),
+      store.faults.add({ op: 'put', mode: 'conflict', probability: 0.1 }),
+      store.faults.add({ mode: 'fail', probability: 0.15 }),
+    ];
+    const a = await pipeline(clock, log, 'a', 0, 60);
+    const b = await pipeline(clock, log, 'b', 0, 30);
+    const more = await pipeline(clock, log, 'a', a.next, 30);
+    for (const rule of rules) expect(rule.fired).toBeGreaterThan(3);
+    expect(a.acked).toEqual(range(0, 60));
+    expect(log.status().ok).toBe(true);
+    expect(log.stats().manifestId).toBeGreaterThan(2); // checkpoints happened despite the faults
+    store.faults.clear();
+    const recordsA = [...a.records, ...more.records];
+    expect(await readRange(log, 'a', 0, recordsA.length)).toEqual(recordsA);
+    await expectRecovered(memory, 'a', recordsA);
+    await expectRecovered(memory, 'b', b.records);
+  });
+});
+
 describe('open faults', () => {
   it('fails with a clear error when the store refuses (e.g. missing bucket)', async () => {
-    const store = new FaultStore(new MemoryObjectStore());
-    store.inject({ op: 'list', kind: 'fatal' });
+    const store = faulty();
+    store.faults.add({ op: 'list', mode: 'fatal', times: 1 });
     await expect(open(store)).rejects.toMatchObject({
       code: 'storage',
-      message: /cannot open the stream log on faulty\(memory\): list manifests .*injected fatal error/,
+      message: /cannot open the stream log on faulty\(memory\): list manifests .*injected: fatal error/,
     });
   });
 
   it('gives up after the retry budget when the store stays unreachable', async () => {
     const clock = new ManualClock();
-    const store = new FaultStore(new MemoryObjectStore());
-    store.inject({ op: 'list', kind: 'before', times: Infinity });
+    const store = faulty();
+    store.faults.add({ op: 'list', mode: 'fail' });
     await expect(settle(clock, open(store, { clock, storeRetryTimeoutMs: 1_000 }))).rejects.toMatchObject({
       code: 'storage',
       message: /cannot open the stream log/,
@@ -172,12 +266,12 @@ describe('open faults', () => {
 describe('checkpoint faults', () => {
   it('a crash between segment puts and the manifest put loses nothing; orphan segments are never read and get deleted', async () => {
     const memory = new MemoryObjectStore();
-    const store = new FaultStore(memory);
+    const store = faulty(memory);
     const log = await open(store);
     await log.commit([...createStream('a'), ...createStream('b').slice(1)]);
     await log.commit([makeAppend('a', 0, 20), makeAppend('b', 0, 7)]);
     await log.commit([makeAppend('a', 20, 5, { trimPoint: 3 })]);
-    store.holdPuts((key) => key.startsWith('manifest/'));
+    store.faults.add({ op: 'put', prefix: 'manifest/', mode: 'hold' });
     void log.checkpoint().catch(() => {});
     await tick();
     expect(store.held.map((h) => h.key)).toEqual(['manifest/00000000000000000002']);
@@ -202,11 +296,11 @@ describe('checkpoint faults', () => {
 
   it('a crash after the manifest but before chunk GC recovers from the manifest without replaying folded chunks twice', async () => {
     const memory = new MemoryObjectStore();
-    const store = new FaultStore(memory);
+    const store = faulty(memory);
     const log = await open(store);
     await log.commit(createStream('s'));
     await log.commit([makeAppend('s', 0, 10)]);
-    store.hold('list', (prefix) => prefix === 'chunk/');
+    store.faults.add({ op: 'list', prefix: 'chunk/', mode: 'hold' });
     void log.checkpoint().catch(() => {});
     await tick();
     store.crash();
@@ -219,15 +313,15 @@ describe('checkpoint faults', () => {
   it('a failing segment put fails the checkpoint, not the log; a later checkpoint succeeds', async () => {
     const clock = new ManualClock();
     const memory = new MemoryObjectStore();
-    const store = new FaultStore(memory);
+    const store = faulty(memory);
     const log = await open(store, { clock, storeRetryTimeoutMs: 500 });
     await log.commit(createStream('s'));
     await log.commit([makeAppend('s', 0, 10)]);
-    store.inject({ op: 'put', match: (key) => key.startsWith('segment/'), kind: 'before', times: Infinity });
+    store.faults.add({ op: 'put', prefix: 'segment/', mode: 'fail' });
     await expect(settle(clock, log.checkpoint())).rejects.toThrow(/segment/);
     expect(log.status().ok).toBe(true);
     await log.commit([makeAppend('s', 10, 1)]);
-    store.clearFaults();
+    store.faults.clear();
     expect(await log.checkpoint()).toMatchObject({ kind: 'done' });
     expect((await memory.list('segment/')).length).toBe(1);
     expect(seqs(await log.read(readAll('s', 11)))).toEqual(range(0, 11));
@@ -236,18 +330,18 @@ describe('checkpoint faults', () => {
   it('a manifest put of unknown outcome keeps its segments, and the next checkpoint adopts the manifest', async () => {
     const clock = new ManualClock();
     const memory = new MemoryObjectStore();
-    const store = new FaultStore(memory);
+    const store = faulty(memory);
     const log = await open(store, { clock, storeRetryTimeoutMs: 500 });
     await log.commit(createStream('s'));
     await log.commit([makeAppend('s', 0, 10)]);
-    store.inject({ op: 'put', match: (key) => key.startsWith('manifest/'), kind: 'after' });
-    store.inject({ op: 'head', match: (key) => key.startsWith('manifest/'), kind: 'before', times: Infinity });
-    store.inject({ op: 'put', match: (key) => key.startsWith('manifest/'), kind: 'before', times: Infinity });
+    // The first put lands but its response is lost; then nothing gets through (rules fire in order).
+    store.faults.add({ op: 'put', prefix: 'manifest/', mode: 'lost-response', times: 1 });
+    store.faults.add({ op: ['put', 'head'], prefix: 'manifest/', mode: 'fail' });
     await expect(settle(clock, log.checkpoint())).rejects.toThrow(/manifest/);
     // The manifest did land, and it references the segment: both must survive.
     expect((await memory.list('manifest/')).length).toBe(2);
     expect((await memory.list('segment/')).length).toBe(1);
-    store.clearFaults();
+    store.faults.clear();
     await log.commit([makeAppend('s', 10, 1)]);
     expect(await log.checkpoint()).toMatchObject({ kind: 'done', manifestId: 3 });
     expect(log.status().ok).toBe(true);

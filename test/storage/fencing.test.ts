@@ -13,8 +13,7 @@ import { encodeCommit } from '../../src/storage/codec-mutation.js';
 import { chunkKey } from '../../src/storage/names.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { seededRand } from '../../src/util/rand.js';
-import { FaultStore } from './fault-store.js';
-import { createStream, makeAppend, readAll, seqs } from './helpers.js';
+import { createStream, faulty, makeAppend, readAll, seqs } from './helpers.js';
 
 const opened: ChunkLog[] = [];
 let seed = 100;
@@ -104,11 +103,11 @@ describe('fencing', () => {
 
   it('ignores a zombie chunk written after the fence, and the new writer writes past it', async () => {
     const memory = new MemoryObjectStore();
-    const zombieStore = new FaultStore(memory);
+    const zombieStore = faulty(memory);
     const zombie = await open(zombieStore, { chunksInFlightMax: 4 });
     await zombie.commit(createStream('s'));
     await zombie.commit([makeAppend('s', 0, 2)]);
-    zombieStore.holdPuts((key) => key.startsWith('chunk/'));
+    zombieStore.faults.add({ op: 'put', prefix: 'chunk/', mode: 'hold' });
     const lost = [zombie.commit([makeAppend('s', 2, 1)])];
     await tick();
     lost.push(zombie.commit([makeAppend('s', 3, 1)]));
@@ -119,7 +118,7 @@ describe('fencing', () => {
 
     const writerEvents: string[] = [];
     const writer = await open(memory, {}, writerEvents);
-    zombieStore.release((key) => key === later); // lands after the fence: a zombie chunk
+    zombieStore.release((call) => call.key === later); // lands after the fence: a zombie chunk
     await tick();
     zombieStore.release(); // finds the fence: the zombie learns it is fenced
     await expect(Promise.all(lost)).rejects.toMatchObject({ code: 'unavailable' });

@@ -2,6 +2,11 @@
  * Fixtures for storage tests: metadata, appends, and a reference model of what a log must hold.
  */
 import type { BasinMeta, SequencedRecord, StreamMeta } from '../../src/engine/types.js';
+import { FaultyObjectStore } from '../../src/objectstore/faulty.js';
+import { MemoryObjectStore } from '../../src/objectstore/memory.js';
+import type { ObjectStore } from '../../src/objectstore/types.js';
+import type { Clock } from '../../src/util/clock.js';
+import { seededRand } from '../../src/util/rand.js';
 import type { Append, Mutation, ReadRequest, StreamLog } from '../../src/storage/types.js';
 
 export function basinMeta(createdAtMs = 1_000): BasinMeta {
@@ -98,6 +103,11 @@ export async function readRange(log: StreamLog, stream: string, start: number, e
     out.push(...batch);
     cursor = batch[batch.length - 1].seqNum + 1;
   }
+}
+
+/** A fault-injecting store over `inner` (default: a fresh memory store); latency waits on `clock`. */
+export function faulty(inner: ObjectStore = new MemoryObjectStore(), clock?: Clock, seed = 1): FaultyObjectStore {
+  return new FaultyObjectStore(inner, { rand: seededRand(seed), clock });
 }
 
 export function seqs(records: SequencedRecord[]): number[] {

@@ -12,8 +12,7 @@ import { ChunkLog, type ChunkLogOptions } from '../../src/storage/chunk-log.js';
 import type { ObjectStore } from '../../src/objectstore/types.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { seededRand } from '../../src/util/rand.js';
-import { FaultStore } from './fault-store.js';
-import { createStream, makeAppend, readAll, seqs, type AppendOptions } from './helpers.js';
+import { createStream, faulty, makeAppend, readAll, seqs, type AppendOptions } from './helpers.js';
 
 const opened: ChunkLog[] = [];
 const small: ChunkLogOptions = { blockBytes: 300, checkpointBytes: 1 << 30, checkpointChunks: 1 << 30 };
@@ -165,11 +164,11 @@ describe('read and seqNumForTimestamp', () => {
   });
 
   it('never returns records at or beyond the durable tail or endSeqNum', async () => {
-    const store = new FaultStore(new MemoryObjectStore());
+    const store = faulty();
     const log = await open(store);
     await log.commit(createStream('s'));
     await log.commit([makeAppend('s', 0, 5)]);
-    store.holdPuts();
+    store.faults.add({ op: 'put', mode: 'hold' });
     const pending = log.commit([makeAppend('s', 5, 5)]);
     await new Promise((resolve) => setImmediate(resolve));
     expect(seqs(await log.read(readAll('s', 100)))).toEqual([0, 1, 2, 3, 4]);
@@ -183,7 +182,7 @@ describe('read and seqNumForTimestamp', () => {
 
 describe('trim, retention and deletion', () => {
   it('GC deletes segments entirely below the trim point, and reads skip trimmed records', async () => {
-    const store = new FaultStore(new MemoryObjectStore());
+    const store = faulty();
     const log = await open(store, { segmentMergeBytesMax: 0 });
     await log.commit(createStream('s'));
     await log.commit([makeAppend('s', 0, 100)]);
@@ -246,17 +245,17 @@ describe('trim, retention and deletion', () => {
   });
 
   it('a read that races with GC deleting its segment treats the records as trimmed', async () => {
-    const store = new FaultStore(new MemoryObjectStore());
+    const store = faulty();
     const log = await open(store);
     await log.commit(createStream('s'));
     await log.commit([makeAppend('s', 0, 50)]);
     await log.checkpoint();
     await log.commit([makeAppend('s', 50, 10)]);
-    const stopHolding = store.hold('get', (key) => key.startsWith('segment/'));
+    const hold = store.faults.add({ op: 'get', prefix: 'segment/', mode: 'hold' });
     const read = log.read(readAll('s', 60));
     await new Promise((resolve) => setImmediate(resolve));
     expect(store.held.length).toBe(1);
-    stopHolding();
+    hold.remove();
     await log.commit([makeAppend('s', 60, 1, { trimPoint: 55 })]);
     await log.collectGarbage();
     expect((await store.list('segment/')).length).toBe(0);
@@ -265,7 +264,8 @@ describe('trim, retention and deletion', () => {
   });
 
   it('rewrites a small last segment with new records instead of adding segments', async () => {
-    const store = new FaultStore(new MemoryObjectStore());
+    const memory = new MemoryObjectStore();
+    const store = faulty(memory);
     const log = await open(store, { segmentMergeBytesMax: 2_000, blockCacheBytes: 0 });
     await log.commit(createStream('s'));
     for (let i = 0; i < 12; i++) {
@@ -285,18 +285,18 @@ describe('trim, retention and deletion', () => {
     await log.checkpoint();
     await log.collectGarbage();
     const last = (await store.list('segment/')).at(-1)!.key;
-    const stopHolding = store.hold('get', (key) => key === last);
+    const hold = store.faults.add({ op: 'get', prefix: last, mode: 'hold' });
     const read = log.read({ ...readAll('s', 50), startSeqNum: 48 });
     for (let i = 0; i < 20 && store.held.length === 0; i++) await new Promise((resolve) => setImmediate(resolve));
     expect(store.held.length).toBe(1);
-    stopHolding();
+    hold.remove();
     await log.commit([makeAppend('s', 49, 1)]);
     await log.checkpoint();
     await log.collectGarbage();
     expect(await store.head(last)).toBeNull();
     store.release();
     expect(seqs(await read)).toEqual([48, 49]);
-    const reopened = await open(store.inner);
+    const reopened = await open(memory);
     expect(seqs(await reopened.read(readAll('s', 50)))).toEqual(range(0, 50));
   });
 

@@ -33,7 +33,21 @@ export class SessionOutput {
     private readonly res: Response,
   ) {
     res.on('close', this.onClose);
-    if (res.destroyed) this.gone.abort();
+    if (isClosed(res)) this.gone.abort();
+  }
+
+  /**
+   * Runs `fn` once the client is gone, at once if it already is (it may leave while the session
+   * is being opened). Returns the function that unsubscribes.
+   */
+  onGone(fn: () => void): () => void {
+    const signal = this.gone.signal;
+    if (signal.aborted) {
+      fn();
+      return () => {};
+    }
+    signal.addEventListener('abort', fn, { once: true });
+    return () => signal.removeEventListener('abort', fn);
   }
 
   /** Aborted when the client went away before the response finished. */
@@ -76,10 +90,16 @@ export class SessionOutput {
    */
   end(last?: Uint8Array | string): void {
     this.res.off('close', this.onClose);
-    if (!this.res.writableEnded && !this.res.destroyed) {
+    if (!this.res.writableEnded && !isClosed(this.res)) {
       if (last === undefined) this.res.end();
       else this.res.end(last);
     }
     if (!this.req.readableEnded && !this.req.destroyed) this.req.resume();
   }
+}
+
+/** The response's connection or HTTP/2 stream is already closed (compat responses lack `destroyed`). */
+function isClosed(res: Response): boolean {
+  if ('stream' in res) return res.stream.destroyed || res.stream.closed;
+  return res.destroyed;
 }

@@ -168,8 +168,7 @@ export async function serveS2SAppend(
 ): Promise<void> {
   const out = new SessionOutput(req, res);
   const stopInput = new AbortController();
-  const stop = () => stopInput.abort();
-  out.signal.addEventListener('abort', stop);
+  const unsubscribe = out.onGone(() => stopInput.abort());
   const queue = new AckQueue(options.inflightInputsMax);
   out.start('s2s/proto');
   const input = readInputs(new BodyReader(req, stopInput.signal), session, queue, stopInput.signal);
@@ -194,7 +193,7 @@ export async function serveS2SAppend(
     out.end();
   } finally {
     stopInput.abort();
-    out.signal.removeEventListener('abort', stop);
+    unsubscribe();
     await input;
     session.close();
   }

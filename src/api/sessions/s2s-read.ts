@@ -28,8 +28,7 @@ export async function serveS2SRead(
 ): Promise<void> {
   const out = new SessionOutput(req, res);
   // Unblocks a pending `next()` (a follower waiting for appends) as soon as the client leaves.
-  const close = () => session.close();
-  out.signal.addEventListener('abort', close);
+  const unsubscribe = out.onGone(() => session.close());
   out.start('s2s/proto');
   try {
     for (;;) {
@@ -44,7 +43,7 @@ export async function serveS2SRead(
     // A bug of ours: the client got its 500 frame; rethrown so the server logs it.
     if (internal) throw error;
   } finally {
-    out.signal.removeEventListener('abort', close);
+    unsubscribe();
     session.close();
   }
 }

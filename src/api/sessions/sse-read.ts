@@ -49,8 +49,7 @@ export async function serveSseRead(
   options: SseReadOptions,
 ): Promise<void> {
   const out = new SessionOutput(req, res);
-  const close = () => session.close();
-  out.signal.addEventListener('abort', close);
+  const unsubscribe = out.onGone(() => session.close());
   const encoder = new SseEncoder(options);
   out.start('text/event-stream');
   try {
@@ -67,7 +66,7 @@ export async function serveSseRead(
     // A bug of ours: the client got its error event; rethrown so the server logs it.
     if (internal) throw error;
   } finally {
-    out.signal.removeEventListener('abort', close);
+    unsubscribe();
     session.close();
   }
 }

@@ -9,8 +9,7 @@
 import { errors } from '../../errors.js';
 import type { Engine } from '../../engine/engine.js';
 import type { ReadRequest, ReadStart } from '../../engine/read-session.js';
-import { meteredBytes } from '../../engine/types.js';
-import { metrics } from '../../metrics.js';
+import { countRead } from './read-metrics.js';
 import type { AppendInput, StreamConfigLayer } from '../../engine/types.js';
 import { readBatchBytesMax, readBatchRecordsMax, unaryReadWaitSecsMax } from '../../limits.js';
 import { parseJson } from '../../util/json.js';
@@ -151,11 +150,3 @@ export function registerRecordRoutes(router: Router, engine: Engine): void {
   });
 }
 
-/** Records and metered bytes delivered to readers, by transport. */
-export function countRead(transport: string, records: readonly { headers: [Uint8Array, Uint8Array][]; body: Uint8Array }[]): void {
-  if (records.length === 0) return;
-  let bytes = 0;
-  for (const record of records) bytes += meteredBytes(record);
-  metrics.readRecords.inc({ transport }, records.length);
-  metrics.readBytes.inc({ transport }, bytes);
-}

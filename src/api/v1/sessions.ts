@@ -19,6 +19,8 @@ import type { ReadSessionPort } from '../sessions/ports.js';
 import { serveS2SAppend } from '../sessions/s2s-append.js';
 import { serveS2SRead } from '../sessions/s2s-read.js';
 import { SessionSlots } from '../sessions/slots.js';
+import { metrics } from '../../metrics.js';
+import { countRead } from './read-metrics.js';
 import { serveSseRead } from '../sessions/sse-read.js';
 import { parseLastEventId } from '../sse.js';
 
@@ -41,13 +43,22 @@ export interface SessionTarget {
   streamConfig?: StreamConfigLayer;
 }
 
-function readPort(session: ReadSession): ReadSessionPort {
+/** Adapts an engine read session to the transports, counting what it delivers (by transport). */
+function readPort(session: ReadSession, transport: 's2s' | 'sse'): ReadSessionPort {
+  metrics.sessionsOpen.inc({ kind: `${transport}_read` });
+  let open = true;
   return {
     next: async () => {
       const result = await session.next();
-      return result.done ? undefined : result.value;
+      if (result.done) return undefined;
+      if (result.value.kind === 'batch') countRead(transport, result.value.records);
+      return result.value;
     },
-    close: () => session.close(),
+    close: () => {
+      if (open) metrics.sessionsOpen.dec({ kind: `${transport}_read` });
+      open = false;
+      session.close();
+    },
   };
 }
 
@@ -77,7 +88,12 @@ export class StreamingSessions {
     const release = this.slots.acquire();
     try {
       const session = await this.engine.openAppendSession(target.basin, target.stream, this.openOptions(target));
-      await serveS2SAppend(ctx.req, ctx.res, session, { compression, inflightInputsMax: this.inflightInputsMax });
+      metrics.sessionsOpen.inc({ kind: 's2s_append' });
+      try {
+        await serveS2SAppend(ctx.req, ctx.res, session, { compression, inflightInputsMax: this.inflightInputsMax });
+      } finally {
+        metrics.sessionsOpen.dec({ kind: 's2s_append' });
+      }
     } finally {
       release();
     }
@@ -89,7 +105,7 @@ export class StreamingSessions {
     const release = this.slots.acquire();
     try {
       const session = await this.openRead(target, request);
-      await serveS2SRead(ctx.req, ctx.res, readPort(session), compression);
+      await serveS2SRead(ctx.req, ctx.res, readPort(session, 's2s'), compression);
     } finally {
       release();
     }
@@ -102,7 +118,7 @@ export class StreamingSessions {
     const release = this.slots.acquire();
     try {
       const session = await this.openRead(target, resumed);
-      await serveSseRead(ctx.req, ctx.res, readPort(session), { format, clock: this.engine.ctx.clock });
+      await serveSseRead(ctx.req, ctx.res, readPort(session, 'sse'), { format, clock: this.engine.ctx.clock });
     } finally {
       release();
     }

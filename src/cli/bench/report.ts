@@ -98,6 +98,7 @@ export function liveBlock(stream: NodeJS.WriteStream, render: () => string[], hz
     stop() {
       clearInterval(timer);
       if (drawn > 0) stream.write(`\x1b[${drawn}A\r\x1b[J`);
+      drawn = 0; // stopping twice erases nothing more
     },
   };
 }

@@ -16,6 +16,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { BatchTransform, Producer, type S2Basin, type S2Stream, type SessionTransports } from '@s2-dev/streamstore';
 import { ChainVerifier, RecordFactory, recordOverhead } from './records.js';
 import { Samples, summarizeLatencies, throughput, type LatencySummary, type Throughput } from './stats.js';
+import { untilAborted } from '../output.js';
 
 export interface BenchOptions {
   recordSize: number;
@@ -28,6 +29,8 @@ export interface BenchOptions {
   readTransport: SessionTransports;
   /** How long the live reader may lag behind the writer's last ack before the run fails. */
   readerGraceMs: number;
+  /** How long the writer may wait for its outstanding acks after the deadline before the run fails. */
+  drainTimeoutMs: number;
 }
 
 export interface BenchResult {
@@ -55,6 +58,16 @@ export interface BenchProgress {
 
 const MiB = 1024 * 1024;
 
+/** Closes a stream handle, giving up after `ms`: a stuck session must not keep the run from ending. */
+async function closeWithin(stream: S2Stream, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    stream.close().catch(() => {}),
+    new Promise<void>((resolve) => (timer = setTimeout(resolve, ms))),
+  ]);
+  clearTimeout(timer);
+}
+
 export class BenchRun {
   readonly progress: BenchProgress = {
     phase: 'writing',
@@ -66,6 +79,7 @@ export class BenchRun {
     catchupStartsInMs: 0,
   };
   readonly streamName = `bench/${randomUUID()}`;
+  private deleted: Promise<void> | undefined;
   private readonly origin = performance.now();
 
   constructor(
@@ -96,8 +110,14 @@ export class BenchRun {
       return await this.measure();
     } finally {
       this.progress.phase = 'done';
-      await this.basin.streams.delete({ stream: this.streamName }).catch(() => {});
+      await this.deleteStream();
     }
+  }
+
+  /** Deletes the temporary stream (once), e.g. at the end or when the user interrupts the run. */
+  deleteStream(): Promise<void> {
+    this.deleted ??= this.basin.streams.delete({ stream: this.streamName }).catch(() => {});
+    return this.deleted;
   }
 
   private async measure(): Promise<BenchResult> {
@@ -194,11 +214,27 @@ export class BenchRun {
         );
       }
       this.progress.phase = 'draining';
-      await producer.close();
+      // A stalled acknowledgement must fail the run, not hang it.
+      let timer: NodeJS.Timeout | undefined;
+      const stalled = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          const pending = this.progress.written - this.progress.acked;
+          reject(
+            new Error(
+              `writer: ${pending} records still unacknowledged ${options.drainTimeoutMs / 1000} s after the deadline`,
+            ),
+          );
+        }, options.drainTimeoutMs);
+      });
+      try {
+        await Promise.race([producer.close(), stalled]);
+      } finally {
+        clearTimeout(timer);
+      }
       // Every ack has resolved; let the callbacks above record their latencies before counting.
       await new Promise((resolve) => setImmediate(resolve));
     } finally {
-      await stream.close().catch(() => {});
+      await closeWithin(stream, 5_000);
     }
     if (failure !== undefined) throw failure;
     return {
@@ -253,7 +289,7 @@ export class BenchRun {
         { start: { from: { seqNum: 0 } } },
         { as: 'bytes', signal: abort.signal },
       );
-      for await (const record of session) {
+      for await (const record of untilAborted(session, abort.signal)) {
         const now = this.nowUs();
         e2eLatencyUs.push(now - record.timestamp.getTime());
         verifier.feed(record);
@@ -266,7 +302,7 @@ export class BenchRun {
     } finally {
       if (!abort.signal.aborted) abort.abort();
       await watchdog;
-      await stream.close().catch(() => {});
+      await closeWithin(stream, 5_000);
     }
     const problems = [
       verifier.problem,
@@ -295,15 +331,16 @@ export class BenchRun {
         { start: { from: { seqNum: 0 } }, stop: { waitSecs: 0 } },
         { as: 'bytes', signal: abort.signal },
       );
-      for await (const record of session) {
+      for await (const record of untilAborted(session, abort.signal)) {
         verifier.feed(record);
         this.progress.caughtUp = verifier.count;
       }
+      if (abort.signal.aborted) error = 'timed out after 5 minutes';
     } catch (e) {
       error = abort.signal.aborted ? 'timed out after 5 minutes' : ((e as Error).message ?? String(e));
     } finally {
       clearTimeout(timer);
-      await stream.close().catch(() => {});
+      await closeWithin(stream, 5_000);
     }
     return { verifier, seconds: (performance.now() - start) / 1000, error };
   }

@@ -41,10 +41,17 @@ async function bench(basinArg: string, flags: BenchFlags): Promise<void> {
     appendTransport: flags.append === 'proto' ? 'fetch' : 's2s',
     readTransport: flags.read === 'sse' ? 'fetch' : 's2s',
     readerGraceMs: 30_000,
+    drainTimeoutMs: 60_000,
   });
   const display = process.stderr.isTTY
     ? liveBlock(process.stderr, () => progressLines(run.progress, flags.recordSize, flags.duration))
     : undefined;
+  // Ctrl-C still removes the temporary stream.
+  process.once('SIGINT', () => {
+    display?.stop();
+    process.stderr.write(`interrupted: deleting s2://${basin}/${run.streamName}\n`);
+    void run.deleteStream().then(() => process.exit(130));
+  });
   let result;
   try {
     result = await run.run();

@@ -23,7 +23,7 @@ import { Option, type Command } from 'commander';
 import { durationOption, parseCount, parseDurationArg, parseSizeArg } from '../args.js';
 import { action, basinClient, parseStreamUri, UsageError } from '../client.js';
 import { describeCommand, formatRecord, lines, parseFormat, parseRecordLine, type RecordFormat } from '../format.js';
-import { exitQuietlyOnEpipe, liveLine, style, writeAll } from '../output.js';
+import { exitQuietlyOnEpipe, liveLine, style, untilAborted, writeAll } from '../output.js';
 
 function openStream(uri: string): { label: string; stream: S2Stream } {
   const { basin, stream } = parseStreamUri(uri);
@@ -122,7 +122,7 @@ async function readInto(stream: S2Stream, input: ReadInput, format: RecordFormat
   if (out === process.stdout) exitQuietlyOnEpipe();
   try {
     const session = await stream.readSession(input, { as: 'bytes', signal: abort.signal });
-    for await (const record of session) {
+    for await (const record of untilAborted(session, abort.signal)) {
       const command = format === 'text' ? describeCommand(record) : undefined;
       // In text format a command record has no body line to print; say what it was on stderr.
       if (command) process.stderr.write(style.dim(`${command}\n`));
