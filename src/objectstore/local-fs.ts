@@ -18,9 +18,10 @@
  * Every fsync (file and directory) is timed into the fsync histogram of src/metrics.ts directly:
  * fsync is what a local-disk commit waits for, and only this backend knows when it happens.
  */
-import { link, mkdir, open, readdir, rename, rmdir, stat, unlink, lstat, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, rmdir, stat, unlink, lstat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { metrics } from '../metrics.js';
+import { FsWriterPool } from './fs-writer.js';
 import { systemRand, type Rand } from '../util/rand.js';
 import { TEMP_MARKER, validateKey, validatePutId } from './keys.js';
 import { compareKeys } from './memory.js';
@@ -50,6 +51,9 @@ export class LocalFsObjectStore implements ObjectStore {
   /** Directories known to exist with their entry fsynced in the parent (created once per process). */
   private readonly durableDirs = new Map<string, Promise<void>>();
   private tempSeq = 0;
+  /** Puts run on writer threads (see fs-writer.ts for why). */
+  private readonly writers = new FsWriterPool();
+  private closed = false;
 
   constructor(rootDir: string, options: LocalFsObjectStoreOptions = {}) {
     this.root = path.resolve(rootDir);
@@ -83,42 +87,40 @@ export class LocalFsObjectStore implements ObjectStore {
   async put(key: string, body: Uint8Array, options: PutOptions = {}): Promise<void> {
     validateKey(key);
     validatePutId(options.putId);
+    if (this.closed) throw new ObjectStoreError('Fatal', `object store ${this.describe()} is closed`);
     const header = encodeHeader(options.putId);
     const finalPath = this.pathOf(key);
     const dir = path.dirname(finalPath);
+    const publish = options.ifNoneMatch === '*' ? 'link' : 'rename';
     // A concurrent delete may prune the (empty) directory between ensureDir and creating the temp file.
     for (let attempt = 0; ; attempt++) {
       await this.ensureDir(dir);
       const tmp = path.join(dir, this.tempName());
-      let fh: FileHandle;
-      try {
-        fh = await open(tmp, 'wx', 0o644);
-      } catch (error) {
-        if (errno(error) === 'ENOENT' && attempt < 3) {
-          this.forgetDirs(dir);
-          continue;
-        }
-        throw fsError(error, 'create temp file', tmp);
+      const reply = await this.writers.write({ dir, tmp, final: finalPath, publish, parts: [header, body] });
+      for (const seconds of reply.syncSeconds) metrics.fsyncDuration.observe(seconds);
+      const error = reply.error;
+      if (!error) return;
+      if (error.step === 'open' && error.code === 'ENOENT' && attempt < 3) {
+        this.forgetDirs(dir);
+        continue;
       }
-      try {
-        try {
-          await writeAll(fh, header, 0);
-          await writeAll(fh, body, header.length);
-          await timedSync(fh);
-        } finally {
-          await fh.close();
+      const cause = Object.assign(new Error(error.message), { code: error.code });
+      if (error.step === 'link' && error.code === 'EEXIST') {
+        const existing = await lstat(finalPath).catch(() => null);
+        if (existing && !existing.isFile()) {
+          throw new ObjectStoreError('Fatal', `key ${key} conflicts with directory ${finalPath}`, { cause });
         }
-        if (options.ifNoneMatch === '*') await this.linkNew(tmp, finalPath, key);
-        else await rename(tmp, finalPath);
-      } catch (error) {
-        throw fsError(error, 'write object', finalPath);
-      } finally {
-        // After rename the temp name is gone already; after link it is a second name for the same file.
-        await unlink(tmp).catch(() => undefined);
+        throw new ObjectStoreError('PreconditionFailed', `object ${key} already exists in ${this.describe()}`);
       }
-      await this.syncDir(dir);
-      return;
+      const action =
+        { open: 'create temp file', 'fsync-dir': 'fsync directory' }[error.step as string] ?? 'write object';
+      throw fsError(cause, action, error.step === 'open' ? tmp : error.step === 'fsync-dir' ? dir : finalPath);
     }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.writers.close();
   }
 
   async get(key: string, range?: ByteRange): Promise<Uint8Array> {
@@ -208,19 +210,6 @@ export class LocalFsObjectStore implements ObjectStore {
   private tempName(): string {
     const random = Math.floor(this.rand.next() * 2 ** 32).toString(36);
     return `${TEMP_MARKER}${process.pid}.${this.tempSeq++}.${random}`;
-  }
-
-  private async linkNew(tmp: string, finalPath: string, key: string): Promise<void> {
-    try {
-      await link(tmp, finalPath);
-    } catch (error) {
-      if (errno(error) !== 'EEXIST') throw error;
-      const existing = await lstat(finalPath).catch(() => null);
-      if (existing && !existing.isFile()) {
-        throw new ObjectStoreError('Fatal', `key ${key} conflicts with directory ${finalPath}`, { cause: error });
-      }
-      throw new ObjectStoreError('PreconditionFailed', `object ${key} already exists in ${this.describe()}`);
-    }
   }
 
   /** Opens an object and parses its header; null if absent. */
