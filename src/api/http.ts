@@ -111,11 +111,13 @@ export class RequestContext {
       this.res.end();
       return;
     }
+    // Encode a string body once: byteLength and then end(string) would each walk a large JSON body.
+    const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
     const allHeaders: Record<string, string | number> = { ...headers };
-    allHeaders['content-length'] = body === undefined ? 0 : Buffer.byteLength(body);
+    allHeaders['content-length'] = bytes === undefined ? 0 : bytes.length;
     this.res.writeHead(status, allHeaders);
-    if (body === undefined) this.res.end();
-    else this.res.end(body);
+    if (bytes === undefined) this.res.end();
+    else this.res.end(bytes);
   }
 
   sendJson(status: number, json: string, headers: Record<string, string> = {}): void {

@@ -20,7 +20,7 @@ export class MemoryObjectStore implements ObjectStore {
       throw new ObjectStoreError('PreconditionFailed', `object ${key} already exists`);
     }
     // Copy so a caller reusing its buffer cannot change what was "durably" stored.
-    this.objects.set(key, { body: Uint8Array.from(body), putId: options.putId });
+    this.objects.set(key, { body: new Uint8Array(body), putId: options.putId });
   }
 
   async get(key: string, range?: ByteRange): Promise<Uint8Array> {

@@ -37,7 +37,8 @@ export class ByteWriter {
     if (needed > this.buffer.length) {
       let capacity = Math.max(64, this.buffer.length * 2);
       while (capacity < needed) capacity *= 2;
-      const grown = new Uint8Array(capacity);
+      // Uninitialized: only written bytes are ever exposed, and zero-filling large segments cost.
+      const grown: Uint8Array = Buffer.allocUnsafeSlow(capacity);
       grown.set(this.buffer.subarray(0, this.length));
       this.buffer = grown;
       this.view = new DataView(grown.buffer);
@@ -172,7 +173,7 @@ export class ByteReader {
 
   /** Length-prefixed bytes, copied so the result does not pin a large object buffer. */
   bytes(): Uint8Array {
-    return Uint8Array.from(this.raw(this.u32()));
+    return new Uint8Array(this.raw(this.u32()));
   }
 
   string(): string {

@@ -34,10 +34,16 @@ export function readRecordPayload(reader: ByteReader): { headers: Header[]; body
 
 /** Encodes one commit: u32 mutation count, then each mutation (tag:u8, fields). */
 export function encodeCommit(mutations: Mutation[]): Uint8Array {
-  const writer = new ByteWriter(128);
+  const writer = new ByteWriter(mutations.reduce((n, m) => n + approximateBytes(m), 128));
   writer.u32(mutations.length);
   for (const mutation of mutations) writeMutation(writer, mutation);
-  return Uint8Array.from(writer.finish());
+  return new Uint8Array(writer.finish());
+}
+
+/** Roughly the encoded size (record bodies dominate), so the writer rarely grows. */
+function approximateBytes(mutation: Mutation): number {
+  if (mutation.kind !== 'append') return 256;
+  return mutation.records.reduce((n, r) => n + r.body.length + 32, 256);
 }
 
 function writeMutation(writer: ByteWriter, mutation: Mutation): void {

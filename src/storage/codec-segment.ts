@@ -76,7 +76,8 @@ export function encodeSegment(
   options: SegmentOptions,
 ): { bytes: Uint8Array; summary: SegmentSummary } {
   assert(records.length > 0, 'a segment holds at least one record');
-  const out = new ByteWriter(1024);
+  // Sized for the uncompressed records up front: growing by doubling copied a 32 MiB segment ~5 times.
+  const out = new ByteWriter(records.reduce((n, r) => n + r.record.body.length + 64, 1024));
   out.raw(Buffer.from(segmentMagic, 'latin1')).u16(segmentFormatVersion).u16(0);
   const blocks: BlockInfo[] = [];
   let start = 0;
@@ -101,7 +102,7 @@ export function encodeSegment(
   out.raw(footer);
   out.u64(footerOffset).u32(footer.length).u32(checksum(footer)).u16(segmentFormatVersion).u16(0);
   out.raw(Buffer.from(trailerMagic, 'latin1'));
-  const bytes = Uint8Array.from(out.finish());
+  const bytes = new Uint8Array(out.finish());
   const last = records[records.length - 1].record;
   const summary: SegmentSummary = {
     firstSeqNum: records[0].record.seqNum,
@@ -169,7 +170,7 @@ function encodeFooter(footer: SegmentFooter): Uint8Array {
     writer.u64Big(block.firstTimestamp).u64Big(block.lastTimestamp);
     writer.u8(block.maxExpiresAtMs === null ? 0 : 1).u64(block.maxExpiresAtMs ?? 0);
   }
-  return Uint8Array.from(writer.finish());
+  return new Uint8Array(writer.finish());
 }
 
 /**

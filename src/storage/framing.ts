@@ -5,14 +5,20 @@
  * stored body so that any flipped or missing byte is detected before it is interpreted.
  */
 import { crc32 } from 'node:zlib';
-import { compress, decompress } from 'zstd-napi';
+import { Compressor, Decompressor } from 'zstd-napi';
 import { ByteReader, ByteWriter, CorruptDataError } from './binary.js';
 
 /** Header flag: the body is a zstd frame. */
 export const flagZstd = 1;
 
-/** zstd level 1: chunks and blocks sit on the write path, so speed beats ratio. */
-const zstdLevel = 1;
+/**
+ * One reused context each: creating a zstd context per call (what zstd-napi's `compress()` does)
+ * cost more than compressing a small chunk. zstd level 1: chunks and blocks sit on the write path,
+ * so speed beats ratio. Safe to share: calls are synchronous on this thread.
+ */
+const compressor = new Compressor();
+compressor.setParameters({ compressionLevel: 1 });
+const decompressor = new Decompressor();
 
 export interface Compressed {
   stored: Uint8Array;
@@ -22,7 +28,7 @@ export interface Compressed {
 /** Compresses `raw` when it is large enough and compression saves at least 10%. */
 export function maybeCompress(raw: Uint8Array, compressMinBytes: number): Compressed {
   if (raw.length < compressMinBytes) return { stored: raw, compressed: false };
-  const packed = compress(raw, { compressionLevel: zstdLevel });
+  const packed = compressor.compress(raw);
   if (packed.length > raw.length * 0.9) return { stored: raw, compressed: false };
   return { stored: new Uint8Array(packed.buffer, packed.byteOffset, packed.length), compressed: true };
 }
@@ -35,7 +41,7 @@ export function unpack(stored: Uint8Array, compressed: boolean, rawLength: numbe
   }
   let raw: Buffer;
   try {
-    raw = decompress(stored);
+    raw = decompressor.decompress(stored);
   } catch (error) {
     throw new CorruptDataError(`${what}: zstd decompression failed: ${(error as Error).message}`);
   }
@@ -71,7 +77,7 @@ export function encodeFrame(spec: FrameSpec, writeFields: (writer: ByteWriter) =
   writer.u32(checksum(packed.stored));
   writer.u32(checksum(writer.finish()));
   writer.raw(packed.stored);
-  return Uint8Array.from(writer.finish());
+  return new Uint8Array(writer.finish());
 }
 
 export interface DecodedFrame<Fields> {

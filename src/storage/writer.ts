@@ -172,9 +172,11 @@ export class ChunkWriter {
     if (waitMs <= 0 || this.pendingBytes >= this.options.chunkBytesMax) {
       this.sealTimer?.cancel();
       this.sealTimer = null;
-      // A microtask, so that commits submitted in the same synchronous run share one chunk.
+      // After the current I/O phase (setImmediate), so that commits from every request whose bytes
+      // arrived in this event-loop turn share one chunk: sealing in a microtask gave each request its
+      // own chunk whenever a put completes fast (memory, a free slot), multiplying per-chunk costs.
       this.sealQueued = true;
-      queueMicrotask(() => {
+      setImmediate(() => {
         this.sealQueued = false;
         this.seal();
       });

@@ -6,6 +6,7 @@
  * SSE reads (`Accept: text/event-stream`) and S2S sessions (`Content-Type: s2s/proto`) are
  * dispatched to ./sessions.ts once the request's other input was validated.
  */
+import { isAscii, isUtf8 } from 'node:buffer';
 import { errors } from '../../errors.js';
 import type { Engine } from '../../engine/engine.js';
 import type { ReadRequest, ReadStart } from '../../engine/read-session.js';
@@ -29,7 +30,6 @@ import { basinHeader, streamParam } from './common.js';
 import { streamingSessions } from './sessions.js';
 
 const u32Max = 0xffff_ffffn;
-const utf8Strict = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** Response type from the first media type of `Accept` (api.md 1.7): protobuf if asked, else JSON. */
 function wantsProtobuf(ctx: RequestContext): boolean {
@@ -53,10 +53,15 @@ function streamConfigHeader(ctx: RequestContext): StreamConfigLayer | undefined 
   }
 }
 
-/** Aborts when the client goes away (or the response finished), so waits are not kept for nobody. */
+/**
+ * Aborts when the client goes away before the response finished, so waits are not kept for nobody.
+ * Not after a finished response: nothing listens any more, and an abort (its DOMException) is costly.
+ */
 function closeSignal(ctx: RequestContext): AbortSignal {
   const controller = new AbortController();
-  ctx.res.once('close', () => controller.abort());
+  ctx.res.once('close', () => {
+    if (!ctx.res.writableFinished) controller.abort();
+  });
   return controller.signal;
 }
 
@@ -66,13 +71,11 @@ async function appendInput(ctx: RequestContext): Promise<AppendInput> {
   if (!ctx.isJsonContentType()) throw errors.badJson('Expected request with `Content-Type: application/json`');
   const format = parseFormatHeader(ctx.header('s2-format'));
   const body = await ctx.body(errors.badJson);
-  let text: string;
-  try {
-    text = utf8Strict.decode(body);
-  } catch {
-    throw errors.badJson('Failed to parse the request body as JSON: invalid UTF-8');
-  }
-  return decodeAppendInputJson(text, format);
+  // Validate with simdutf, then decode: TextDecoder's fatal mode was ~8% of server CPU on 100 KiB
+  // bodies. Bodies in base64 are pure ASCII, which latin1 turns into a string in one copy.
+  if (isAscii(body)) return decodeAppendInputJson(body.toString('latin1'), format);
+  if (!isUtf8(body)) throw errors.badJson('Failed to parse the request body as JSON: invalid UTF-8');
+  return decodeAppendInputJson(body.toString('utf8'), format);
 }
 
 /** Query of a read (api.md 3.14); type errors are 400 bad_query, conflicting starts 422. */
@@ -149,4 +152,3 @@ export function registerRecordRoutes(router: Router, engine: Engine): void {
     else ctx.sendJson(200, encodeAppendAckJson(ack));
   });
 }
-
