@@ -1,9 +1,11 @@
 /**
  * Our server through its REST API, with plain HTTP/1.1 keep-alive (no SDK), so the request shapes
- * match the HTTP peers': unary JSON appends (`POST .../records`), an SSE live read session, and
- * catch-up by unary JSON pages of up to 1000 records. Bodies travel base64 (`s2-format: base64`)
- * because the 8-byte timestamp prefix is binary.
+ * match the HTTP peers': unary appends (`POST .../records`), an SSE live read session, and catch-up
+ * by unary pages of up to 1000 records. Appends and catch-up pages use the API's binary format
+ * (`application/protobuf`, api.md 1.7), as Redis and NATS clients use their binary protocols; the
+ * SSE session is JSON by definition, with bodies in base64 (`s2-format: base64`).
  */
+import { decodeReadBatch, encodeAppendInput } from '../../src/api/codec/proto.js';
 import { agent, openEventStream, request, requestOk } from '../lib/http.js';
 import { sleep } from '../lib/procs.js';
 import { nowNs } from '../lib/stats.js';
@@ -55,10 +57,15 @@ export async function openS2Lite(baseUrl: string, basin: string, live: 'sse' | '
   const json = { ...headers, 'content-type': 'application/json' };
   const recordsPath = (stream: string) => `/v1/streams/${encodeURIComponent(stream)}/records`;
 
-  const readPage = async (stream: string, seq: number, waitS = 0) => {
-    const q = `seq_num=${seq}&count=1000${waitS ? `&wait=${waitS}` : ''}`;
-    const res = await requestOk(control, port, 'GET', `${recordsPath(stream)}?${q}`, undefined, headers);
-    return (JSON.parse(res.body.toString('utf8')) as { records: JsonRecord[] }).records;
+  const proto = { 's2-basin': basin, 'content-type': 'application/protobuf', accept: 'application/protobuf' };
+  /** One catch-up page in protobuf; returns the next seq_num (or -1 for an empty page). */
+  const readPage = async (stream: string, seq: number, onRecord: OnRecord) => {
+    const q = `seq_num=${seq}&count=1000`;
+    const res = await requestOk(control, port, 'GET', `${recordsPath(stream)}?${q}`, undefined, proto);
+    const t = nowNs();
+    const { records } = decodeReadBatch(res.body);
+    for (const r of records) onRecord(r.body, r.body.length, t);
+    return records.length ? records[records.length - 1]!.seqNum + 1 : -1;
   };
 
   /** An SSE read session from seq 0 with no limits: it follows the tail (api.md, read sessions). */
@@ -139,11 +146,8 @@ export async function openS2Lite(baseUrl: string, basin: string, live: 'sse' | '
       const p = recordsPath(stream);
       return {
         async send(records) {
-          let body = '{"records":[';
-          for (let i = 0; i < records.length; i++)
-            body += `${i ? ',' : ''}{"body":"${records[i]!.toString('base64')}"}`;
-          body += ']}';
-          await requestOk(pool, port, 'POST', p, body, json);
+          const body = encodeAppendInput({ records: records.map((b) => ({ headers: [], body: b })) });
+          await requestOk(pool, port, 'POST', p, Buffer.from(body.buffer, body.byteOffset, body.length), proto);
         },
         async close() {
           if (!own) return;
@@ -160,9 +164,9 @@ export async function openS2Lite(baseUrl: string, basin: string, live: 'sse' | '
       const tail = (JSON.parse(tailRes.body.toString('utf8')) as { tail: { seq_num: number } }).tail.seq_num;
       let next = 0;
       while (next < tail) {
-        const records = await readPage(stream, next);
-        if (records.length === 0) throw new Error(`catch-up stalled at ${next} of ${tail}`);
-        next = deliver(records, onRecord, nowNs()) + 1;
+        const after = await readPage(stream, next, onRecord);
+        if (after < 0) throw new Error(`catch-up stalled at ${next} of ${tail}`);
+        next = after;
       }
     },
     async ready() {
