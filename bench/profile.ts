@@ -2,7 +2,9 @@
  * Profiling driver: one workload shape against an already running server (started by hand, e.g.
  * under `node --cpu-prof`), so a profile covers only the load. Not part of the report.
  *
- *   node --import tsx bench/profile.ts <baseUrl> <basin> <recordBytes> <batch> <window> <seconds> [catchup]
+ *   node --import tsx bench/profile.ts <baseUrl> <basin> <recordBytes> <batch> <window> <seconds> [catchup|N]
+ *
+ * The last argument reads the stream back from the start once (`catchup`) or N times.
  */
 import { createBasin, openS2Lite } from './ours/client.js';
 import { runProducer } from './lib/harness.js';
@@ -25,7 +27,7 @@ const r = await runProducer(writer, {
 console.log(
   JSON.stringify({ recs: r.recordsPerSec, mibps: r.mibps, p50: r.ack.p50, p99: r.ack.p99, errors: r.errors }),
 );
-if (cu) {
+for (let rep = 0; cu && rep < Number(cu === 'catchup' ? 1 : cu); rep++) {
   let n = 0;
   let bytes = 0;
   const t0 = nowNs();

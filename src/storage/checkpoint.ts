@@ -19,7 +19,7 @@ import { assert } from '../util/assert.js';
 import type { Clock } from '../util/clock.js';
 import { meteredBytes } from '../engine/types.js';
 import type { ManifestHeader, SegmentRef, SnapshotRef } from './codec-manifest.js';
-import { encodeSegment, type SegmentOptions, type StoredRecord } from './codec-segment.js';
+import { encodeSegmentSteps, type EncodedSegment, type SegmentOptions, type StoredRecord } from './codec-segment.js';
 import { loadManifestHeader, writeManifest, type ManifestIo, type WrittenManifest } from './manifest-io.js';
 import { segmentKey } from './names.js';
 import { SegmentVanished, type SegmentCache } from './segment-cache.js';
@@ -56,6 +56,25 @@ export type CheckpointResult =
   | { kind: 'done'; manifestId: number; foldedChunkId: number; segments: number }
   | { kind: 'fenced'; reason: string };
 
+/** Encoded bytes between two yields to the event loop while a checkpoint encodes segments. */
+const encodeSliceBytes = 1024 * 1024;
+
+/** Encodes a segment, yielding to the event loop about every `encodeSliceBytes` (see encodeSegmentSteps). */
+async function encodeYielding(
+  stream: StreamId,
+  epoch: number,
+  records: StoredRecord[],
+  options: SegmentOptions,
+): Promise<EncodedSegment> {
+  const steps = encodeSegmentSteps(stream, epoch, records, options);
+  const blocksPerSlice = Math.max(1, Math.floor(encodeSliceBytes / options.blockBytes));
+  for (let blocks = 0; ; blocks++) {
+    const step = steps.next();
+    if (step.done) return step.value;
+    if (blocks % blocksPerSlice === blocksPerSlice - 1) await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+}
+
 export async function runCheckpoint(ctx: CheckpointContext, current: CurrentManifest): Promise<CheckpointResult> {
   const { state } = ctx;
   const foldedChunkId = state.appliedChunkId;
@@ -89,7 +108,7 @@ export async function runCheckpoint(ctx: CheckpointContext, current: CurrentMani
       );
       const refs: SegmentRef[] = [];
       for (const group of splitBySize(live, ctx.segment.segmentBytesMax)) {
-        const { bytes, summary } = encodeSegment(id, ctx.epoch, group, ctx.segment);
+        const { bytes, summary } = await encodeYielding(id, ctx.epoch, group, ctx.segment);
         const key = segmentKey(id, summary.firstSeqNum, ctx.epoch, ctx.io.rand);
         written.push(key);
         await withRetry(`put segment ${key}`, ctx.io.store, ctx.io.policy, () => ctx.io.store.put(key, bytes));

@@ -37,7 +37,7 @@ export function encodeCommit(mutations: Mutation[]): Uint8Array {
   const writer = new ByteWriter(mutations.reduce((n, m) => n + approximateBytes(m), 128));
   writer.u32(mutations.length);
   for (const mutation of mutations) writeMutation(writer, mutation);
-  return new Uint8Array(writer.finish());
+  return writer.finish(); // presized: no copy
 }
 
 /** Roughly the encoded size (record bodies dominate), so the writer rarely grows. */

@@ -77,7 +77,7 @@ export function encodeFrame(spec: FrameSpec, writeFields: (writer: ByteWriter) =
   writer.u32(checksum(packed.stored));
   writer.u32(checksum(writer.finish()));
   writer.raw(packed.stored);
-  return new Uint8Array(writer.finish());
+  return writer.finish(); // sized exactly above: no copy
 }
 
 export interface DecodedFrame<Fields> {

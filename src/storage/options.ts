@@ -84,7 +84,7 @@ export function resolveOptions(options: ChunkLogOptions): ResolvedOptions {
     manifestPollIntervalMs: options.manifestPollIntervalMs ?? 1_000,
     blockCacheBytes: options.blockCacheBytes ?? 64 * MiB,
     blockBytes: options.blockBytes ?? 64 * KiB,
-    segmentBytesMax: options.segmentBytesMax ?? 64 * MiB,
+    segmentBytesMax: options.segmentBytesMax ?? 16 * MiB,
     segmentMergeBytesMax: options.segmentMergeBytesMax ?? MiB,
     compressMinBytes: options.compressMinBytes ?? KiB,
     manifestInlineBytesMax: options.manifestInlineBytesMax ?? 256 * KiB,

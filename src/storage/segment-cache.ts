@@ -45,9 +45,18 @@ export class LruCache<V> {
     }
   }
 
+  /** Whether `key` is cached, without refreshing its recency. */
+  has(key: string): boolean {
+    return this.entries.has(key);
+  }
+
   get size(): number {
     return this.bytes;
   }
+}
+
+function blockKey(segment: SegmentRef, index: number): string {
+  return `b:${segment.key}:${index}`;
 }
 
 /** Approximate in-memory cost of a decoded footer entry. */
@@ -60,6 +69,8 @@ export class SegmentCache {
     private readonly store: ObjectStore,
     private readonly policy: RetryPolicy,
     cacheBytes: number,
+    /** Stored bytes one block miss may fetch (the block itself always, then whole following blocks). */
+    private readonly readAheadBytes = 1024 * 1024,
   ) {
     this.cache = new LruCache(cacheBytes);
   }
@@ -78,19 +89,43 @@ export class SegmentCache {
     return footer;
   }
 
+  /**
+   * The records of block `index`. A miss reads ahead: the following blocks that are not cached
+   * either come in the same ranged GET, up to `readAheadBytes` stored bytes, because a read that
+   * needs one block of a segment almost always needs the next (catch-up reads walk whole segments).
+   * One GET of 1 MiB instead of 16 of 64 KiB: on local disk each get is several syscalls, on S3 a
+   * round trip.
+   */
   async block(segment: SegmentRef, footer: SegmentFooter, index: number): Promise<StoredRecord[]> {
-    const cacheKey = `b:${segment.key}:${index}`;
-    const cached = this.cache.get(cacheKey) as StoredRecord[] | undefined;
+    const cached = this.cache.get(blockKey(segment, index)) as StoredRecord[] | undefined;
     if (cached) {
       metrics.blockCacheHits.inc();
       return cached;
     }
     metrics.blockCacheMisses.inc();
-    const info = footer.blocks[index];
-    const stored = await this.get(segment.key, info.offset, info.offset + info.storedLength);
-    const records = decodeBlock(stored, info, `segment ${segment.key} block ${index}`);
-    this.cache.set(cacheKey, records, info.rawLength + 64 * info.recordCount);
-    return records;
+    const first = footer.blocks[index];
+    let last = index;
+    while (last + 1 < footer.blocks.length) {
+      const next = footer.blocks[last + 1];
+      if (next.offset + next.storedLength - first.offset > this.readAheadBytes) break;
+      if (this.cache.has(blockKey(segment, last + 1))) break;
+      last++;
+    }
+    const end = footer.blocks[last].offset + footer.blocks[last].storedLength;
+    const stored = await this.get(segment.key, first.offset, end);
+    let wanted: StoredRecord[] = [];
+    for (let i = index; i <= last; i++) {
+      const info = footer.blocks[i];
+      const at = info.offset - first.offset;
+      const records = decodeBlock(
+        stored.subarray(at, at + info.storedLength),
+        info,
+        `segment ${segment.key} block ${i}`,
+      );
+      this.cache.set(blockKey(segment, i), records, info.rawLength + 64 * info.recordCount);
+      if (i === index) wanted = records;
+    }
+    return wanted;
   }
 
   private async get(key: string, start: number, end: number): Promise<Uint8Array> {
