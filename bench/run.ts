@@ -24,7 +24,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { openAdapter } from './lib/adapters.js';
 import { loadavg, sleep } from './lib/procs.js';
-import type { Adapter, Endpoint, ServerHandle } from './lib/types.js';
+import type { Adapter, Endpoint, LiveMode, ServerHandle } from './lib/types.js';
 import { runCliBench } from './ours/cli-bench.js';
 import { s3Endpoint, type S3Endpoint } from './ours/s3.js';
 import { cliCommand, repoRoot, runFromSource } from './ours/server.js';
@@ -165,7 +165,7 @@ interface Availability {
   info: SystemInfo;
   /** A live reader works (peers: always; ours: SSE, else long-poll, as probed). */
   live: boolean;
-  liveMode?: 'sse' | 'poll';
+  liveMode?: LiveMode;
   /** Why SSE (or every live read) did not work. */
   liveReason?: string;
   /** Our server: `s2-lite bench` exists. */
@@ -209,9 +209,9 @@ async function probeOurs(
     await adapter.catchup(stream, 64, () => n++);
     if (n !== 1) throw new Error(`read back ${n} records after appending 1`);
     info.available = true;
-    // Live reads: an SSE read session if the server has one, else unary long-poll reads.
+    // Live reads: an S2S read session if the server has one, else SSE, else unary long-poll reads.
     const liveProblems: string[] = [];
-    for (const mode of ['sse', 'poll'] as const) {
+    for (const mode of ['s2s', 'sse', 'poll'] as const) {
       const reader = await openAdapter({ ...(server.endpoint as Extract<Endpoint, { kind: 's2lite' }>), live: mode });
       try {
         let seen = 0;
@@ -311,7 +311,8 @@ async function runCell(sys: Live, w: Workload, rep: number, cells: Cell[]): Prom
         // Without a live read session our server still runs the write side; the cell says so.
         const shape = sys.avail.live ? w : { ...w, followers: 0 };
         outcome = await withTimeout(runStream(sys.adapter, shape, sys.endpoint), (w.seconds + 150) * 1000, w.id);
-        if (shape.followers > 0 && sys.avail.liveMode === 'poll') outcome.notes = ['live readers: long-poll'];
+        if (shape.followers > 0 && sys.avail.liveMode && sys.avail.liveMode !== 's2s')
+          outcome.notes = [`live readers: ${sys.avail.liveMode}`];
         if (!sys.avail.live && w.followers > 0) outcome.notes = [`no live reader: ${sys.avail.liveReason}`];
         break;
       }
@@ -474,9 +475,9 @@ async function main(): Promise<void> {
   for (const a of avail.values()) {
     if (a.info.ours && a.info.available) {
       a.info.version = `s2-lite ${pkgVersion('.')} (${gitDescribe()})`;
-      if (a.liveMode !== 'sse') {
+      if (a.liveMode !== 's2s') {
         a.info.reason = a.live
-          ? `no SSE read session, live readers use unary long-poll reads (${a.liveReason})`
+          ? `no S2S read session, live readers use ${a.liveMode === 'sse' ? 'SSE' : 'unary long-poll reads'} (${a.liveReason})`
           : `no live reads: ${a.liveReason}`;
       }
       if (!a.cli) a.info.reason = [a.info.reason, a.cliReason].filter(Boolean).join('; ');

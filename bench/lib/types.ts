@@ -9,8 +9,14 @@ export type Endpoint =
   | { kind: 'redis'; port: number }
   | { kind: 'nats'; port: number }
   | { kind: 'durable-streams'; port: number }
-  /** `live`: how live readers follow the tail: an SSE read session, or unary long-poll reads. */
-  | { kind: 's2lite'; baseUrl: string; basin: string; live?: 'sse' | 'poll' };
+  /**
+   * `live`: how live readers follow the tail: an S2S read session (binary frames of protobuf
+   * batches, the counterpart of Redis XREAD and NATS push consumers), an SSE read session, or
+   * unary long-poll reads.
+   */
+  | { kind: 's2lite'; baseUrl: string; basin: string; live?: LiveMode };
+
+export type LiveMode = 's2s' | 'sse' | 'poll';
 
 export interface Writer {
   /** Appends the records in one request (or the system's closest equivalent) and resolves on ack. */

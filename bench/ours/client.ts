@@ -1,15 +1,19 @@
 /**
  * Our server through its REST API, with plain HTTP/1.1 keep-alive (no SDK), so the request shapes
  * match the HTTP peers': unary appends (`POST .../records`), an SSE live read session, and catch-up
- * by unary pages of up to 1000 records. Appends and catch-up pages use the API's binary format
- * (`application/protobuf`, api.md 1.7), as Redis and NATS clients use their binary protocols; the
- * SSE session is JSON by definition, with bodies in base64 (`s2-format: base64`).
+ * by unary pages of up to 1000 records. Appends, catch-up pages and the live reader use the API's
+ * binary formats (`application/protobuf`, api.md 1.7; an S2S read session, api.md 9), as Redis and
+ * NATS clients use their binary protocols. The SSE reader (JSON, bodies in `s2-format: base64`)
+ * remains for servers without S2S.
  */
+import http from 'node:http';
 import { decodeReadBatch, encodeAppendInput } from '../../src/api/codec/proto.js';
+import { parseTerminalPayload } from '../../src/api/s2s/frame.js';
+import { FrameReader } from '../../src/api/s2s/reader.js';
 import { agent, openEventStream, request, requestOk } from '../lib/http.js';
 import { sleep } from '../lib/procs.js';
 import { nowNs } from '../lib/stats.js';
-import type { Adapter, OnRecord, Subscription, Writer } from '../lib/types.js';
+import type { Adapter, LiveMode, OnRecord, Subscription, Writer } from '../lib/types.js';
 
 interface JsonRecord {
   seq_num: number;
@@ -48,7 +52,7 @@ export async function createBasin(baseUrl: string, basin: string): Promise<void>
   }
 }
 
-export async function openS2Lite(baseUrl: string, basin: string, live: 'sse' | 'poll' = 'sse'): Promise<Adapter> {
+export async function openS2Lite(baseUrl: string, basin: string, live: LiveMode = 's2s'): Promise<Adapter> {
   const port = Number(new URL(baseUrl).port);
   const control = agent(4);
   const pools = new Set<ReturnType<typeof agent>>();
@@ -93,6 +97,52 @@ export async function openS2Lite(baseUrl: string, basin: string, live: 'sse' | '
       },
     };
   };
+
+  /** An S2S read session from seq 0 with no limits over HTTP/1.1: frames of protobuf ReadBatches. */
+  const followS2s = (stream: string, onRecord: OnRecord): Promise<Subscription> =>
+    new Promise((resolve, reject) => {
+      let failure: Error | undefined;
+      const req = http.get(
+        {
+          host: '127.0.0.1',
+          port,
+          path: `${recordsPath(stream)}?seq_num=0`,
+          headers: { 's2-basin': basin, 'content-type': 's2s/proto' },
+        },
+        (res) => {
+          if (res.statusCode !== 200) {
+            res.resume();
+            reject(new Error(`S2S read session: HTTP ${res.statusCode}`));
+            return;
+          }
+          const frames = new FrameReader();
+          res.on('data', (chunk: Buffer) => {
+            const t = nowNs();
+            try {
+              for (const frame of frames.push(chunk)) {
+                if (frame.terminal) {
+                  const { status, body } = parseTerminalPayload(frame.payload);
+                  failure ??= new Error(`S2S terminal frame ${status}: ${body.slice(0, 200)}`);
+                  continue;
+                }
+                for (const r of decodeReadBatch(frame.payload).records) onRecord(r.body, r.body.length, t);
+              }
+            } catch (e) {
+              failure ??= e as Error;
+              req.destroy();
+            }
+          });
+          res.on('error', () => {});
+          resolve({
+            async close() {
+              req.destroy();
+              if (failure) throw failure;
+            },
+          });
+        },
+      );
+      req.on('error', reject);
+    });
 
   /** Unary reads with `wait` (long-poll): the fallback live reader while SSE sessions are unavailable. */
   const followPoll = async (stream: string, onRecord: OnRecord): Promise<Subscription> => {
@@ -157,6 +207,7 @@ export async function openS2Lite(baseUrl: string, basin: string, live: 'sse' | '
       };
     },
     async follow(stream, _recordBytes, onRecord): Promise<Subscription> {
+      if (live === 's2s') return followS2s(stream, onRecord);
       return live === 'sse' ? followSse(stream, onRecord) : followPoll(stream, onRecord);
     },
     async catchup(stream, _recordBytes, onRecord) {

@@ -8,8 +8,8 @@
  * disk time took 7-12 ms to resolve (measured with `bench/profile.ts`: chunk flush duration). In a
  * worker the chain runs back to back, and one message goes each way per put.
  *
- * Group commit at this level too: a worker takes every put queued for it, writes and fdatasyncs each
- * file, publishes them, then fsyncs each directory once for all of them.
+ * Group commit at this level too: a worker takes every put queued for it, writes all, fdatasyncs
+ * each file, publishes them, then fsyncs each directory once for all of them.
  *
  * The worker's code is plain JavaScript evaluated from a string (`eval: true`), so that it runs the
  * same from dist/, under tsx and under vitest without a TypeScript loader in the worker.
@@ -42,6 +42,7 @@ interface Reply {
 
 interface Pending {
   resolve(reply: Reply): void;
+  bytes: number;
 }
 
 const workerSource = String.raw`
@@ -59,43 +60,56 @@ function fail(step, error) {
   return { code: error && error.code, message: String(error && error.message || error), step };
 }
 
-/** Writes, syncs and publishes one file; returns an error or the fdatasync duration. */
-function writeOne(op) {
-  let fd;
+/** Creates the temp file and writes the body; leaves the fd open in op.fd, or sets op.error. */
+function createAndWrite(op) {
   try {
-    fd = fs.openSync(op.tmp, 'wx', 0o644);
+    op.fd = fs.openSync(op.tmp, 'wx', 0o644);
   } catch (error) {
-    return { error: fail('open', error) };
+    op.error = fail('open', error);
+    return;
   }
-  let step = 'write';
-  let seconds = 0;
   try {
     let parts = op.parts;
     let total = 0;
     for (const p of parts) total += p.length;
     let done = 0;
     while (done < total) {
-      const n = fs.writevSync(fd, parts, done);
-      done += n;
+      done += fs.writevSync(op.fd, parts, done);
       if (done < total) parts = remaining(op.parts, done);
     }
-    step = 'fdatasync';
-    seconds = timed(() => fs.fdatasyncSync(fd));
-    step = 'close';
-    const closing = fd;
-    fd = undefined;
-    fs.closeSync(closing);
-    step = op.publish;
-    if (op.publish === 'link') fs.linkSync(op.tmp, op.final);
-    else fs.renameSync(op.tmp, op.final);
   } catch (error) {
-    return { error: fail(step, error) };
-  } finally {
-    if (fd !== undefined) try { fs.closeSync(fd); } catch {}
-    // After rename the temp name is gone already; after link it is a second name for the file.
-    try { fs.unlinkSync(op.tmp); } catch {}
+    op.error = fail('write', error);
   }
-  return { seconds };
+}
+
+function sync(op) {
+  if (op.error) return;
+  try {
+    op.syncSeconds.push(timed(() => fs.fdatasyncSync(op.fd)));
+  } catch (error) {
+    op.error = fail('fdatasync', error);
+  }
+}
+
+/** Closes the file and publishes it under its final name; the temp name is always removed. */
+function publish(op) {
+  if (op.fd !== undefined) {
+    try {
+      fs.closeSync(op.fd);
+    } catch (error) {
+      op.error = op.error || fail('close', error);
+    }
+  }
+  if (!op.error && op.fd !== undefined) {
+    try {
+      if (op.publish === 'link') fs.linkSync(op.tmp, op.final);
+      else fs.renameSync(op.tmp, op.final);
+    } catch (error) {
+      op.error = fail(op.publish, error);
+    }
+  }
+  // After rename the temp name is gone already; after link it is a second name for the file.
+  if (op.fd !== undefined) try { fs.unlinkSync(op.tmp); } catch {}
 }
 
 /** The parts after the first offset bytes (a short writev is rare but legal). */
@@ -118,27 +132,31 @@ function syncDir(dir) {
   }
 }
 
+/**
+ * In phases, so the batch shares journal commits: every file is written before the first
+ * fdatasync (on ext4 one commit then carries the others' metadata, and their later fdatasyncs
+ * find little left to do), and each directory is fsynced once after every file in it is linked.
+ */
 function run(batch) {
-  const replies = [];
+  for (const op of batch) op.syncSeconds = [];
+  for (const op of batch) createAndWrite(op);
+  for (const op of batch) sync(op);
+  for (const op of batch) publish(op);
   const dirs = new Map();
   for (const op of batch) {
-    const result = writeOne(op);
-    const reply = { id: op.id, error: result.error, syncSeconds: result.error ? [] : [result.seconds] };
-    replies.push(reply);
-    if (!result.error) {
-      if (!dirs.has(op.dir)) dirs.set(op.dir, []);
-      dirs.get(op.dir).push(reply);
-    }
+    if (op.error) continue;
+    if (!dirs.has(op.dir)) dirs.set(op.dir, []);
+    dirs.get(op.dir).push(op);
   }
-  for (const [dir, waiting] of dirs) {
+  for (const [dir, ops] of dirs) {
     try {
       const seconds = syncDir(dir);
-      for (const reply of waiting) reply.syncSeconds.push(seconds);
+      for (const op of ops) op.syncSeconds.push(seconds);
     } catch (error) {
-      for (const reply of waiting) reply.error = fail('fsync-dir', error);
+      for (const op of ops) op.error = fail('fsync-dir', error);
     }
   }
-  for (const reply of replies) parentPort.postMessage(reply);
+  for (const op of batch) parentPort.postMessage({ id: op.id, error: op.error, syncSeconds: op.syncSeconds });
 }
 
 parentPort.on('message', (first) => {
@@ -154,6 +172,8 @@ const idleStopMs = 10_000;
 class FsWorker {
   readonly worker: Worker;
   readonly pending = new Map<number, Pending>();
+  /** Body bytes of the puts this thread holds. */
+  pendingBytes = 0;
   private idleTimer: NodeJS.Timeout | undefined;
 
   constructor(onFatal: (error: Error) => void, onIdle: () => void) {
@@ -161,8 +181,10 @@ class FsWorker {
     this.worker.unref();
     this.worker.on('message', (reply: Reply) => {
       const waiter = this.pending.get(reply.id);
+      if (!waiter) return;
       this.pending.delete(reply.id);
-      waiter?.resolve(reply);
+      this.pendingBytes -= waiter.bytes;
+      waiter.resolve(reply);
       if (this.pending.size === 0) {
         this.idleTimer = setTimeout(onIdle, idleStopMs);
         this.idleTimer.unref();
@@ -174,6 +196,7 @@ class FsWorker {
   send(id: number, message: object, waiter: Pending): void {
     clearTimeout(this.idleTimer);
     this.pending.set(id, waiter);
+    this.pendingBytes += waiter.bytes;
     this.worker.postMessage(message);
   }
 }
@@ -182,6 +205,8 @@ class FsWorker {
 const sharedMinBytes = 64 * 1024;
 /** Shared buffers kept for reuse, in bytes. */
 const sharedKeptBytesMax = 256 * 1024 * 1024;
+/** A thread holding at least this many bytes of puts is busy with a large write (see pick). */
+const largeWriteBytes = 1024 * 1024;
 
 /**
  * Reused SharedArrayBuffers for large bodies. Posting a Uint8Array to a worker clones it into fresh
@@ -231,10 +256,12 @@ export class FsWriterPool {
 
   async write(op: FsWrite): Promise<Reply> {
     if (this.closed) throw new Error('the filesystem writer is closed');
-    const worker = this.pick();
     const id = this.nextId++;
     const size = op.parts.reduce((n, p) => n + p.length, 0);
-    if (size < sharedMinBytes) return new Promise<Reply>((resolve) => worker.send(id, { id, ...op }, { resolve }));
+    const worker = this.pick();
+    if (size < sharedMinBytes) {
+      return new Promise<Reply>((resolve) => worker.send(id, { id, ...op }, { resolve, bytes: size }));
+    }
     // Large bodies travel in a shared buffer (see SharedBuffers), released once the worker is done.
     const shared = this.shared.lease(size);
     let at = 0;
@@ -243,7 +270,9 @@ export class FsWriterPool {
       at += part.length;
     }
     try {
-      return await new Promise<Reply>((resolve) => worker.send(id, { id, ...op, parts: [shared] }, { resolve }));
+      return await new Promise<Reply>((resolve) =>
+        worker.send(id, { id, ...op, parts: [shared] }, { resolve, bytes: size }),
+      );
     } finally {
       this.shared.release(shared);
     }
@@ -255,10 +284,17 @@ export class FsWriterPool {
     await Promise.all(workers.map((w) => w.worker.terminate()));
   }
 
+  /**
+   * The first thread unless it holds a large write: small puts (chunks) then batch together in one
+   * thread, and a segment being written does not delay them.
+   */
   private pick(): FsWorker {
     let best: FsWorker | undefined;
-    for (const w of this.workers) if (!best || w.pending.size < best.pending.size) best = w;
-    if (best && (best.pending.size === 0 || this.workers.length >= this.size)) return best;
+    for (const w of this.workers) {
+      if (w.pendingBytes < largeWriteBytes) return w;
+      if (!best || w.pendingBytes < best.pendingBytes) best = w;
+    }
+    if (best && this.workers.length >= this.size) return best;
     const worker = new FsWorker(
       (error) => this.failWorker(worker, error),
       () => this.stopIdle(worker),
