@@ -176,6 +176,11 @@ export class ByteReader {
     return new Uint8Array(this.raw(this.u32()));
   }
 
+  /** Length-prefixed bytes as a view of the input (for inputs the caller owns exactly, e.g. one block). */
+  bytesView(): Uint8Array {
+    return this.raw(this.u32());
+  }
+
   string(): string {
     const bytes = this.raw(this.u32());
     try {

@@ -25,11 +25,13 @@ export function writeRecordPayload(writer: ByteWriter, record: { headers: Header
   writer.bytes(record.body);
 }
 
-export function readRecordPayload(reader: ByteReader): { headers: Header[]; body: Uint8Array } {
+/** `views`: headers and body are views of the reader's input instead of copies (see decodeBlock). */
+export function readRecordPayload(reader: ByteReader, views = false): { headers: Header[]; body: Uint8Array } {
   const headerCount = reader.count(8);
   const headers: Header[] = [];
-  for (let i = 0; i < headerCount; i++) headers.push([reader.bytes(), reader.bytes()]);
-  return { headers, body: reader.bytes() };
+  const take = views ? () => reader.bytesView() : () => reader.bytes();
+  for (let i = 0; i < headerCount; i++) headers.push([take(), take()]);
+  return { headers, body: take() };
 }
 
 /** Encodes one commit: u32 mutation count, then each mutation (tag:u8, fields). */

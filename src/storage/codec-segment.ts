@@ -258,7 +258,11 @@ export function decodeBlock(stored: Uint8Array, block: BlockInfo, what: string):
   if (stored.length !== block.storedLength || checksum(stored) !== block.crc) {
     throw new CorruptDataError(`${what}: block checksum mismatch`);
   }
-  const raw = unpack(stored, block.compressed, block.rawLength, what);
+  // One copy of the block (a decompressed block is already its own buffer), and records as views
+  // of it: copying each body separately cost an allocation per record (decodeBlock was 14% of a
+  // catch-up profile). The views pin exactly this block, which is what the cache accounts for.
+  const unpacked = unpack(stored, block.compressed, block.rawLength, what);
+  const raw = block.compressed ? unpacked : new Uint8Array(unpacked);
   const reader = new ByteReader(raw, what);
   const count = reader.count(25);
   if (count !== block.recordCount) throw new CorruptDataError(`${what}: record count mismatch`);
@@ -268,7 +272,7 @@ export function decodeBlock(stored: Uint8Array, block: BlockInfo, what: string):
     const timestamp = reader.u64Big();
     const hasExpiry = reader.u8();
     const expiresAtMs = hasExpiry ? reader.u64() : null;
-    records.push({ record: { seqNum, timestamp, ...readRecordPayload(reader) }, expiresAtMs });
+    records.push({ record: { seqNum, timestamp, ...readRecordPayload(reader, true) }, expiresAtMs });
   }
   reader.end();
   return records;

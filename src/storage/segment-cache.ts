@@ -64,6 +64,8 @@ const footerEntryBytes = 160;
 
 export class SegmentCache {
   private readonly cache: LruCache<SegmentFooter | StoredRecord[]>;
+  /** Blocks being fetched, by cache key: concurrent misses share one get. */
+  private readonly fetching = new Map<string, Promise<StoredRecord[] | undefined>>();
 
   constructor(
     private readonly store: ObjectStore,
@@ -94,38 +96,85 @@ export class SegmentCache {
    * either come in the same ranged GET, up to `readAheadBytes` stored bytes, because a read that
    * needs one block of a segment almost always needs the next (catch-up reads walk whole segments).
    * One GET of 1 MiB instead of 16 of 64 KiB: on local disk each get is several syscalls, on S3 a
-   * round trip.
+   * round trip. When a run fills the read-ahead window, the next run is fetched in the background
+   * (sequential prefetch), so a reader walking the segment finds its next blocks cached or in flight.
    */
   async block(segment: SegmentRef, footer: SegmentFooter, index: number): Promise<StoredRecord[]> {
-    const cached = this.cache.get(blockKey(segment, index)) as StoredRecord[] | undefined;
+    const key = blockKey(segment, index);
+    const cached = this.cache.get(key) as StoredRecord[] | undefined;
     if (cached) {
       metrics.blockCacheHits.inc();
       return cached;
     }
+    const pending = this.fetching.get(key);
+    if (pending) {
+      const records = await pending;
+      if (records) return records;
+    }
     metrics.blockCacheMisses.inc();
+    const run = this.fetchRun(segment, footer, index);
+    const result = await run.done;
+    if (run.last + 1 < footer.blocks.length && run.full) {
+      // Errors of the prefetch are for the reader that needs those blocks: it fetches them again.
+      this.fetchRun(segment, footer, run.last + 1).done.catch(() => undefined);
+    }
+    return result;
+  }
+
+  /**
+   * Fetches blocks [index, last] (last chosen by the read-ahead window) in one ranged get, caches
+   * them, and resolves with block `index`. Each block's promise is registered in `fetching` so a
+   * concurrent reader waits for this get instead of issuing its own.
+   */
+  private fetchRun(
+    segment: SegmentRef,
+    footer: SegmentFooter,
+    index: number,
+  ): { last: number; full: boolean; done: Promise<StoredRecord[]> } {
     const first = footer.blocks[index];
     let last = index;
+    let full = false;
     while (last + 1 < footer.blocks.length) {
       const next = footer.blocks[last + 1];
-      if (next.offset + next.storedLength - first.offset > this.readAheadBytes) break;
-      if (this.cache.has(blockKey(segment, last + 1))) break;
+      if (next.offset + next.storedLength - first.offset > this.readAheadBytes) {
+        full = true;
+        break;
+      }
+      const nextKey = blockKey(segment, last + 1);
+      if (this.cache.has(nextKey) || this.fetching.has(nextKey)) break;
       last++;
     }
-    const end = footer.blocks[last].offset + footer.blocks[last].storedLength;
-    const stored = await this.get(segment.key, first.offset, end);
-    let wanted: StoredRecord[] = [];
+    const decoded = (async () => {
+      const end = footer.blocks[last].offset + footer.blocks[last].storedLength;
+      const stored = await this.get(segment.key, first.offset, end);
+      const out: StoredRecord[][] = [];
+      for (let i = index; i <= last; i++) {
+        const info = footer.blocks[i];
+        const at = info.offset - first.offset;
+        const what = `segment ${segment.key} block ${i}`;
+        const records = decodeBlock(stored.subarray(at, at + info.storedLength), info, what);
+        this.cache.set(blockKey(segment, i), records, info.rawLength + 64 * info.recordCount);
+        out.push(records);
+      }
+      return out;
+    })();
+    const keys: string[] = [];
     for (let i = index; i <= last; i++) {
-      const info = footer.blocks[i];
-      const at = info.offset - first.offset;
-      const records = decodeBlock(
-        stored.subarray(at, at + info.storedLength),
-        info,
-        `segment ${segment.key} block ${i}`,
+      const k = blockKey(segment, i);
+      keys.push(k);
+      // Waiters get the block, or undefined on failure (they then fetch it themselves).
+      this.fetching.set(
+        k,
+        decoded.then(
+          (all) => all[i - index],
+          () => undefined,
+        ),
       );
-      this.cache.set(blockKey(segment, i), records, info.rawLength + 64 * info.recordCount);
-      if (i === index) wanted = records;
     }
-    return wanted;
+    const done = decoded.finally(() => {
+      for (const k of keys) this.fetching.delete(k);
+    });
+    return { last, full, done: done.then((all) => all[0]!) };
   }
 
   private async get(key: string, start: number, end: number): Promise<Uint8Array> {
