@@ -30,6 +30,7 @@ import { resolveOptions, type ChunkLogOptions, type ResolvedOptions } from './op
 import { readRecords, seqNumForTimestamp, type ReadContext } from './reader.js';
 import { FencedError, openLog } from './recovery.js';
 import { SegmentCache } from './segment-cache.js';
+import type { SegmentScratch } from './codec-segment.js';
 import type { LogState } from './state.js';
 import { StoreFailure, type RetryPolicy } from './store-ops.js';
 import type { LogStatus, Mutation, ReadRequest, RecoveredState, StreamId, StreamLog } from './types.js';
@@ -44,6 +45,8 @@ const checkpointRetryMs = 1_000;
 export class ChunkLog implements StreamLog {
   private readonly writer: ChunkWriter;
   private readonly readContext: ReadContext;
+  /** Reused by checkpoints for segment encoding (see SegmentScratch). */
+  private readonly segmentScratch: SegmentScratch = {};
   private readonly gcContext: GcContext;
   private readonly recoveredState: RecoveredState;
   private readonly listeners: ((reason: string) => void)[] = [];
@@ -223,6 +226,7 @@ export class ChunkLog implements StreamLog {
         segment: this.options,
         segments: this.readContext.segments,
         log: this.options.logger,
+        scratch: this.segmentScratch,
       },
       this.current,
     );

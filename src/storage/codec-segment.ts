@@ -69,6 +69,16 @@ export interface SegmentOptions {
   compressMinBytes: number;
 }
 
+/**
+ * A buffer reused from one segment encoding to the next (checkpoints encode one segment at a
+ * time): fresh large buffers cost page faults on first touch (~3.5 ms per MiB on this kind of VM)
+ * and external-memory GC pressure. With a scratch, the result's bytes are a view of it, valid
+ * until the next encoding with the same scratch.
+ */
+export interface SegmentScratch {
+  buffer?: Uint8Array;
+}
+
 export interface EncodedSegment {
   bytes: Uint8Array;
   summary: SegmentSummary;
@@ -97,10 +107,15 @@ export function* encodeSegmentSteps(
   epoch: number,
   records: StoredRecord[],
   options: SegmentOptions,
+  scratch?: SegmentScratch,
 ): Generator<void, EncodedSegment, void> {
   assert(records.length > 0, 'a segment holds at least one record');
   // Sized for the uncompressed records up front: growing by doubling copied a 32 MiB segment ~5 times.
-  const out = new ByteWriter(records.reduce((n, r) => n + r.record.body.length + 64, 1024));
+  const out = new ByteWriter(
+    records.reduce((n, r) => n + r.record.body.length + 64, 1024),
+    scratch?.buffer,
+  );
+  if (scratch) scratch.buffer = out.backing;
   out.raw(Buffer.from(segmentMagic, 'latin1')).u16(segmentFormatVersion).u16(0);
   const blocks: BlockInfo[] = [];
   let incompressible = 0;
@@ -132,6 +147,7 @@ export function* encodeSegmentSteps(
   out.raw(Buffer.from(trailerMagic, 'latin1'));
   // No copy: the writer was sized for the segment, and a fresh copy costs page faults per MiB.
   const bytes = out.finish();
+  if (scratch) scratch.buffer = out.backing;
   const last = records[records.length - 1].record;
   const summary: SegmentSummary = {
     firstSeqNum: records[0].record.seqNum,

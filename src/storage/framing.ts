@@ -61,6 +61,11 @@ export interface FrameSpec {
   compressMinBytes: number;
 }
 
+/** Whether an encoded frame's body is zstd-compressed (the flags field of the layout below). */
+export function isCompressedFrame(frame: Uint8Array): boolean {
+  return frame.length >= 8 && ((frame[6] | (frame[7] << 8)) & flagZstd) !== 0;
+}
+
 /**
  * Layout: magic[4] version:u16 flags:u16 <fields> bodyStored:u32 bodyRaw:u32 bodyCrc:u32
  * headerCrc:u32 body. `writeFields` writes the type-specific fixed fields.
