@@ -293,6 +293,10 @@ async function runCell(sys: Live, w: Workload, rep: number, cells: Cell[]): Prom
     cells.push({ ...base, status: 'n/a', reason: sys.avail.cliReason });
     return undefined;
   }
+  if (w.kind === 'stream' && w.session && !sys.def.ours) {
+    cells.push({ ...base, status: 'n/a', reason: 'S2S append sessions are our API' });
+    return undefined;
+  }
   if (w.kind === 'stream' && w.followers > 1 && !sys.avail.live) {
     cells.push({ ...base, status: 'n/a', reason: `no live read session: ${sys.avail.liveReason}` });
     return undefined;

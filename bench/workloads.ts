@@ -42,6 +42,8 @@ export interface StreamWorkload extends Base {
   seconds: number;
   followers: number;
   catchup: boolean;
+  /** Our server only: the writer is one S2S append session (requests = pipelined session inputs). */
+  session?: boolean;
 }
 /** Many streams, one paced writer each, sharing the client's connection pool. */
 export interface ManyWorkload extends Base {
@@ -145,6 +147,19 @@ export function workloads(scale = 1, smoke = false): Workload[] {
       seconds: s(10),
       followers: 1,
       catchup: true,
+    }),
+    stream({
+      id: 'W4/session',
+      group: 'W4',
+      title: 'pipelined appends over one S2S append session: 1 KiB x 1 record, 64 in flight (ours only)',
+      recordBytes: KiB,
+      batch: 1,
+      window: 64,
+      targetMiBps: 0,
+      seconds: s(10),
+      followers: 1,
+      catchup: true,
+      session: true,
     }),
     {
       kind: 'cli',
@@ -310,7 +325,7 @@ export async function runStream(
     const followers = w.followers
       ? await Followers.start({ endpoint, stream, recordBytes: w.recordBytes, followers: w.followers })
       : undefined;
-    const writer = await adapter.writer(stream, w.window);
+    const writer = await adapter.writer(stream, w.window, { session: w.session });
     const write = await runProducer(writer, w);
     await writer.close();
     // Followers get a bounded time to catch up with the acked count after the writer stops.

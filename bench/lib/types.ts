@@ -24,6 +24,11 @@ export interface Writer {
   close(): Promise<void>;
 }
 
+export interface WriterOptions {
+  /** Our server only: append over one S2S append session instead of unary requests. */
+  session?: boolean;
+}
+
 export interface Subscription {
   close(): Promise<void>;
 }
@@ -43,7 +48,7 @@ export interface Adapter {
    * `window` is the number of requests the caller keeps in flight: size connection pools to it.
    * 0 means "one of many writers": share the adapter's common pool (W7's hundreds of streams).
    */
-  writer(stream: string, window: number): Promise<Writer>;
+  writer(stream: string, window: number, options?: WriterOptions): Promise<Writer>;
   /** A live reader from the first record that follows the tail until closed. */
   follow(stream: string, recordBytes: number, onRecord: OnRecord): Promise<Subscription>;
   /** Reads from the first record up to the current tail, then returns. */

@@ -7,8 +7,8 @@
  * remains for servers without S2S.
  */
 import http from 'node:http';
-import { decodeReadBatch, encodeAppendInput } from '../../src/api/codec/proto.js';
-import { parseTerminalPayload } from '../../src/api/s2s/frame.js';
+import { decodeAppendAck, decodeReadBatch, encodeAppendInput } from '../../src/api/codec/proto.js';
+import { encodeRegularFrame, parseTerminalPayload } from '../../src/api/s2s/frame.js';
 import { FrameReader } from '../../src/api/s2s/reader.js';
 import { agent, openEventStream, request, requestOk } from '../lib/http.js';
 import { sleep } from '../lib/procs.js';
@@ -144,6 +144,70 @@ export async function openS2Lite(baseUrl: string, basin: string, live: LiveMode 
       req.on('error', reject);
     });
 
+  /**
+   * One S2S append session (api.md 7.4) over full-duplex HTTP/1.1: each `send` is one input frame,
+   * acks come back in order, one per input, so the oldest pending send is resolved per ack.
+   */
+  const appendSession = (stream: string): Promise<Writer> =>
+    new Promise((resolve, reject) => {
+      const pending: { resolve(): void; reject(e: Error): void }[] = [];
+      let failure: Error | undefined;
+      const failAll = (e: Error) => {
+        failure ??= e;
+        for (const p of pending.splice(0)) p.reject(failure);
+      };
+      const req = http.request({
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: recordsPath(stream),
+        headers: { 's2-basin': basin, 'content-type': 's2s/proto', 'transfer-encoding': 'chunked' },
+      });
+      req.flushHeaders();
+      req.on('error', (e) => {
+        failAll(e);
+        reject(e);
+      });
+      req.on('response', (res) => {
+        if (res.statusCode !== 200) {
+          res.resume();
+          failAll(new Error(`S2S append session: HTTP ${res.statusCode}`));
+          return;
+        }
+        const frames = new FrameReader();
+        res.on('data', (chunk: Buffer) => {
+          try {
+            for (const frame of frames.push(chunk)) {
+              if (frame.terminal) {
+                const { status, body } = parseTerminalPayload(frame.payload);
+                failAll(new Error(`S2S terminal frame ${status}: ${body.slice(0, 200)}`));
+                continue;
+              }
+              decodeAppendAck(frame.payload);
+              pending.shift()?.resolve();
+            }
+          } catch (e) {
+            failAll(e as Error);
+          }
+        });
+        res.on('end', () => failAll(new Error('S2S append session ended')));
+      });
+      resolve({
+        send(records) {
+          if (failure) return Promise.reject(failure);
+          const input = encodeAppendInput({ records: records.map((b) => ({ headers: [], body: b })) });
+          return new Promise<void>((ok, fail) => {
+            pending.push({ resolve: ok, reject: fail });
+            req.write(encodeRegularFrame(input, 'none'));
+          });
+        },
+        async close() {
+          req.end();
+          req.destroy();
+        },
+      });
+    });
+
   /** Unary reads with `wait` (long-poll): the fallback live reader while SSE sessions are unavailable. */
   const followPoll = async (stream: string, onRecord: OnRecord): Promise<Subscription> => {
     const own = agent(1);
@@ -188,7 +252,8 @@ export async function openS2Lite(baseUrl: string, basin: string, live: LiveMode 
         () => {},
       );
     },
-    async writer(stream, window): Promise<Writer> {
+    async writer(stream, window, options): Promise<Writer> {
+      if (options?.session) return appendSession(stream);
       // window 0: many writers (W7) share one pool instead of a connection each.
       const own = window > 0;
       const pool = own ? agent(window) : (shared ??= agent(64));

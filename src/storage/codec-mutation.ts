@@ -5,7 +5,7 @@
  */
 import type { BasinMeta, Header, SequencedRecord, StreamMeta } from '../engine/types.js';
 import { assert } from '../util/assert.js';
-import { ByteReader, ByteWriter, CorruptDataError } from './binary.js';
+import { ByteReader, ByteWriter, CorruptDataError, type Slab } from './binary.js';
 import type { Append, Mutation } from './types.js';
 
 const tagBasinPut = 1;
@@ -36,16 +36,34 @@ export function readRecordPayload(reader: ByteReader, views = false): { headers:
 
 /** Encodes one commit: u32 mutation count, then each mutation (tag:u8, fields). */
 export function encodeCommit(mutations: Mutation[]): Uint8Array {
-  const writer = new ByteWriter(mutations.reduce((n, m) => n + approximateBytes(m), 128));
+  const writer = new ByteWriter(commitSizeEstimate(mutations));
+  writeCommit(writer, mutations);
+  return writer.finish(); // presized: no copy
+}
+
+/** `encodeCommit` into a region of `slab` (the write path: no allocation per commit). */
+export function encodeCommitIn(slab: Slab, mutations: Mutation[]): Uint8Array {
+  return slab.encode(commitSizeEstimate(mutations), (writer) => writeCommit(writer, mutations));
+}
+
+function commitSizeEstimate(mutations: Mutation[]): number {
+  return mutations.reduce((n, m) => n + approximateBytes(m), 128);
+}
+
+function writeCommit(writer: ByteWriter, mutations: Mutation[]): void {
   writer.u32(mutations.length);
   for (const mutation of mutations) writeMutation(writer, mutation);
-  return writer.finish(); // presized: no copy
 }
 
 /** Roughly the encoded size (record bodies dominate), so the writer rarely grows. */
 function approximateBytes(mutation: Mutation): number {
   if (mutation.kind !== 'append') return 256;
-  return mutation.records.reduce((n, r) => n + r.body.length + 32, 256);
+  let n = 256 + 3 * mutation.stream.length + 3 * (mutation.fencingToken?.length ?? 0);
+  for (const r of mutation.records) {
+    n += r.body.length + 32;
+    for (const [name, value] of r.headers) n += name.length + value.length + 8;
+  }
+  return n;
 }
 
 function writeMutation(writer: ByteWriter, mutation: Mutation): void {

@@ -31,8 +31,9 @@ import { assert } from '../util/assert.js';
 import type { Clock, Timer } from '../util/clock.js';
 import type { Rand } from '../util/rand.js';
 import { chunkHeaderBytes, decodeChunkHeader, encodeChunk } from './codec-chunk.js';
-import { encodeCommit } from './codec-mutation.js';
+import { encodeCommitIn } from './codec-mutation.js';
 import { isCompressedFrame } from './framing.js';
+import { Slab } from './binary.js';
 import { chunkKey, newPutId } from './names.js';
 import type { Logger } from './state.js';
 import { putIfAbsent, withRetry, type RetryPolicy } from './store-ops.js';
@@ -95,6 +96,8 @@ export class ChunkWriter {
    */
   private incompressible = 0;
   private compressSkip = 0;
+  /** Commits are encoded into shared slabs rather than an allocation each. */
+  private readonly slab = new Slab();
 
   constructor(
     private readonly store: ObjectStore,
@@ -118,7 +121,7 @@ export class ChunkWriter {
     if (mutations.length === 0) return this.barrier();
     let encoded: Uint8Array;
     try {
-      encoded = encodeCommit(mutations);
+      encoded = encodeCommitIn(this.slab, mutations);
     } catch (error) {
       return Promise.reject(error as Error); // a malformed commit (an engine bug) fails alone
     }
