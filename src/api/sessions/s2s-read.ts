@@ -20,6 +20,22 @@ function encodeOutput(output: SessionReadOutput): Uint8Array {
   return encodeReadBatch(output.tail ? { records: output.records, tail: output.tail } : { records: output.records });
 }
 
+/**
+ * Live batches reach every follower of a stream as the same records array (and tail object), so
+ * their frame is encoded once and shared: with 100 followers, encoding per follower was most of
+ * the fan-out cost. Keyed weakly by the records array; entries go when the batch is dropped.
+ */
+const liveFrames = new WeakMap<object, { tail: object; compression: Compression; frame: Uint8Array }>();
+
+function frameOf(output: SessionReadOutput, compression: Compression): Uint8Array {
+  if (output.kind !== 'batch' || !output.tail) return encodeRegularFrame(encodeOutput(output), compression);
+  const cached = liveFrames.get(output.records);
+  if (cached && cached.tail === output.tail && cached.compression === compression) return cached.frame;
+  const frame = encodeRegularFrame(encodeOutput(output), compression);
+  liveFrames.set(output.records, { tail: output.tail, compression, frame });
+  return frame;
+}
+
 export async function serveS2SRead(
   req: Request,
   res: Response,
@@ -34,7 +50,7 @@ export async function serveS2SRead(
     for (;;) {
       const output = await session.next();
       if (output === undefined) break;
-      if (!(await out.write(encodeRegularFrame(encodeOutput(output), compression)))) return;
+      if (!(await out.write(frameOf(output, compression)))) return;
     }
     out.end();
   } catch (error) {
