@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { createWriteStream, readFileSync } from 'node:fs';
 import net from 'node:net';
+import type { Endpoint, ServerHandle } from './types.js';
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -85,6 +86,43 @@ export function spawnLogged(cmd: string, args: string[], logFile: string, opts: 
       await exited;
     },
   };
+}
+
+/**
+ * Starts a server with `launch` (spawn it and wait until it listens) and returns its handle: stop by
+ * PID, and crash-and-restart that SIGKILLs it and launches it again on the same port and data.
+ */
+export async function startRestartable(
+  launch: () => Promise<Spawned>,
+  endpoint: Endpoint,
+  dataDir: string | undefined,
+): Promise<ServerHandle> {
+  let proc = await launch();
+  return {
+    get pid() {
+      return proc.pid;
+    },
+    endpoint,
+    dataDir,
+    stop: () => proc.stop(),
+    async crashAndRestart() {
+      await proc.kill9();
+      proc = await launch();
+    },
+  };
+}
+
+/** Spawns `cmd` with its output in `logFile` and waits until it listens on `port`. */
+export async function spawnListening(
+  cmd: string,
+  args: string[],
+  logFile: string,
+  port: number,
+  opts: SpawnOptions = {},
+): Promise<Spawned> {
+  const p = spawnLogged(cmd, args, logFile, opts);
+  await waitListening(p, port);
+  return p;
 }
 
 /** Waits until something accepts TCP connections on the port, or the process exits, or time runs out. */

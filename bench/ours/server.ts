@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, spawnLogged, waitListening, type Spawned } from '../lib/procs.js';
+import { freePort, spawnListening, startRestartable } from '../lib/procs.js';
 import type { ServerHandle } from '../lib/types.js';
 import { createBasin } from './client.js';
 
@@ -59,34 +59,19 @@ export async function startOurs(
       AWS_REGION: opts.s3.region,
     };
   }
-  const launch = async () => {
-    const p = spawnLogged(process.execPath, args, path.join(opts.logDir, `s2-lite-${mode}.log`), {
-      cwd: repoRoot,
-      env,
-    });
-    await waitListening(p, port);
-    return p;
-  };
-  let proc: Spawned = await launch();
+  const launch = () =>
+    spawnListening(process.execPath, args, path.join(opts.logDir, `s2-lite-${mode}.log`), port, { cwd: repoRoot, env });
   const baseUrl = `http://127.0.0.1:${port}`;
+  const handle = await startRestartable(
+    launch,
+    { kind: 's2lite', baseUrl, basin: opts.basin },
+    mode === 'memory' ? undefined : opts.dataDir,
+  );
   try {
     await createBasin(baseUrl, opts.basin);
   } catch (e) {
-    await proc.stop();
+    await handle.stop();
     throw e;
   }
-  return {
-    get pid() {
-      return proc.pid;
-    },
-    endpoint: { kind: 's2lite', baseUrl, basin: opts.basin },
-    baseUrl,
-    basin: opts.basin,
-    dataDir: mode === 'memory' ? undefined : opts.dataDir,
-    stop: () => proc.stop(),
-    async crashAndRestart() {
-      await proc.kill9();
-      proc = await launch();
-    },
-  };
+  return Object.assign(handle, { baseUrl, basin: opts.basin });
 }

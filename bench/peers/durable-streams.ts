@@ -9,7 +9,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { agent, openEventStream, requestOk } from '../lib/http.js';
-import { freePort, sleep, spawnLogged, waitListening, type Spawned } from '../lib/procs.js';
+import { freePort, sleep, spawnListening, startRestartable } from '../lib/procs.js';
 import { nowNs } from '../lib/stats.js';
 import type { Adapter, OnRecord, ServerHandle, Subscription, Writer } from '../lib/types.js';
 
@@ -17,28 +17,14 @@ export async function startDurableStreams(dataDir: string | undefined, logDir: s
   if (dataDir) mkdirSync(dataDir, { recursive: true });
   const port = await freePort();
   const entry = fileURLToPath(new URL('./durable-streams-server.ts', import.meta.url));
-  const launch = async () => {
-    const p = spawnLogged(
+  const launch = () =>
+    spawnListening(
       process.execPath,
       ['--import', 'tsx', entry, String(port), ...(dataDir ? [dataDir] : [])],
       path.join(logDir, `durable-streams-${dataDir ? 'file' : 'memory'}.log`),
+      port,
     );
-    await waitListening(p, port);
-    return p;
-  };
-  let proc: Spawned = await launch();
-  return {
-    get pid() {
-      return proc.pid;
-    },
-    endpoint: { kind: 'durable-streams', port },
-    dataDir,
-    stop: () => proc.stop(),
-    async crashAndRestart() {
-      await proc.kill9();
-      proc = await launch();
-    },
-  };
+  return startRestartable(launch, { kind: 'durable-streams', port }, dataDir);
 }
 
 /** Reassembles fixed-size records from arbitrary byte chunks. */

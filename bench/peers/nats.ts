@@ -8,7 +8,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { connect, consumerOpts, StorageType, type JetStreamSubscription, type NatsConnection } from 'nats';
-import { freePort, sleep, spawnLogged, waitListening, type Spawned } from '../lib/procs.js';
+import { freePort, sleep, spawnListening, startRestartable } from '../lib/procs.js';
 import { nowNs } from '../lib/stats.js';
 import type { Adapter, OnRecord, ServerHandle, Subscription, Writer } from '../lib/types.js';
 
@@ -26,24 +26,8 @@ export async function startNats(dataDir: string, logDir: string): Promise<Server
       '',
     ].join('\n'),
   );
-  const launch = async () => {
-    const p = spawnLogged('nats-server', ['-c', conf], path.join(logDir, 'nats.log'));
-    await waitListening(p, port);
-    return p;
-  };
-  let proc: Spawned = await launch();
-  return {
-    get pid() {
-      return proc.pid;
-    },
-    endpoint: { kind: 'nats', port },
-    dataDir,
-    stop: () => proc.stop(),
-    async crashAndRestart() {
-      await proc.kill9();
-      proc = await launch();
-    },
-  };
+  const launch = () => spawnListening('nats-server', ['-c', conf], path.join(logDir, 'nats.log'), port);
+  return startRestartable(launch, { kind: 'nats', port }, dataDir);
 }
 
 /** JetStream stream names may not contain '.', '*', '>' or whitespace; subjects use the same token. */

@@ -8,7 +8,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import { freePort, sleep, spawnLogged, waitListening, type Spawned } from '../lib/procs.js';
+import { freePort, sleep, spawnListening, startRestartable } from '../lib/procs.js';
 import { nowNs } from '../lib/stats.js';
 import type { Adapter, OnRecord, ServerHandle, Subscription, Writer } from '../lib/types.js';
 
@@ -40,24 +40,8 @@ export async function startRedis(fsync: RedisFsync, dataDir: string, logDir: str
     '--logfile',
     '',
   ];
-  const launch = async () => {
-    const p = spawnLogged('redis-server', args, path.join(logDir, `redis-${fsync}.log`));
-    await waitListening(p, port);
-    return p;
-  };
-  let proc: Spawned = await launch();
-  return {
-    get pid() {
-      return proc.pid;
-    },
-    endpoint: { kind: 'redis', port },
-    dataDir,
-    stop: () => proc.stop(),
-    async crashAndRestart() {
-      await proc.kill9();
-      proc = await launch();
-    },
-  };
+  const launch = () => spawnListening('redis-server', args, path.join(logDir, `redis-${fsync}.log`), port);
+  return startRestartable(launch, { kind: 'redis', port }, dataDir);
 }
 
 const STREAM_FIELD = 'd';

@@ -112,9 +112,9 @@ export class LocalFsObjectStore implements ObjectStore {
         }
         throw new ObjectStoreError('PreconditionFailed', `object ${key} already exists in ${this.describe()}`);
       }
-      const action =
-        { open: 'create temp file', 'fsync-dir': 'fsync directory' }[error.step as string] ?? 'write object';
-      throw fsError(cause, action, error.step === 'open' ? tmp : error.step === 'fsync-dir' ? dir : finalPath);
+      if (error.step === 'open') throw fsError(cause, 'create temp file', tmp);
+      if (error.step === 'fsync-dir') throw fsError(cause, 'fsync directory', dir);
+      throw fsError(cause, 'write object', finalPath);
     }
   }
 

@@ -16,7 +16,7 @@ import type { StreamId } from './types.js';
 import type { SequencedRecord } from '../engine/types.js';
 import { ByteReader, ByteWriter, CorruptDataError } from './binary.js';
 import { readRecordPayload, writeRecordPayload } from './codec-mutation.js';
-import { checksum, flagZstd, maybeCompress, unpack } from './framing.js';
+import { checksum, CompressionProbe, flagZstd, maybeCompress, unpack } from './framing.js';
 
 export const segmentMagic = 'S2LS';
 const trailerMagic = 'S2LT';
@@ -118,7 +118,7 @@ export function* encodeSegmentSteps(
   if (scratch) scratch.buffer = out.backing;
   out.raw(Buffer.from(segmentMagic, 'latin1')).u16(segmentFormatVersion).u16(0);
   const blocks: BlockInfo[] = [];
-  let incompressible = 0;
+  const probe = new CompressionProbe(options.compressMinBytes, Infinity);
   let start = 0;
   while (start < records.length) {
     const block = new ByteWriter(Math.min(options.blockBytes + 1024, 1 << 20));
@@ -131,10 +131,9 @@ export function* encodeSegmentSteps(
     }
     block.patchU32(0, end - start);
     const raw = block.finish();
-    // Data that did not compress in several blocks in a row will not: stop paying zstd for it
-    // (64 MiB of random bytes cost 120 ms of checkpoint time for nothing).
-    const packed = maybeCompress(raw, incompressible >= 4 ? Infinity : options.compressMinBytes);
-    incompressible = packed.compressed ? 0 : incompressible + 1;
+    const threshold = probe.threshold();
+    const packed = maybeCompress(raw, threshold);
+    probe.record(threshold, raw.length, packed.compressed);
     blocks.push(blockInfo(records.slice(start, end), out.size, packed.stored, raw.length, packed.compressed));
     out.raw(packed.stored);
     start = end;

@@ -114,7 +114,8 @@ export class SegmentCache {
     metrics.blockCacheMisses.inc();
     const run = this.fetchRun(segment, footer, index);
     const result = await run.done;
-    if (run.last + 1 < footer.blocks.length && run.full) {
+    const nextKey = blockKey(segment, run.last + 1);
+    if (run.full && run.last + 1 < footer.blocks.length && !this.cache.has(nextKey) && !this.fetching.has(nextKey)) {
       // Errors of the prefetch are for the reader that needs those blocks: it fetches them again.
       this.fetchRun(segment, footer, run.last + 1).done.catch(() => undefined);
     }

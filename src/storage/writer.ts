@@ -32,7 +32,7 @@ import type { Clock, Timer } from '../util/clock.js';
 import type { Rand } from '../util/rand.js';
 import { chunkHeaderBytes, decodeChunkHeader, encodeChunk } from './codec-chunk.js';
 import { encodeCommitIn } from './codec-mutation.js';
-import { isCompressedFrame } from './framing.js';
+import { CompressionProbe, isCompressedFrame } from './framing.js';
 import { Slab } from './binary.js';
 import { chunkKey, newPutId } from './names.js';
 import type { Logger } from './state.js';
@@ -90,12 +90,8 @@ export class ChunkWriter {
   private lastSealMs = -Infinity;
   private draining = false;
   private stopped: Error | null = null;
-  /**
-   * Chunks of data that does not compress (4 in a row) skip zstd for the next 64 chunks, then it
-   * is tried again: compressing incompressible chunks was 5% of the CPU of batched appends.
-   */
-  private incompressible = 0;
-  private compressSkip = 0;
+  /** Chunks skip zstd for a while after several did not compress (see CompressionProbe). */
+  private readonly compression: CompressionProbe;
   /** Commits are encoded into shared slabs rather than an allocation each. */
   private readonly slab = new Slab();
 
@@ -113,6 +109,7 @@ export class ChunkWriter {
   ) {
     assert(options.chunksInFlightMax >= 1, 'chunksInFlightMax >= 1');
     this.nextId = lastChunkId + 1;
+    this.compression = new CompressionProbe(options.compressMinBytes, 64);
     this.chainId = lastChunkId;
   }
 
@@ -244,17 +241,9 @@ export class ChunkWriter {
 
   private put(chunk: ChunkInFlight): void {
     const id = chunk.id;
-    const tryCompress = this.compressSkip === 0;
-    if (!tryCompress) this.compressSkip--;
-    const body = encodeChunk(
-      { epoch: this.epoch, chunkId: id, prevChunkId: chunk.prev },
-      chunk.encoded,
-      tryCompress ? this.options.compressMinBytes : Infinity,
-    );
-    if (tryCompress && body.length >= this.options.compressMinBytes) {
-      this.incompressible = isCompressedFrame(body) ? 0 : this.incompressible + 1;
-      if (this.incompressible >= 4) this.compressSkip = 64;
-    }
+    const threshold = this.compression.threshold();
+    const body = encodeChunk({ epoch: this.epoch, chunkId: id, prevChunkId: chunk.prev }, chunk.encoded, threshold);
+    this.compression.record(threshold, body.length, isCompressedFrame(body));
     const putId = newPutId(this.epoch, this.rand);
     putIfAbsent(this.store, chunkKey(id), body, putId, this.policy)
       .then(async (outcome) => {
