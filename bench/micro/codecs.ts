@@ -15,7 +15,7 @@ import {
 } from '../../src/api/codec/proto.js';
 import { encodeRegularFrame } from '../../src/api/s2s/frame.js';
 import { FrameReader } from '../../src/api/s2s/reader.js';
-import type { AppendInput, SequencedRecord } from '../../src/engine/types.js';
+import type { AppendInput, SequencedRecord } from '../../src/domain/types.js';
 import { seededRand } from '../../src/util/rand.js';
 
 const recordCount = 1000;

@@ -2,7 +2,7 @@
  * The one place where errors become HTTP responses (api.md section 10). Every S2 error code has
  * a fixed status; 412 and 416 have their own body shapes.
  */
-import { AppendConditionFailed, RangeNotSatisfiable, S2Error, type ErrorCode } from '../errors.js';
+import { AppendConditionFailed, RangeNotSatisfiable, S2Error, type ErrorCode } from '../domain/errors.js';
 
 export const statusOfCode: Record<ErrorCode, number> = {
   bad_frame: 400,

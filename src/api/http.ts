@@ -6,7 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import { createRequire } from 'node:module';
 import { gunzipSync } from 'node:zlib';
-import { errors, S2Error } from '../errors.js';
+import { errors, S2Error } from '../domain/errors.js';
 import { requestBodyBytesMax } from '../limits.js';
 
 /** zstd-napi's native binding; its high-level decompress has no output limit (see zstdDecompressCapped). */

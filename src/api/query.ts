@@ -2,7 +2,7 @@
  * Typed access to query parameters (api.md 1.6): unknown keys are ignored; a duplicated key, a
  * non-number or an out-of-range number is 400 bad_query.
  */
-import { errors } from '../errors.js';
+import { errors } from '../domain/errors.js';
 
 const u64Max = 0xffff_ffff_ffff_ffffn;
 

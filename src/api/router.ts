@@ -2,7 +2,7 @@
  * The route table: every path of the API in one list (api.md 1.2). Unknown paths get an empty
  * 404; a known path with the wrong method gets an empty 405 with `Allow`.
  */
-import { errors } from '../errors.js';
+import { errors } from '../domain/errors.js';
 import type { RequestContext } from './http.js';
 
 export type Handler = (ctx: RequestContext) => Promise<void>;

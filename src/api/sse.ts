@@ -10,8 +10,8 @@
  * No `retry:` field and no comment keep-alives. The `id` counters are cumulative within one HTTP response; resuming
  * with `Last-Event-ID` is parsed by `parseLastEventId`.
  */
-import type { StreamPosition } from '../engine/types.js';
-import { errors } from '../errors.js';
+import type { StreamPosition } from '../domain/types.js';
+import { errors } from '../domain/errors.js';
 import { AssertionError } from '../util/assert.js';
 import { encodeStreamPositionJson } from './codec/json-records.js';
 

@@ -4,7 +4,7 @@
  * Strict: unknown fields are rejected so typos do not silently do nothing.
  */
 import { readFileSync } from 'node:fs';
-import type { BasinConfig, StreamConfigLayer } from '../engine/types.js';
+import type { BasinConfig, StreamConfigLayer } from '../domain/types.js';
 import { basinNameProblem, streamNameProblem } from '../engine/names.js';
 import { parseDurationMs } from './units.js';
 

@@ -4,7 +4,7 @@
  * The unary append and the S2S append session share this path; a session additionally keeps
  * its inputs in order and stops at its first failure.
  */
-import { AppendConditionFailed, errors, S2Error } from '../errors.js';
+import { AppendConditionFailed, errors, S2Error } from '../domain/errors.js';
 import { metrics } from '../metrics.js';
 import type { EngineContext } from './context.js';
 import { validateAppendInput, type ValidatedAppend } from './records.js';
@@ -12,7 +12,7 @@ import type { Semaphore } from './semaphore.js';
 import type { StreamState } from './state.js';
 import { streamerOf, type SessionHandle, type Streamer } from './streamer.js';
 import { openStream } from './streams.js';
-import type { AppendAck, AppendInput, StreamConfigLayer } from './types.js';
+import type { AppendAck, AppendInput, StreamConfigLayer } from '../domain/types.js';
 
 export interface AppendOptions {
   /** `s2-stream-config`: the config to use if this append auto-creates the stream (api.md 7.6). */

@@ -2,11 +2,11 @@
  * Control plane for basins (api.md 3.1-3.6, 12.1).
  */
 import { createHash } from 'node:crypto';
-import { errors } from '../errors.js';
+import { errors } from '../domain/errors.js';
 import { canonicalJson, configsEqual, normalizeBasinConfig, patchBasinConfig, type BasinConfigPatch } from './config.js';
 import type { EngineContext } from './context.js';
 import { listPage, type BasinState } from './state.js';
-import type { BasinConfig, BasinMeta } from './types.js';
+import type { BasinConfig, BasinMeta } from '../domain/types.js';
 import { validateLayer, validatePatch } from './validate-config.js';
 
 export interface BasinInfo {

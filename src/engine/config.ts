@@ -12,7 +12,7 @@ import type {
   StreamConfig,
   StreamConfigLayer,
   TimestampingMode,
-} from './types.js';
+} from '../domain/types.js';
 
 export const systemDefaultStreamConfig: StreamConfig = Object.freeze({
   storageClass: 'express',

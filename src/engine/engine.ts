@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { StreamLog } from '../storage/types.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { systemRand, type Rand } from '../util/rand.js';
-import { errors } from '../errors.js';
+import { errors } from '../domain/errors.js';
 import { appendInflightBytesDefault, appendInflightBytesMin } from '../limits.js';
 import { append, AppendSession, type AppendOptions, type DataPlane } from './append.js';
 import { BackgroundTasks } from './background.js';
@@ -31,7 +31,7 @@ import type {
   SequencedRecord,
   StreamConfigLayer,
   StreamPosition,
-} from './types.js';
+} from '../domain/types.js';
 
 export interface EngineOptions {
   clock?: Clock;

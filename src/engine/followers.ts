@@ -7,7 +7,7 @@
  * batches already queued, so readers see the terminal trim record before the error.
  */
 import { followerLagBatchesMax } from '../limits.js';
-import type { SequencedRecord, StreamPosition } from './types.js';
+import type { SequencedRecord, StreamPosition } from '../domain/types.js';
 
 /** A durable append batch as followers receive it; `tail` is the stream tail right after it. */
 export interface LiveBatch {

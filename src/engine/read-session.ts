@@ -13,7 +13,7 @@
  * heartbeats and lag recovery do not extend it (lite fixes #280, #311). Errors decided before
  * streaming (404/409/416/422) are thrown by `openReadSession`; later ones by `next()`.
  */
-import { errors, RangeNotSatisfiable, S2Error } from '../errors.js';
+import { errors, RangeNotSatisfiable, S2Error } from '../domain/errors.js';
 import { heartbeatGapMsMax, heartbeatGapMsMin, readBatchBytesMax, readBatchRecordsMax } from '../limits.js';
 import { assert } from '../util/assert.js';
 import { randInt } from '../util/rand.js';
@@ -22,7 +22,7 @@ import { Follower } from './followers.js';
 import type { StreamState } from './state.js';
 import { streamerOf, type Streamer } from './streamer.js';
 import { openStream } from './streams.js';
-import { meteredBytes, type SequencedRecord, type StreamConfigLayer, type StreamPosition } from './types.js';
+import { meteredBytes, type SequencedRecord, type StreamConfigLayer, type StreamPosition } from '../domain/types.js';
 
 /** Storage failures surface as 500 `storage` (api.md 10.3), not as internal errors. */
 async function fromStorage<T>(operation: Promise<T>): Promise<T> {

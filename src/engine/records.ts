@@ -3,7 +3,7 @@
  * exact encodings of the `fence` and `trim` command records (api.md 6.3). Runs before the stream
  * is touched, so an invalid batch never auto-creates a stream and nothing is half-appended.
  */
-import { errors } from '../errors.js';
+import { errors } from '../domain/errors.js';
 import {
   appendBatchBytesMax,
   appendRecordsMax,
@@ -11,8 +11,8 @@ import {
   recordBytesMax,
   recordHeadersMax,
 } from '../limits.js';
-import type { AppendInput, AppendRecord, SequencedRecord, TimestampingMode } from './types.js';
-import { meteredBytes } from './types.js';
+import type { AppendInput, AppendRecord, SequencedRecord, TimestampingMode } from '../domain/types.js';
+import { meteredBytes } from '../domain/types.js';
 
 /** What a command record asks for, decoded once at validation time. */
 export type Command = { kind: 'fence'; token: string } | { kind: 'trim'; trimPoint: number };

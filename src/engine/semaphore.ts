@@ -5,7 +5,7 @@
  * starved by a stream of small ones.
  */
 import { assert } from '../util/assert.js';
-import { errors } from '../errors.js';
+import { errors } from '../domain/errors.js';
 
 interface Waiter {
   permits: number;

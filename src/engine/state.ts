@@ -4,7 +4,7 @@
  * each of which also commits the change to the log.
  */
 import type { RecoveredState, StreamId } from '../storage/types.js';
-import type { BasinMeta, StreamMeta, StreamPosition } from './types.js';
+import type { BasinMeta, StreamMeta, StreamPosition } from '../domain/types.js';
 
 export interface BasinState {
   name: string;

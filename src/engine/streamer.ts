@@ -15,7 +15,7 @@
  * durable state, so a new streamer rebuilds it exactly. After a failed commit the streamer stays
  * installed and refuses appends, since the stream's true durable tail is then unknown.
  */
-import { AppendConditionFailed, errors, S2Error } from '../errors.js';
+import { AppendConditionFailed, errors, S2Error } from '../domain/errors.js';
 import { streamerDormantMs } from '../limits.js';
 import { metrics } from '../metrics.js';
 import { assert } from '../util/assert.js';
@@ -26,7 +26,7 @@ import { Follower, type LiveBatch } from './followers.js';
 import { Queue } from './queue.js';
 import { assignTimestamps, type ValidatedAppend } from './records.js';
 import { terminalTrimPoint, type StreamState } from './state.js';
-import type { AppendAck, SequencedRecord, StreamPosition } from './types.js';
+import type { AppendAck, SequencedRecord, StreamPosition } from '../domain/types.js';
 
 const u64Max = 0xffff_ffff_ffff_ffffn;
 

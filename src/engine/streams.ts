@@ -2,7 +2,7 @@
  * Control plane for streams (api.md 3.7-3.12, 12.2) and the stream lookup the data plane uses
  * (including auto-creation, api.md 7.6).
  */
-import { errors } from '../errors.js';
+import { errors } from '../domain/errors.js';
 import { creationKey, type ListQuery, type ProvisionOutcome } from './basins.js';
 import {
   configsEqual,
@@ -14,7 +14,7 @@ import {
 } from './config.js';
 import type { EngineContext } from './context.js';
 import { listPage, type BasinState, type StreamState } from './state.js';
-import type { StreamConfig, StreamConfigLayer, StreamMeta } from './types.js';
+import type { StreamConfig, StreamConfigLayer, StreamMeta } from '../domain/types.js';
 import { validateLayer, validatePatch } from './validate-config.js';
 
 export interface StreamInfo {

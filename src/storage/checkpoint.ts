@@ -17,7 +17,7 @@ import type { StreamId } from './types.js';
 import { metrics } from '../metrics.js';
 import { assert } from '../util/assert.js';
 import type { Clock } from '../util/clock.js';
-import { meteredBytes } from '../engine/types.js';
+import { meteredBytes } from '../domain/types.js';
 import type { ManifestHeader, SegmentRef, SnapshotRef } from './codec-manifest.js';
 import {
   encodeSegmentSteps,

@@ -16,9 +16,9 @@
  * seals nothing) while the tails hold `memoryTailBytesMax`, until a checkpoint folds them; a
  * failed checkpoint is then retried after `checkpointRetryMs`.
  */
-import { errors, S2Error } from '../errors.js';
+import { errors, S2Error } from '../domain/errors.js';
 import { metrics } from '../metrics.js';
-import type { SequencedRecord } from '../engine/types.js';
+import type { SequencedRecord } from '../domain/types.js';
 import type { ObjectStore } from '../objectstore/types.js';
 import type { Timer } from '../util/clock.js';
 import { CorruptDataError } from './binary.js';

@@ -7,7 +7,7 @@
  * the snapshot is large (so an epoch bump at startup does not rewrite it). u64 timestamps are
  * decimal strings in JSON. Layout and versioning rules: docs/formats.md.
  */
-import type { BasinMeta, StreamMeta, StreamPosition } from '../engine/types.js';
+import type { BasinMeta, StreamMeta, StreamPosition } from '../domain/types.js';
 import { ByteReader, ByteWriter, CorruptDataError, utf8 } from './binary.js';
 import type { SegmentSummary } from './codec-segment.js';
 import { decodeFrame, encodeFrame } from './framing.js';

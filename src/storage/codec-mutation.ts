@@ -3,7 +3,7 @@
  * (headers + body) shared with segment blocks. Layouts are drawn in docs/formats.md; tags are
  * persisted and must never be renumbered.
  */
-import type { BasinMeta, Header, SequencedRecord, StreamMeta } from '../engine/types.js';
+import type { BasinMeta, Header, SequencedRecord, StreamMeta } from '../domain/types.js';
 import { assert } from '../util/assert.js';
 import { ByteReader, ByteWriter, CorruptDataError, type Slab } from './binary.js';
 import type { Append, Mutation } from './types.js';

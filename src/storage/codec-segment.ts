@@ -13,7 +13,7 @@
  */
 import { assert } from '../util/assert.js';
 import type { StreamId } from './types.js';
-import type { SequencedRecord } from '../engine/types.js';
+import type { SequencedRecord } from '../domain/types.js';
 import { ByteReader, ByteWriter, CorruptDataError } from './binary.js';
 import { readRecordPayload, writeRecordPayload } from './codec-mutation.js';
 import { checksum, CompressionProbe, flagZstd, maybeCompress, unpack } from './framing.js';

@@ -5,9 +5,9 @@
  * in progress. Only surviving records are returned: at or above the trim point, not expired,
  * below the durable tail and `endSeqNum`, of a stream that still exists.
  */
-import { errors } from '../errors.js';
-import type { SequencedRecord } from '../engine/types.js';
-import { meteredBytes } from '../engine/types.js';
+import { errors } from '../domain/errors.js';
+import type { SequencedRecord } from '../domain/types.js';
+import { meteredBytes } from '../domain/types.js';
 import type { SegmentRef } from './codec-manifest.js';
 import type { StoredRecord } from './codec-segment.js';
 import { SegmentVanished, type SegmentCache } from './segment-cache.js';

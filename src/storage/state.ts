@@ -5,8 +5,8 @@
  * Only durable commits are ever applied here (at recovery, or when their chunk and every
  * earlier chunk are durable), so everything a read finds here may be returned.
  */
-import type { BasinMeta, StreamMeta, StreamPosition } from '../engine/types.js';
-import { meteredBytes } from '../engine/types.js';
+import type { BasinMeta, StreamMeta, StreamPosition } from '../domain/types.js';
+import { meteredBytes } from '../domain/types.js';
 import { assert } from '../util/assert.js';
 import type { SegmentRef, Snapshot } from './codec-manifest.js';
 import type { StoredRecord } from './codec-segment.js';

@@ -13,7 +13,7 @@
  *   may be unusable (`status()` says so); later commits then reject too.
  * - `read` never returns a record whose commit has not resolved.
  */
-import type { BasinMeta, SequencedRecord, StreamMeta, StreamPosition } from '../engine/types.js';
+import type { BasinMeta, SequencedRecord, StreamMeta, StreamPosition } from '../domain/types.js';
 
 /**
  * Identifies one incarnation of a stream. Never reused: a stream deleted and created again

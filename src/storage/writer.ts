@@ -24,7 +24,7 @@
  * Metrics: per durable chunk, the time from seal to durable (retries and re-issues included),
  * its size and its record count (how many records one put carried: the group-commit factor).
  */
-import type { S2Error } from '../errors.js';
+import type { S2Error } from '../domain/errors.js';
 import { metrics } from '../metrics.js';
 import type { ObjectStore } from '../objectstore/types.js';
 import { assert } from '../util/assert.js';

@@ -3,8 +3,8 @@
  * in order, conditions, timestamps, commands, failed commits and the admission budget.
  */
 import { describe, expect, it } from 'vitest';
-import { AppendConditionFailed, S2Error } from '../../src/errors.js';
-import type { AppendAck } from '../../src/engine/types.js';
+import { AppendConditionFailed, S2Error } from '../../src/domain/errors.js';
+import type { AppendAck } from '../../src/domain/types.js';
 import { basin, createStream, fence, input, rec, settle, setup, track, trim } from './support.js';
 
 function code(error: unknown): string | undefined {

@@ -4,9 +4,9 @@
  * unary long-poll, and what followers see on deletion and storage failure.
  */
 import { describe, expect, it } from 'vitest';
-import { RangeNotSatisfiable } from '../../src/errors.js';
+import { RangeNotSatisfiable } from '../../src/domain/errors.js';
 import type { ReadOutput, ReadSession } from '../../src/engine/read-session.js';
-import { meteredBytes } from '../../src/engine/types.js';
+import { meteredBytes } from '../../src/domain/types.js';
 import { heartbeatGapMsMax, heartbeatGapMsMin } from '../../src/limits.js';
 import { basin, createStream, input, rec, settle, setup, text, track, type Fixture } from './support.js';
 

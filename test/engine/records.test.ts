@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { assignTimestamps, validateAppendInput } from '../../src/engine/records.js';
 import { Semaphore } from '../../src/engine/semaphore.js';
-import type { AppendRecord, Header } from '../../src/engine/types.js';
+import type { AppendRecord, Header } from '../../src/domain/types.js';
 import { fence, rec, trim } from './support.js';
 
 const enc = new TextEncoder();

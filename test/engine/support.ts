@@ -3,7 +3,7 @@
  * observe pipelining and durability gating), and an engine on a ManualClock with a seeded rand.
  */
 import { Engine, type EngineOptions } from '../../src/engine/engine.js';
-import type { AppendInput, AppendRecord, SequencedRecord, StreamConfigLayer } from '../../src/engine/types.js';
+import type { AppendInput, AppendRecord, SequencedRecord, StreamConfigLayer } from '../../src/domain/types.js';
 import { ChunkLog } from '../../src/storage/chunk-log.js';
 import { MemoryObjectStore } from '../../src/objectstore/memory.js';
 import type { LogStatus, Mutation, ReadRequest, RecoveredState, StreamId, StreamLog } from '../../src/storage/types.js';

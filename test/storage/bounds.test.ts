@@ -4,7 +4,7 @@
  * (a reopen replays only the chunks after the last manifest, fewer than `checkpointChunks`).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { SequencedRecord } from '../../src/engine/types.js';
+import type { SequencedRecord } from '../../src/domain/types.js';
 import { MemoryObjectStore } from '../../src/objectstore/memory.js';
 import type { ObjectStore } from '../../src/objectstore/types.js';
 import { ChunkLog, type ChunkLogOptions } from '../../src/storage/chunk-log.js';

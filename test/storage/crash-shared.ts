@@ -1,5 +1,5 @@
 /** Record contents shared by the crash driver and the crash test, derived from the seq_num alone. */
-import type { SequencedRecord } from '../../src/engine/types.js';
+import type { SequencedRecord } from '../../src/domain/types.js';
 import { makeRecord } from './helpers.js';
 
 export const crashStream = 'crash';

@@ -11,7 +11,7 @@ import { ChunkLog, type ChunkLogOptions } from '../../src/storage/chunk-log.js';
 import { chunkKey } from '../../src/storage/names.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { seededRand } from '../../src/util/rand.js';
-import type { SequencedRecord } from '../../src/engine/types.js';
+import type { SequencedRecord } from '../../src/domain/types.js';
 import { createStream, faulty, makeAppend, readAll, readRange, seqs } from './helpers.js';
 
 const opened: ChunkLog[] = [];

@@ -1,7 +1,7 @@
 /**
  * Fixtures for storage tests: metadata, appends, and a reference model of what a log must hold.
  */
-import type { BasinMeta, SequencedRecord, StreamMeta } from '../../src/engine/types.js';
+import type { BasinMeta, SequencedRecord, StreamMeta } from '../../src/domain/types.js';
 import { FaultyObjectStore } from '../../src/objectstore/faulty.js';
 import { MemoryObjectStore } from '../../src/objectstore/memory.js';
 import type { ObjectStore } from '../../src/objectstore/types.js';

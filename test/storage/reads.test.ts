@@ -6,7 +6,7 @@
  * with GC deleting the segment it is reading.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { meteredBytes, type SequencedRecord } from '../../src/engine/types.js';
+import { meteredBytes, type SequencedRecord } from '../../src/domain/types.js';
 import { MemoryObjectStore } from '../../src/objectstore/memory.js';
 import { ChunkLog, type ChunkLogOptions } from '../../src/storage/chunk-log.js';
 import type { ObjectStore } from '../../src/objectstore/types.js';

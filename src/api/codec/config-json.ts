@@ -2,7 +2,7 @@
  * JSON shapes of the control plane (api.md 4-5): parsing request bodies into engine config
  * values (any shape or type error is 400 bad_json, api.md 1.7) and rendering responses.
  */
-import { errors } from '../../errors.js';
+import { errors } from '../../domain/errors.js';
 import type { BasinConfigPatch, StreamConfigPatch } from '../../engine/config.js';
 import type { BasinInfo } from '../../engine/basins.js';
 import type { StreamInfo } from '../../engine/streams.js';
@@ -14,7 +14,7 @@ import type {
   StreamConfig,
   StreamConfigLayer,
   TimestampingMode,
-} from '../../engine/types.js';
+} from '../../domain/types.js';
 
 type Json = Record<string, unknown>;
 

@@ -16,8 +16,8 @@ import type {
   Header,
   SequencedRecord,
   StreamPosition,
-} from '../../engine/types.js';
-import { errors } from '../../errors.js';
+} from '../../domain/types.js';
+import { errors } from '../../domain/errors.js';
 import { fencingTokenBytesMax } from '../../limits.js';
 import { decodeBase64Strict, encodeBase64 } from '../../util/base64.js';
 import { parseJson } from '../../util/json.js';

@@ -20,8 +20,8 @@ import type {
   Header,
   SequencedRecord,
   StreamPosition,
-} from '../../engine/types.js';
-import { errors } from '../../errors.js';
+} from '../../domain/types.js';
+import { errors } from '../../domain/errors.js';
 import { AssertionError } from '../../util/assert.js';
 
 export interface ReadBatch {
@@ -125,7 +125,7 @@ class Reader {
     return hi < 0x200000 ? hi * TWO_32 + lo : unmatchableSeqNum;
   }
 
-  /** A sequence number; these are never above 2^53 - 1 (engine/types.ts). */
+  /** A sequence number; these are never above 2^53 - 1 (domain/types.ts). */
   seqNum(): number {
     const n = this.u64Number();
     if (n === unmatchableSeqNum) throw errors.badProto('sequence number exceeds 2^53 - 1');

@@ -10,7 +10,7 @@
 import zlib from 'node:zlib';
 import zstd from 'zstd-napi';
 import zstdBinding from 'zstd-napi/binding.js';
-import { S2Error, errors } from '../../errors.js';
+import { S2Error, errors } from '../../domain/errors.js';
 
 export type Compression = 'none' | 'zstd' | 'gzip';
 

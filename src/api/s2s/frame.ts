@@ -6,7 +6,7 @@
  * Regular payloads are protobuf messages, compressed when the peer asked for it and the message is large enough
  * (api.md 9.3). Terminal payloads are a 2-byte HTTP status and the JSON error body, never compressed.
  */
-import { errors } from '../../errors.js';
+import { errors } from '../../domain/errors.js';
 import { compressionThresholdBytes, s2sFrameBytesMax, s2sPayloadBytesMax } from '../../limits.js';
 import { compress, decompressBounded, type Compression } from './compression.js';
 

@@ -12,7 +12,7 @@
  * `s2sFrameBytesMax` fails as soon as those 3 bytes arrive, without waiting for the payload. Once drained, the reader
  * holds at most one incomplete frame. Chunks must not be modified after being pushed.
  */
-import { errors } from '../../errors.js';
+import { errors } from '../../domain/errors.js';
 import { s2sFrameBytesMax } from '../../limits.js';
 import { AssertionError } from '../../util/assert.js';
 import { decodeFrameBody, frameHeaderBytes, type Frame } from './frame.js';

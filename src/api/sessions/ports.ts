@@ -7,7 +7,7 @@
  * Opening (stream lookup, auto-create, start resolution, 416) happens before the response starts,
  * so its failures are ordinary JSON responses (api.md 7.4, 8.4, 8.6); everything after is framed.
  */
-import type { AppendAck, AppendInput, SequencedRecord, StreamPosition } from '../../engine/types.js';
+import type { AppendAck, AppendInput, SequencedRecord, StreamPosition } from '../../domain/types.js';
 
 /** One output of a read session (api.md 8.3): a batch (live batches carry `tail`) or a heartbeat. */
 export type SessionReadOutput =

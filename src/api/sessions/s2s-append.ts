@@ -13,8 +13,8 @@
  *   the acks of every earlier input; the engine has poisoned the session, so no later input is
  *   applied. A client that ends its body gets its remaining acks and a response without terminal.
  */
-import type { AppendAck, AppendInput } from '../../engine/types.js';
-import { errors, S2Error } from '../../errors.js';
+import type { AppendAck, AppendInput } from '../../domain/types.js';
+import { errors, S2Error } from '../../domain/errors.js';
 import { decodeAppendInput, encodeAppendAck } from '../codec/proto.js';
 import { errorResponse } from '../errors.js';
 import type { Request, Response } from '../http.js';

@@ -2,7 +2,7 @@
  * The cap on concurrent streaming sessions (`streamingSessionsMax`): a session takes a slot before
  * its response starts and gives it back when it ends, whatever the reason.
  */
-import { errors } from '../../errors.js';
+import { errors } from '../../domain/errors.js';
 
 export class SessionSlots {
   private active = 0;

@@ -7,7 +7,7 @@
  * the tail; a mid-stream failure is an `error` event with the JSON error body and no `[DONE]`; a
  * normal end is `data: [DONE]`. Backpressure as in output.ts: one event in flight at a time.
  */
-import { meteredBytes } from '../../engine/types.js';
+import { meteredBytes } from '../../domain/types.js';
 import type { Clock } from '../../util/clock.js';
 import { encodeReadBatchJson, type RecordFormat } from '../codec/json-records.js';
 import { errorResponse } from '../errors.js';

@@ -1,7 +1,7 @@
 /**
  * `/v1/basins` routes (api.md 3.1-3.6).
  */
-import { errors } from '../../errors.js';
+import { errors } from '../../domain/errors.js';
 import { basinNameProblem, basinPrefixProblem } from '../../engine/names.js';
 import type { Engine } from '../../engine/engine.js';
 import {

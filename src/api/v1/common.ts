@@ -2,7 +2,7 @@
  * Extraction helpers shared by the v1 handlers, each failing with the error code api.md gives
  * for that kind of input (bad_header, bad_path, bad_query, bad_json).
  */
-import { errors } from '../../errors.js';
+import { errors } from '../../domain/errors.js';
 import { listLimitMax, requestTokenBytesMax } from '../../limits.js';
 import { basinNameProblem, streamNameProblem } from '../../engine/names.js';
 import type { RequestContext } from '../http.js';

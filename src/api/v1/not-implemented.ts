@@ -2,7 +2,7 @@
  * Routes lite answers with 501 (api.md 1.2). Request extraction runs first, so malformed input
  * gets the 4xx of that input rather than the 501.
  */
-import { errors } from '../../errors.js';
+import { errors } from '../../domain/errors.js';
 import { basinNameProblem, streamNameProblem } from '../../engine/names.js';
 import { asObject } from '../codec/config-json.js';
 import type { Router } from '../router.js';

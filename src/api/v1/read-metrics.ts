@@ -1,7 +1,7 @@
 /**
  * Records and metered bytes delivered to readers, counted once per batch for every transport.
  */
-import { meteredBytes, type Header } from '../../engine/types.js';
+import { meteredBytes, type Header } from '../../domain/types.js';
 import { metrics } from '../../metrics.js';
 
 export function countRead(transport: string, records: readonly { headers: Header[]; body: Uint8Array }[]): void {

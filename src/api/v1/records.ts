@@ -7,11 +7,11 @@
  * dispatched to ./sessions.ts once the request's other input was validated.
  */
 import { isAscii, isUtf8 } from 'node:buffer';
-import { errors } from '../../errors.js';
+import { errors } from '../../domain/errors.js';
 import type { Engine } from '../../engine/engine.js';
 import type { ReadRequest, ReadStart } from '../../engine/read-session.js';
 import { countRead } from './read-metrics.js';
-import type { AppendInput, StreamConfigLayer } from '../../engine/types.js';
+import type { AppendInput, StreamConfigLayer } from '../../domain/types.js';
 import { readBatchBytesMax, readBatchRecordsMax, unaryReadWaitSecsMax } from '../../limits.js';
 import { parseJson } from '../../util/json.js';
 import { parseStreamConfigLayer } from '../codec/config-json.js';

@@ -10,7 +10,7 @@
  */
 import type { Engine } from '../../engine/engine.js';
 import type { ReadRequest, ReadSession } from '../../engine/read-session.js';
-import type { StreamConfigLayer } from '../../engine/types.js';
+import type { StreamConfigLayer } from '../../domain/types.js';
 import { appendSessionInputsInflightMax, streamingSessionsMax } from '../../limits.js';
 import { parseFormatHeader } from '../codec/json-records.js';
 import type { RequestContext } from '../http.js';

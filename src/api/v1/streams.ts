@@ -1,7 +1,7 @@
 /**
  * `/v1/streams` routes (api.md 3.7-3.12). The basin comes from the `S2-Basin` header.
  */
-import { errors } from '../../errors.js';
+import { errors } from '../../domain/errors.js';
 import { streamNameProblem, streamPrefixProblem } from '../../engine/names.js';
 import type { Engine } from '../../engine/engine.js';
 import {

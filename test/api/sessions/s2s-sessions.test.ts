@@ -6,9 +6,9 @@
  */
 import zstd from 'zstd-napi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeAppendInput } from '../../src/api/codec/proto.js';
-import { closeHttp2Sessions, request, type Protocol } from '../support/http.js';
-import { startServer, type TestServer } from '../support/server.js';
+import { encodeAppendInput } from '../../../src/api/codec/proto.js';
+import { closeHttp2Sessions, request, type Protocol } from '../../support/http.js';
+import { startServer, type TestServer } from '../../support/server.js';
 import { ackOf, batchOf, inputFrame, rawFrame, records, terminalOf } from './duplex.js';
 import { appendSession, appendUnary, createBasin, readAllBodies, readSession, tailOf, type Target } from './support.js';
 

@@ -5,11 +5,11 @@
  * a fresh pass that sees changes made meanwhile.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { Engine } from '../../../src/engine/engine.js';
-import { MemoryObjectStore } from '../../../src/objectstore/memory.js';
-import { ChunkLog } from '../../../src/storage/chunk-log.js';
-import type { Mutation, StreamLog } from '../../../src/storage/types.js';
-import { ManualClock } from '../../../src/util/clock.js';
+import { Engine } from '../../src/engine/engine.js';
+import { MemoryObjectStore } from '../../src/objectstore/memory.js';
+import { ChunkLog } from '../../src/storage/chunk-log.js';
+import type { Mutation, StreamLog } from '../../src/storage/types.js';
+import { ManualClock } from '../../src/util/clock.js';
 
 const memoryLog = (): Promise<ChunkLog> => ChunkLog.open(new MemoryObjectStore());
 

@@ -4,7 +4,7 @@
  * `api/errors.ts`, the only place that maps errors to responses. Never choose a status from
  * message text.
  */
-import type { StreamPosition } from './engine/types.js';
+import type { StreamPosition } from './types.js';
 
 export type ErrorCode =
   | 'bad_frame'

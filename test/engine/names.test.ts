@@ -9,7 +9,7 @@ import {
   basinPrefixProblem,
   streamNameProblem,
   streamPrefixProblem,
-} from '../../../src/engine/names.js';
+} from '../../src/engine/names.js';
 
 describe('basin names', () => {
   it.each(['abcdefgh', 'my-basin-01', '0123456789', 'a-------b', 'a'.repeat(48)])('accepts %s', (name) => {

@@ -4,9 +4,9 @@
  * failure, an admission gate and a durability gate the test controls, and a read session fed by
  * the test.
  */
-import type { AppendSessionPort, ReadSessionPort, SessionReadOutput } from '../../src/api/sessions/ports.js';
-import type { AppendAck, AppendInput, SequencedRecord } from '../../src/engine/types.js';
-import { AppendConditionFailed, errors } from '../../src/errors.js';
+import type { AppendSessionPort, ReadSessionPort, SessionReadOutput } from '../../../src/api/sessions/ports.js';
+import type { AppendAck, AppendInput, SequencedRecord } from '../../../src/domain/types.js';
+import { AppendConditionFailed, errors } from '../../../src/domain/errors.js';
 
 /** A promise-returning gate: open (resolves at once) or closed until `open()`. */
 export class Gate {

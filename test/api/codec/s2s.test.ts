@@ -16,7 +16,7 @@ import {
   type Frame,
 } from '../../../src/api/s2s/frame.js';
 import { FrameReader } from '../../../src/api/s2s/reader.js';
-import { S2Error } from '../../../src/errors.js';
+import { S2Error } from '../../../src/domain/errors.js';
 import { compressionThresholdBytes, s2sFrameBytesMax, s2sPayloadBytesMax } from '../../../src/limits.js';
 import { expectS2Error, fromHex, hex, randBytes, seededRand } from './helpers.js';
 

@@ -5,8 +5,8 @@
 import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
 import { expect } from 'vitest';
-import type { AppendRecord, Header, SequencedRecord } from '../../../src/engine/types.js';
-import { S2Error, type ErrorCode } from '../../../src/errors.js';
+import type { AppendRecord, Header, SequencedRecord } from '../../../src/domain/types.js';
+import { S2Error, type ErrorCode } from '../../../src/domain/errors.js';
 import { randInt, seededRand, type Rand } from '../../../src/util/rand.js';
 
 export { randInt, seededRand, type Rand };

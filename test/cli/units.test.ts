@@ -4,7 +4,7 @@
  * input rejected.
  */
 import { describe, expect, it } from 'vitest';
-import { parseDurationMs, parseSize } from '../../../src/cli/units.js';
+import { parseDurationMs, parseSize } from '../../src/cli/units.js';
 
 describe('parseSize', () => {
   it.each([

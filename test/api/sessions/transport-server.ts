@@ -2,13 +2,13 @@
  * A server on the real listener (HTTP/1.1 + h2c on one port) whose only routes are the session
  * transports wired to the fakes of fake-engine.ts, for transport-level tests.
  */
-import { listen, type Listener } from '../../src/api/listener.js';
-import type { Request, Response } from '../../src/api/http.js';
-import { negotiateCompression } from '../../src/api/s2s/compression.js';
-import { serveS2SAppend } from '../../src/api/sessions/s2s-append.js';
-import { serveS2SRead } from '../../src/api/sessions/s2s-read.js';
-import { serveSseRead } from '../../src/api/sessions/sse-read.js';
-import { ManualClock } from '../../src/util/clock.js';
+import { listen, type Listener } from '../../../src/api/listener.js';
+import type { Request, Response } from '../../../src/api/http.js';
+import { negotiateCompression } from '../../../src/api/s2s/compression.js';
+import { serveS2SAppend } from '../../../src/api/sessions/s2s-append.js';
+import { serveS2SRead } from '../../../src/api/sessions/s2s-read.js';
+import { serveSseRead } from '../../../src/api/sessions/sse-read.js';
+import { ManualClock } from '../../../src/util/clock.js';
 import { FakeReadSession, FakeStream, Gate } from './fake-engine.js';
 
 export interface TransportServer {

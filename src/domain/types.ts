@@ -1,5 +1,5 @@
 /**
- * Domain types shared by the engine, storage and the API codecs. Names follow S2's nouns.
+ * The shared kernel: value types used by every layer (api, engine, storage). Names follow S2's nouns.
  *
  * Sequence numbers are JS numbers: a stream would need 2^53 records to exceed them, which the
  * engine refuses long before (see `limits.ts`). Timestamps are `bigint` because clients may write

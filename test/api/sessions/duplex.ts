@@ -5,11 +5,11 @@
  */
 import http from 'node:http';
 import http2 from 'node:http2';
-import { decodeAppendAck, decodeReadBatch, encodeAppendInput, type ReadBatch } from '../../src/api/codec/proto.js';
-import { parseTerminalPayload, type Frame } from '../../src/api/s2s/frame.js';
-import { FrameReader } from '../../src/api/s2s/reader.js';
-import type { AppendAck, AppendInput } from '../../src/engine/types.js';
-import type { Protocol } from '../support/http.js';
+import { decodeAppendAck, decodeReadBatch, encodeAppendInput, type ReadBatch } from '../../../src/api/codec/proto.js';
+import { parseTerminalPayload, type Frame } from '../../../src/api/s2s/frame.js';
+import { FrameReader } from '../../../src/api/s2s/reader.js';
+import type { AppendAck, AppendInput } from '../../../src/domain/types.js';
+import type { Protocol } from '../../support/http.js';
 
 export interface DuplexResponse {
   status: number;

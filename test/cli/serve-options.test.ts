@@ -3,8 +3,8 @@
  * S3 when asked, the two together refused, and the storage line it prints for each.
  */
 import { describe, expect, it } from 'vitest';
-import { describeStorage, serveDefaults, storageMode, type ServeOptions } from '../../../src/cli/serve.js';
-import { parseSize } from '../../../src/cli/units.js';
+import { describeStorage, serveDefaults, storageMode, type ServeOptions } from '../../src/cli/serve.js';
+import { parseSize } from '../../src/cli/units.js';
 
 const base: ServeOptions = {
   host: '127.0.0.1',

@@ -8,8 +8,8 @@ import {
   encodeReadBatch,
   type ReadBatch,
 } from '../../../src/api/codec/proto.js';
-import type { AppendAck, AppendInput, AppendRecord, StreamPosition } from '../../../src/engine/types.js';
-import { S2Error } from '../../../src/errors.js';
+import type { AppendAck, AppendInput, AppendRecord, StreamPosition } from '../../../src/domain/types.js';
+import { S2Error } from '../../../src/domain/errors.js';
 import {
   U64_MAX,
   expectS2Error,

@@ -1,8 +1,8 @@
 import { parse as losslessParse } from 'lossless-json';
 import { describe, expect, it } from 'vitest';
-import { decodeBase64Strict, encodeBase64 } from '../../../src/util/base64.js';
-import { parseJson, parseJsonExact, stringifyJson } from '../../../src/util/json.js';
-import { randBytes, randInt, seededRand } from './helpers.js';
+import { decodeBase64Strict, encodeBase64 } from '../../src/util/base64.js';
+import { parseJson, parseJsonExact, stringifyJson } from '../../src/util/json.js';
+import { randBytes, randInt, seededRand } from '../api/codec/helpers.js';
 
 describe('parseJson', () => {
   it('keeps safe integers as numbers and larger ones as exact bigints', () => {

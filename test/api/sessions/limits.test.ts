@@ -6,13 +6,13 @@
  */
 import http2 from 'node:http2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeReadBatch } from '../../src/api/codec/proto.js';
-import { FrameReader } from '../../src/api/s2s/reader.js';
-import { streamingSessions } from '../../src/api/v1/sessions.js';
-import type { Engine } from '../../src/engine/engine.js';
-import { followerLagBatchesMax } from '../../src/limits.js';
-import { closeHttp2Sessions, request } from '../support/http.js';
-import { startServer, type TestServer } from '../support/server.js';
+import { decodeReadBatch } from '../../../src/api/codec/proto.js';
+import { FrameReader } from '../../../src/api/s2s/reader.js';
+import { streamingSessions } from '../../../src/api/v1/sessions.js';
+import type { Engine } from '../../../src/engine/engine.js';
+import { followerLagBatchesMax } from '../../../src/limits.js';
+import { closeHttp2Sessions, request } from '../../support/http.js';
+import { startServer, type TestServer } from '../../support/server.js';
 import { ackOf, batchOf, inputFrame, rawFrame, records, terminalOf } from './duplex.js';
 import {
   appendSession,

@@ -5,7 +5,7 @@
  * canonical JSON for idempotency keys, and the 422 checks of validate-config.
  */
 import { describe, expect, it } from 'vitest';
-import { creationKey } from '../../../src/engine/basins.js';
+import { creationKey } from '../../src/engine/basins.js';
 import {
   canonicalJson,
   configsEqual,
@@ -18,9 +18,9 @@ import {
   resolveStreamConfig,
   retentionMs,
   systemDefaultStreamConfig,
-} from '../../../src/engine/config.js';
-import type { BasinConfig, StreamConfig, StreamConfigLayer } from '../../../src/engine/types.js';
-import { validateLayer, validatePatch } from '../../../src/engine/validate-config.js';
+} from '../../src/engine/config.js';
+import type { BasinConfig, StreamConfig, StreamConfigLayer } from '../../src/domain/types.js';
+import { validateLayer, validatePatch } from '../../src/engine/validate-config.js';
 
 const system: StreamConfig = {
   storageClass: 'express',

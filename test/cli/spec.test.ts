@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadResourceSpec, parseResourceSpec } from '../../../src/cli/spec.js';
+import { loadResourceSpec, parseResourceSpec } from '../../src/cli/spec.js';
 
 describe('parseResourceSpec', () => {
   it('maps basins, streams and their configs, durations in seconds', () => {

@@ -3,7 +3,7 @@
  * route, unary appends and reads for setup and verification, and an SSE event parser.
  */
 import { expect } from 'vitest';
-import { request, uniqueBasin, type Protocol } from '../support/http.js';
+import { request, uniqueBasin, type Protocol } from '../../support/http.js';
 import { openDuplex, type Duplex } from './duplex.js';
 
 export async function createBasin(baseUrl: string, config: Record<string, unknown> = {}): Promise<string> {

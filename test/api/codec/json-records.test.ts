@@ -9,7 +9,7 @@ import {
   parseFormatHeader,
   type RecordFormat,
 } from '../../../src/api/codec/json-records.js';
-import type { AppendInput, Header, SequencedRecord } from '../../../src/engine/types.js';
+import type { AppendInput, Header, SequencedRecord } from '../../../src/domain/types.js';
 import { parseJson } from '../../../src/util/json.js';
 import { U64_MAX, expectS2Error, hex, randBytes, randInt, randSequencedRecord, seededRand } from './helpers.js';
 

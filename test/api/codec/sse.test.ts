@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { encodeReadBatchJson } from '../../../src/api/codec/json-records.js';
 import { parseLastEventId, sseBatchEvent, sseDoneEvent, sseErrorEvent, ssePingEvent } from '../../../src/api/sse.js';
-import type { SequencedRecord } from '../../../src/engine/types.js';
+import type { SequencedRecord } from '../../../src/domain/types.js';
 import { AssertionError } from '../../../src/util/assert.js';
 import { U64_MAX, expectS2Error } from './helpers.js';
 

@@ -7,9 +7,9 @@
 import http from 'node:http';
 import http2 from 'node:http2';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { errors } from '../../src/errors.js';
-import type { SequencedRecord } from '../../src/engine/types.js';
-import type { Protocol } from '../support/http.js';
+import { errors } from '../../../src/domain/errors.js';
+import type { SequencedRecord } from '../../../src/domain/types.js';
+import type { Protocol } from '../../support/http.js';
 import { batchOf, openDuplex, terminalOf, type Duplex } from './duplex.js';
 import { FakeReadSession } from './fake-engine.js';
 import { startTransportServer, type TransportServer } from './transport-server.js';

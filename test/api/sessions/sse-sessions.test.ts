@@ -4,8 +4,8 @@
  * errors before streaming as ordinary JSON responses.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closeHttp2Sessions, request, type Protocol } from '../support/http.js';
-import { startServer, type TestServer } from '../support/server.js';
+import { closeHttp2Sessions, request, type Protocol } from '../../support/http.js';
+import { startServer, type TestServer } from '../../support/server.js';
 import { batchOf } from './duplex.js';
 import { appendUnary, createBasin, parseSse, readSession, sseSession, SseReader, type Target } from './support.js';
 

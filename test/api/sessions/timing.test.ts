@@ -6,13 +6,13 @@
  * only check the order of what arrives.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { streamingSessions } from '../../src/api/v1/sessions.js';
-import type { Engine } from '../../src/engine/engine.js';
-import { heartbeatGapMsMax, heartbeatGapMsMin, streamerDormantMs } from '../../src/limits.js';
-import { ManualClock } from '../../src/util/clock.js';
-import { seededRand } from '../../src/util/rand.js';
-import { closeHttp2Sessions, type Protocol } from '../support/http.js';
-import { startServer, type TestServer } from '../support/server.js';
+import { streamingSessions } from '../../../src/api/v1/sessions.js';
+import type { Engine } from '../../../src/engine/engine.js';
+import { heartbeatGapMsMax, heartbeatGapMsMin, streamerDormantMs } from '../../../src/limits.js';
+import { ManualClock } from '../../../src/util/clock.js';
+import { seededRand } from '../../../src/util/rand.js';
+import { closeHttp2Sessions, type Protocol } from '../../support/http.js';
+import { startServer, type TestServer } from '../../support/server.js';
 import { ackOf, batchOf, inputFrame, records, type Duplex } from './duplex.js';
 import { appendSession, appendUnary, createBasin, readSession, sseSession, SseReader, type Target } from './support.js';
 
