@@ -30,7 +30,9 @@ export function makeLogger(level: LogLevel): Logger {
   const pretty = process.stderr.isTTY;
   return pino(
     { level, redact: loggerRedaction },
-    pretty ? pino.transport({ target: 'pino-pretty', options: { destination: 2, colorize: true } }) : pino.destination(2),
+    pretty
+      ? pino.transport({ target: 'pino-pretty', options: { destination: 2, colorize: true } })
+      : pino.destination(2),
   );
 }
 

@@ -13,9 +13,15 @@ import { S2Server } from '../api/server.js';
 import { Engine } from '../engine/engine.js';
 import { shutdownGraceMs } from '../limits.js';
 import { openStreamLog } from '../storage/open.js';
-import { resolveOptions, type OptionNaming, type ResolvedOptions, type S2LiteOptions, type StorageMode } from './options.js';
+import {
+  resolveOptions,
+  type OptionNaming,
+  type ResolvedOptions,
+  type S2LiteOptions,
+  type StorageMode,
+} from './options.js';
 import type { ResourceSpec } from './spec.js';
-import { wipeStore } from './wipe.js';
+import { deleteLogObjects, refuseForeignObjects } from './wipe.js';
 
 /** What `new S2({...})` of `@s2-dev/streamstore` needs to talk to this server. */
 export interface S2LiteSdkOptions {
@@ -124,7 +130,14 @@ export class S2Lite {
     const { logger, storage } = resolved;
     if (storage.kind === 's3') process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
     const engine = await openGeneration(resolved);
-    const server = new S2Server({ engine, host: resolved.host, port: resolved.port, tls: resolved.tls, cors: resolved.cors, logger });
+    const server = new S2Server({
+      engine,
+      host: resolved.host,
+      port: resolved.port,
+      tls: resolved.tls,
+      cors: resolved.cors,
+      logger,
+    });
     try {
       await server.start();
     } catch (error) {
@@ -161,7 +174,8 @@ export class S2Lite {
    * Requests that arrive after it resolves see only that. Live read sessions and long polls end
    * with 503 `unavailable`; an open append session fails the same way at its next append;
    * appends already sequenced are acknowledged (their records are gone with the rest).
-   * On local disk or S3 it deletes the store's objects; requests during that get 503.
+   * On local disk or S3 it deletes the log's objects (requests meanwhile get 503), and refuses,
+   * changing nothing, if the directory or prefix holds objects s2-lite did not write.
    */
   reset(): Promise<void> {
     return this.serialize(async () => {
@@ -173,9 +187,11 @@ export class S2Lite {
         this.swap(await openGeneration(this.options));
         await retire(old);
       } else {
+        const config = storeConfig(storage);
+        await refuseForeignObjects(config);
         // One writer per store: the old log must be closed before its objects go.
         await retire(old);
-        await wipeStore(storeConfig(storage));
+        await deleteLogObjects(config);
         this.swap(await openGeneration(this.options));
       }
       logger.info({ storage: storage.kind }, 'reset');

@@ -45,7 +45,8 @@ export interface S2LiteOptions {
   logger?: Logger;
 }
 
-export type StorageMode = { kind: 'memory' } | { kind: 'local'; root: string } | { kind: 's3'; bucket: string; prefix: string };
+export type StorageMode =
+  { kind: 'memory' } | { kind: 'local'; root: string } | { kind: 's3'; bucket: string; prefix: string };
 
 /** Options after checking: what the server is built from. */
 export interface ResolvedOptions {
@@ -87,7 +88,10 @@ const logLevels: readonly string[] = ['trace', 'debug', 'info', 'warn', 'error',
 export const serveDefaults = { appendInflightBytes: `${appendInflightBytesDefault / (1024 * 1024)}MiB` };
 
 /** Log lines never carry secrets (the brief's rule; tokens travel in these headers). */
-export const loggerRedaction = { paths: ['req.headers.authorization', 'req.headers["s2-encryption-key"]'], remove: true };
+export const loggerRedaction = {
+  paths: ['req.headers.authorization', 'req.headers["s2-encryption-key"]'],
+  remove: true,
+};
 
 export class OptionError extends Error {
   override name = 'OptionError';
@@ -133,11 +137,27 @@ function checkTypes(options: S2LiteOptions, naming: OptionNaming): void {
     expect(key, string, 'a string');
   }
   for (const key of ['tlsSelf', 'cors'] as const) expect(key, boolean, 'true or false');
-  expect('port', (v) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 65535, 'an integer from 0 to 65535');
-  expect('appendInflightBytes', (v) => string(v) || (Number.isSafeInteger(v) && (v as number) > 0), 'a positive number of bytes or a size');
-  expect('flushInterval', (v) => string(v) || (Number.isFinite(v) && (v as number) >= 0), 'milliseconds (>= 0) or a duration');
+  expect(
+    'port',
+    (v) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 65535,
+    'an integer from 0 to 65535',
+  );
+  expect(
+    'appendInflightBytes',
+    (v) => string(v) || (Number.isSafeInteger(v) && (v as number) > 0),
+    'a positive number of bytes or a size',
+  );
+  expect(
+    'flushInterval',
+    (v) => string(v) || (Number.isFinite(v) && (v as number) >= 0),
+    'milliseconds (>= 0) or a duration',
+  );
   if (record.logLevel !== undefined) checkLogLevel(record.logLevel, naming);
-  expect('logger', (v) => typeof v === 'object' && v !== null && typeof (v as Logger).info === 'function', 'a pino logger');
+  expect(
+    'logger',
+    (v) => typeof v === 'object' && v !== null && typeof (v as Logger).info === 'function',
+    'a pino logger',
+  );
 }
 
 function readPem(file: string, option: string): Buffer {
@@ -153,8 +173,10 @@ async function tlsMaterial(
   naming: OptionNaming,
 ): Promise<{ cert: string | Buffer; key: string | Buffer } | undefined> {
   const [self, cert, key] = [nameOf('tlsSelf', naming), nameOf('tlsCert', naming), nameOf('tlsKey', naming)];
-  if (options.tlsSelf && (options.tlsCert || options.tlsKey)) throw new OptionError(`${self} cannot be combined with ${cert}/${key}`);
-  if (Boolean(options.tlsCert) !== Boolean(options.tlsKey)) throw new OptionError(`${cert} and ${key} require each other`);
+  if (options.tlsSelf && (options.tlsCert || options.tlsKey))
+    throw new OptionError(`${self} cannot be combined with ${cert}/${key}`);
+  if (Boolean(options.tlsCert) !== Boolean(options.tlsKey))
+    throw new OptionError(`${cert} and ${key} require each other`);
   if (options.tlsCert && options.tlsKey) {
     return { cert: readPem(options.tlsCert, cert), key: readPem(options.tlsKey, key) };
   }
