@@ -200,7 +200,7 @@ export class S2Lite {
 
   /**
    * Stops accepting connections, lets sequenced appends become durable and be acknowledged, ends
-   * sessions, waits (up to `graceMs`) for connections to finish and closes the store. Calling it
+   * sessions, waits (up to `graceMs`) for connections to finish and closes the log. Calling it
    * again returns the same promise.
    */
   stop(options: StopOptions = {}): Promise<void> {
