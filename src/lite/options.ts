@@ -202,8 +202,12 @@ function resourceSpec(options: S2LiteOptions, naming: OptionNaming): ResourceSpe
   if (options.initFile !== undefined && options.init !== undefined) {
     throw new OptionError(`${nameOf('initFile', naming)} and ${nameOf('init', naming)} cannot be used together`);
   }
-  if (options.initFile) return loadResourceSpec(options.initFile);
-  return options.init === undefined ? undefined : parseResourceSpec(options.init);
+  try {
+    if (options.initFile) return loadResourceSpec(options.initFile);
+    return options.init === undefined ? undefined : parseResourceSpec(options.init);
+  } catch (error) {
+    throw new OptionError((error as Error).message, { cause: error });
+  }
 }
 
 function sizeOption(value: number | string | undefined, key: string, naming: OptionNaming): number | undefined {
