@@ -18,6 +18,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../support/server.js';
 
 const run = promisify(execFile);
+/** Each test spawns node, tsc, vitest or jest: seconds normally, more on a busy CI machine. */
+const childTimeout = 180_000;
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 const repoPackage = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8'));
 
@@ -77,41 +79,47 @@ afterAll(() => {
 });
 
 describe('npm pack', () => {
-  it('ships dist (JavaScript and types), README, LICENSE and package.json; no tests, bench, sources or maps', () => {
-    const files = packed.map((f) => f.path).sort();
-    expect(files).toEqual(
-      expect.arrayContaining(['LICENSE', 'README.md', 'package.json', 'dist/index.js', 'dist/index.d.ts']),
-    );
-    const outside = files.filter((f) => !f.startsWith('dist/'));
-    expect(outside.sort()).toEqual(['LICENSE', 'README.md', 'package.json']);
-    expect(files.filter((f) => f.endsWith('.map'))).toEqual([]);
-    // Every module is compiled from a current source file (no leftovers of an older build) and has its types.
-    const modules = files.filter((f) => f.endsWith('.js'));
-    for (const file of modules) {
-      expect(existsSync(path.join(repoRoot, 'src', file.slice('dist/'.length).replace(/\.js$/, '.ts'))), file).toBe(
-        true,
+  it(
+    'ships dist (JavaScript and types), README, LICENSE and package.json; no tests, bench, sources or maps',
+    () => {
+      const files = packed.map((f) => f.path).sort();
+      expect(files).toEqual(
+        expect.arrayContaining(['LICENSE', 'README.md', 'package.json', 'dist/index.js', 'dist/index.d.ts']),
       );
-      expect(files, file).toContain(file.replace(/\.js$/, '.d.ts'));
-    }
-    // What package.json points at is in the package.
-    const manifest = JSON.parse(readFileSync(path.join(consumer, 'node_modules/s2-lite/package.json'), 'utf8'));
-    const targets = [
-      manifest.types,
-      manifest.exports['.'].types,
-      manifest.exports['.'].default,
-      manifest.bin['s2-lite'],
-    ];
-    for (const target of targets) expect(files).toContain(path.posix.normalize(target));
-    expect(readFileSync(path.join(consumer, 'node_modules/s2-lite', manifest.bin['s2-lite']), 'utf8')).toMatch(
-      /^#!\/usr\/bin\/env node\n/,
-    );
-    expect(manifest.engines.node).toBe(repoPackage.engines.node);
-  });
+      const outside = files.filter((f) => !f.startsWith('dist/'));
+      expect(outside.sort()).toEqual(['LICENSE', 'README.md', 'package.json']);
+      expect(files.filter((f) => f.endsWith('.map'))).toEqual([]);
+      // Every module is compiled from a current source file (no leftovers of an older build) and has its types.
+      const modules = files.filter((f) => f.endsWith('.js'));
+      for (const file of modules) {
+        expect(existsSync(path.join(repoRoot, 'src', file.slice('dist/'.length).replace(/\.js$/, '.ts'))), file).toBe(
+          true,
+        );
+        expect(files, file).toContain(file.replace(/\.js$/, '.d.ts'));
+      }
+      // What package.json points at is in the package.
+      const manifest = JSON.parse(readFileSync(path.join(consumer, 'node_modules/s2-lite/package.json'), 'utf8'));
+      const targets = [
+        manifest.types,
+        manifest.exports['.'].types,
+        manifest.exports['.'].default,
+        manifest.bin['s2-lite'],
+      ];
+      for (const target of targets) expect(files).toContain(path.posix.normalize(target));
+      expect(readFileSync(path.join(consumer, 'node_modules/s2-lite', manifest.bin['s2-lite']), 'utf8')).toMatch(
+        /^#!\/usr\/bin\/env node\n/,
+      );
+      expect(manifest.engines.node).toBe(repoPackage.engines.node);
+    },
+    childTimeout,
+  );
 });
 
 describe('the installed package', () => {
-  it('an ES module imports S2Lite, starts a server, appends and reads with the official SDK, and stops', async () => {
-    const script = `
+  it(
+    'an ES module imports S2Lite, starts a server, appends and reads with the official SDK, and stops',
+    async () => {
+      const script = `
       import { S2Lite } from 's2-lite';
       import { AppendInput, AppendRecord, S2 } from '@s2-dev/streamstore';
       const lite = await S2Lite.start();
@@ -123,48 +131,60 @@ describe('the installed package', () => {
       await lite.stop();
       console.log(JSON.stringify({ endpoint: lite.endpoint, end: ack.end.seqNum, bodies: records.map((r) => r.body) }));
     `;
-    writeFileSync(path.join(consumer, 'append-read.mjs'), script);
-    const { stdout } = await sh(process.execPath, ['append-read.mjs'], consumer);
-    const result = JSON.parse(stdout);
-    expect(result.endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-    expect(result).toMatchObject({ end: 2, bodies: ['one', 'two'] });
-  });
+      writeFileSync(path.join(consumer, 'append-read.mjs'), script);
+      const { stdout } = await sh(process.execPath, ['append-read.mjs'], consumer);
+      const result = JSON.parse(stdout);
+      expect(result.endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      expect(result).toMatchObject({ end: 2, bodies: ['one', 'two'] });
+    },
+    childTimeout,
+  );
 
-  it('runs the README five lines (docs/examples/quickstart.mjs)', async () => {
-    await sh(process.execPath, ['examples/quickstart.mjs'], consumer);
-  });
+  it(
+    'runs the README five lines (docs/examples/quickstart.mjs)',
+    async () => {
+      await sh(process.execPath, ['examples/quickstart.mjs'], consumer);
+    },
+    childTimeout,
+  );
 
-  it('CommonJS loads it with await import() (docs/examples/commonjs.cjs), and with require() where Node allows', async () => {
-    const { stdout } = await sh(process.execPath, ['examples/commonjs.cjs'], consumer);
-    expect(stdout.trim()).toBe('from CommonJS');
-    // Node 20.19+ and 22.12+ can require() an ES module without top-level await; the entry has none.
-    if ((process.features as { require_module?: boolean }).require_module) {
-      const { stdout: names } = await sh(
-        process.execPath,
-        ['-e', "console.log(Object.keys(require('s2-lite')).join(','))"],
-        consumer,
-      );
-      expect(names.trim()).toBe('OptionError,S2Lite');
-    }
-  });
+  it(
+    'CommonJS loads it with await import() (docs/examples/commonjs.cjs), and with require() where Node allows',
+    async () => {
+      const { stdout } = await sh(process.execPath, ['examples/commonjs.cjs'], consumer);
+      expect(stdout.trim()).toBe('from CommonJS');
+      // Node 20.19+ and 22.12+ can require() an ES module without top-level await; the entry has none.
+      if ((process.features as { require_module?: boolean }).require_module) {
+        const { stdout: names } = await sh(
+          process.execPath,
+          ['-e', "console.log(Object.keys(require('s2-lite')).join(','))"],
+          consumer,
+        );
+        expect(names.trim()).toBe('OptionError,S2Lite');
+      }
+    },
+    childTimeout,
+  );
 
-  it('type-checks a TypeScript consumer against the shipped declarations, which are strict', async () => {
-    const tsconfig = {
-      compilerOptions: {
-        target: 'ES2022',
-        module: 'NodeNext',
-        moduleResolution: 'NodeNext',
-        strict: true,
-        noEmit: true,
-        skipLibCheck: true,
-        types: ['node'],
-      },
-      include: ['examples/**/*.ts', 'types-check.ts'],
-    };
-    writeFileSync(path.join(consumer, 'tsconfig.json'), JSON.stringify(tsconfig));
-    writeFileSync(
-      path.join(consumer, 'types-check.ts'),
-      `import { S2 } from '@s2-dev/streamstore';
+  it(
+    'type-checks a TypeScript consumer against the shipped declarations, which are strict',
+    async () => {
+      const tsconfig = {
+        compilerOptions: {
+          target: 'ES2022',
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          strict: true,
+          noEmit: true,
+          skipLibCheck: true,
+          types: ['node'],
+        },
+        include: ['examples/**/*.ts', 'types-check.ts'],
+      };
+      writeFileSync(path.join(consumer, 'tsconfig.json'), JSON.stringify(tsconfig));
+      writeFileSync(
+        path.join(consumer, 'types-check.ts'),
+        `import { S2 } from '@s2-dev/streamstore';
       import { OptionError, S2Lite, type S2LiteOptions, type StorageMode } from 's2-lite';
       const options: S2LiteOptions = { port: 0, appendInflightBytes: '64MiB', flushInterval: 5, logLevel: 'warn' };
       const lite: S2Lite = await S2Lite.start(options);
@@ -179,24 +199,39 @@ describe('the installed package', () => {
       S2Lite.startWith({}, 'cli');
       export { OptionError, storage, env };
       `,
-    );
-    await sh(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], consumer);
-  });
+      );
+      await sh(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], consumer);
+    },
+    childTimeout,
+  );
 
-  it('runs the vitest recipe: a globalSetup server for the run and a per-test fixture with reset()', async () => {
-    const dir = path.join(consumer, 'examples/vitest');
-    const { stdout } = await sh(process.execPath, [path.join(consumer, 'node_modules/vitest/vitest.mjs'), 'run'], dir, {
-      CI: '1',
-    });
-    expect(stdout).toMatch(/Test Files\s+.*2 passed/);
-    expect(stdout).toMatch(/Tests\s+.*4 passed/);
-  });
+  it(
+    'runs the vitest recipe: a globalSetup server for the run and a per-test fixture with reset()',
+    async () => {
+      const dir = path.join(consumer, 'examples/vitest');
+      const { stdout } = await sh(
+        process.execPath,
+        [path.join(consumer, 'node_modules/vitest/vitest.mjs'), 'run'],
+        dir,
+        {
+          CI: '1',
+        },
+      );
+      expect(stdout).toMatch(/Test Files\s+.*2 passed/);
+      expect(stdout).toMatch(/Tests\s+.*4 passed/);
+    },
+    childTimeout,
+  );
 
-  it('runs the jest recipe: a globalSetup server for the run and a per-test reset()', async () => {
-    const dir = path.join(consumer, 'examples/jest');
-    const jest = path.join(consumer, 'node_modules/jest/bin/jest.js');
-    const { stderr } = await sh(process.execPath, ['--experimental-vm-modules', jest, '--ci'], dir);
-    expect(stderr).toMatch(/Test Suites: 2 passed, 2 total/);
-    expect(stderr).toMatch(/Tests:\s+3 passed, 3 total/);
-  });
+  it(
+    'runs the jest recipe: a globalSetup server for the run and a per-test reset()',
+    async () => {
+      const dir = path.join(consumer, 'examples/jest');
+      const jest = path.join(consumer, 'node_modules/jest/bin/jest.js');
+      const { stderr } = await sh(process.execPath, ['--experimental-vm-modules', jest, '--ci'], dir);
+      expect(stderr).toMatch(/Test Suites: 2 passed, 2 total/);
+      expect(stderr).toMatch(/Tests:\s+3 passed, 3 total/);
+    },
+    childTimeout,
+  );
 });
