@@ -57,11 +57,21 @@ function applyCors(ctx: RequestContext): boolean {
 
 export class S2Server {
   private listener: Listener | undefined;
-  private readonly router: Router;
+  private engine!: Engine;
+  private router!: Router;
 
   constructor(private readonly options: ServerOptions) {
-    this.router = buildRouter(options.engine);
-    const state = options.engine.ctx.state;
+    this.useEngine(options.engine);
+  }
+
+  /**
+   * Routes every request from now on to `engine` (how `S2Lite.reset()` swaps in an empty one).
+   * Requests already running finish on the engine they started with.
+   */
+  useEngine(engine: Engine): void {
+    this.engine = engine;
+    this.router = buildRouter(engine);
+    const state = engine.ctx.state;
     bindStateGauges({
       basins: () => state.basins.size,
       streams: () => state.streamsById.size,
@@ -153,7 +163,7 @@ export class S2Server {
   }
 
   private health(ctx: RequestContext): void {
-    const health = this.options.engine.health();
+    const health = this.engine.health();
     if (health.ok) ctx.send(200, 'OK', { 'content-type': 'text/plain; charset=utf-8' });
     else ctx.send(503, health.reason, { 'content-type': 'text/plain; charset=utf-8' });
   }

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { describeStorage, serveDefaults, storageMode, type ServeOptions } from '../../src/cli/serve.js';
-import { parseSize } from '../../src/cli/units.js';
+import { parseSize } from '../../src/util/units.js';
 
 const base: ServeOptions = {
   host: '127.0.0.1',

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import type { BasinConfig, StreamConfigLayer } from '../domain/types.js';
 import { basinNameProblem, streamNameProblem } from '../engine/names.js';
-import { parseDurationMs } from './units.js';
+import { parseDurationMs } from '../util/units.js';
 
 export interface ResourceSpec {
   basins: { name: string; config: BasinConfig; streams: { name: string; config: StreamConfigLayer }[] }[];

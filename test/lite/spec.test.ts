@@ -1,5 +1,5 @@
 /**
- * Proves the init-file resource spec parser (src/cli/spec.ts, lite-internals 4.2): the documented
+ * Proves the init-file resource spec parser (src/lite/spec.ts, lite-internals 4.2): the documented
  * shape with human durations maps onto engine configs, and it is strict (unknown fields,
  * duplicate names, zero retention, bad names and types are errors naming the offending path).
  */
@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadResourceSpec, parseResourceSpec } from '../../src/cli/spec.js';
+import { loadResourceSpec, parseResourceSpec } from '../../src/lite/spec.js';
 
 describe('parseResourceSpec', () => {
   it('maps basins, streams and their configs, durations in seconds', () => {

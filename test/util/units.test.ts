@@ -1,10 +1,10 @@
 /**
- * Proves the human units of the command line and spec files (src/cli/units.ts): sizes in SI and
+ * Proves the human units of the command line and spec files (src/util/units.ts): sizes in SI and
  * binary units, and humantime-style durations (`7d`, `1h 30m`, `1h30m`, `1M`), with malformed
  * input rejected.
  */
 import { describe, expect, it } from 'vitest';
-import { parseDurationMs, parseSize } from '../../src/cli/units.js';
+import { parseDurationMs, parseSize } from '../../src/util/units.js';
 
 describe('parseSize', () => {
   it.each([
