@@ -47,12 +47,12 @@ describe('commit', () => {
     store.release((call) => call.key === chunkKey(4));
     await tick();
     expect(order).toEqual([]);
-    expect(await log.read(readAll('s', 2))).toEqual([]);
+    expect((await log.read(readAll('s', 2))).records).toEqual([]);
 
     store.release();
     await Promise.all([first, second]);
     expect(order).toEqual(['first', 'second']);
-    expect(seqs(await log.read(readAll('s', 2)))).toEqual([0, 1]);
+    expect(seqs((await log.read(readAll('s', 2))).records)).toEqual([0, 1]);
   });
 
   it('puts every commit submitted during a flush into the next chunk (group commit)', async () => {
@@ -70,7 +70,7 @@ describe('commit', () => {
     const chunkPuts = store.calls.filter((c) => c.op === 'put' && c.key.startsWith('chunk/'));
     // fence, stream creation, the first append, then one chunk for the 49 that waited.
     expect(chunkPuts.length).toBe(4);
-    expect(seqs(await log.read(readAll('s', 50)))).toEqual(range(0, 50));
+    expect(seqs((await log.read(readAll('s', 50))).records)).toEqual(range(0, 50));
   });
 
   it('seals a chunk early at chunkBytesMax and keeps order across chunks', async () => {
@@ -80,7 +80,7 @@ describe('commit', () => {
     const all = range(0, 100).map((seq) => log.commit([makeAppend('s', seq * 5, 5)]));
     await Promise.all(all);
     expect(store.calls.filter((c) => c.op === 'put' && c.key.startsWith('chunk/')).length).toBeGreaterThan(5);
-    expect(seqs(await log.read(readAll('s', 500)))).toEqual(range(0, 500));
+    expect(seqs((await log.read(readAll('s', 500))).records)).toEqual(range(0, 500));
   });
 
   it('waits for the flush interval between chunks', async () => {
@@ -123,8 +123,8 @@ describe('commit', () => {
     const pending = log.commit([makeAppend('s', 0, 3)]);
     await log.close();
     await pending;
-    await expect(log.commit([makeAppend('s', 3, 1)])).rejects.toMatchObject({ code: 'unavailable' });
-    expect(log.status()).toEqual({ ok: false, reason: 'closed' });
+    await expect(log.commit([makeAppend('s', 3, 1)])).rejects.toMatchObject({ kind: 'closed' });
+    expect(log.status()).toMatchObject({ ok: false, error: { kind: 'closed', message: 'the stream log is closed' } });
     const reopened = await open(store);
     expect(reopened.recovered().streams[0].tail.seqNum).toBe(3);
   });
@@ -174,9 +174,9 @@ describe('recovery', () => {
     };
     const reopened = await open(store);
     expect(reopened.recovered()).toEqual(expected);
-    expect(seqs(await reopened.read(readAll('s1', 10)))).toEqual(range(0, 10));
-    expect(seqs(await reopened.read(readAll('s2', 6)))).toEqual([3, 4, 5]);
-    expect(await reopened.read(readAll('s3', 10))).toEqual([]);
+    expect(seqs((await reopened.read(readAll('s1', 10))).records)).toEqual(range(0, 10));
+    expect(seqs((await reopened.read(readAll('s2', 6))).records)).toEqual([3, 4, 5]);
+    expect((await reopened.read(readAll('s3', 10))).records).toEqual([]);
 
     // The same after a checkpoint folded everything, and again with more chunks on top.
     await reopened.checkpoint();
