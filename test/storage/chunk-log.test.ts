@@ -116,6 +116,41 @@ describe('commit', () => {
     expect(await log.commit([])).toBeUndefined();
   });
 
+  it('reports submitted commits durable by ordinal, in order, once their records are readable', async () => {
+    const store = faulty();
+    const log = await open(store);
+    const heard: string[] = [];
+    const reads: Promise<number[]>[] = [];
+    log.subscribe({
+      durableThrough: (ordinal) => {
+        heard.push(`durable ${ordinal}`);
+        // Started inside the callback: the records are applied before anyone hears of them.
+        reads.push(log.read(readAll('s', 3)).then((r) => seqs(r.records)));
+      },
+      failed: (error) => heard.push(`failed ${error.kind}`),
+    });
+    expect(log.submit(createStream('s'))).toBe(1);
+    await log.barrier();
+    store.faults.add({ op: 'put', prefix: 'chunk/', mode: 'hold' });
+    expect(log.submit([makeAppend('s', 0, 1)])).toBe(2);
+    await tick();
+    expect(log.submit([makeAppend('s', 1, 2)])).toBe(3);
+    await tick();
+    expect(store.held.map((h) => h.key)).toEqual([chunkKey(3), chunkKey(4)]);
+    store.release((call) => call.key === chunkKey(4)); // a later chunk lands first: nothing to report
+    await tick();
+    expect(heard).toEqual(['durable 1']);
+    store.release();
+    await log.barrier();
+    expect(heard).toEqual(['durable 1', 'durable 2', 'durable 3']);
+    expect(await Promise.all(reads)).toEqual([[], [0], [0, 1, 2]]);
+    await log.close();
+    await log.close();
+    expect(heard.at(-1)).toBe('failed closed');
+    expect(heard.filter((h) => h.startsWith('failed'))).toHaveLength(1);
+    expect(() => log.submit([makeAppend('s', 3, 1)])).toThrow(expect.objectContaining({ kind: 'closed' }));
+  });
+
   it('rejects commits after close, and close flushes what was pending', async () => {
     const store = new MemoryObjectStore();
     const log = await open(store);
