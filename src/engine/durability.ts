@@ -21,7 +21,10 @@ export class DurabilityRouter implements DurabilitySubscriber {
   /** Appends not yet reported durable, in ordinal order. */
   private readonly waiting = new Queue<Submitted>();
 
-  constructor(private readonly state: EngineState) {}
+  constructor(
+    private readonly state: EngineState,
+    private readonly logEvent: (event: string, fields: Record<string, unknown>) => void = () => {},
+  ) {}
 
   /** Waits for `submitted` (its ordinal is above every one tracked before). */
   track(submitted: Submitted): void {
@@ -33,7 +36,9 @@ export class DurabilityRouter implements DurabilitySubscriber {
     while (waiting.size > 0 && waiting.peek()!.ordinal <= ordinal) waiting.shift()!.writer.durable();
   }
 
+  /** Nothing in flight can become known-durable any more, and followers would wait forever. */
   failed(error: StorageError): void {
+    if (error.kind !== 'closed') this.logEvent('storage failed', { reason: error.message });
     const writers = new Set<StreamWriter>();
     for (const submitted of this.waiting.clear()) writers.add(submitted.writer);
     for (const stream of this.state.streamsById.values()) {

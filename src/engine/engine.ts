@@ -53,7 +53,7 @@ export class Engine {
   constructor(log: StreamLog, options: EngineOptions = {}) {
     const logEvent = options.logEvent ?? (() => {});
     const state = EngineState.fromRecovered(log.recovered());
-    const durability = new DurabilityRouter(state);
+    const durability = new DurabilityRouter(state, logEvent);
     this.ctx = {
       state,
       log: new EngineLog(log),
@@ -68,14 +68,7 @@ export class Engine {
     this.background = new BackgroundTasks(this.ctx, logEvent);
     const budget = Math.max(appendInflightBytesMin, options.appendInflightBytes ?? appendInflightBytesDefault);
     this.dataPlane = { ctx: this.ctx, budget: new Semaphore(budget), refusal: () => this.writeRefusal() };
-    log.subscribe({
-      durableThrough: (ordinal) => durability.durableThrough(ordinal),
-      failed: (error) => {
-        if (error.kind !== 'closed') logEvent('storage failed', { reason: error.message });
-        // Nothing in flight can become known-durable any more, and followers would wait forever.
-        durability.failed(error);
-      },
-    });
+    this.ctx.log.subscribe(durability);
   }
 
   start(): void {

@@ -194,12 +194,13 @@ async function segmentRecords(ctx: CheckpointContext, segment: SegmentRef): Prom
 }
 
 /** Groups consecutive records so that each group stays under `bytesMax` metered bytes (at least one record). */
-function splitBySize(records: StoredRecord[], bytesMax: number): StoredRecord[][] {
+function splitBySize(records: (StoredRecord | TailEntry)[], bytesMax: number): StoredRecord[][] {
   const groups: StoredRecord[][] = [];
   let group: StoredRecord[] = [];
   let bytes = 0;
   for (const record of records) {
-    const size = meteredBytes(record.record);
+    // Memory-tail entries carry their size; records of a merged segment are measured here.
+    const size = 'bytes' in record ? record.bytes : meteredBytes(record.record);
     if (group.length > 0 && bytes + size > bytesMax) {
       groups.push(group);
       group = [];

@@ -8,9 +8,16 @@
 import type { BasinMeta } from '../domain/types.js';
 import { meteredBytes } from '../domain/types.js';
 import { assert } from '../util/assert.js';
-import type { SegmentRef, Snapshot, StreamSnapshot } from './codec-manifest.js';
+import type { SegmentRef, Snapshot } from './codec-manifest.js';
 import type { StoredRecord } from './codec-segment.js';
-import { durableStream, type Append, type Mutation, type RecoveredState, type StreamId } from './types.js';
+import {
+  durableStream,
+  type Append,
+  type DurableStream,
+  type Mutation,
+  type RecoveredState,
+  type StreamId,
+} from './types.js';
 
 /** Per-record bookkeeping overhead counted against the memory tail, beyond its metered size. */
 const tailRecordOverheadBytes = 64;
@@ -22,9 +29,11 @@ export interface TailEntry extends StoredRecord {
   bytes: number;
 }
 
-/** A stream as the log holds it: the snapshot form (checkpointed records in `segments`) plus memory. */
-export interface StreamState extends StreamSnapshot {
-  /** Records not yet in segments, ascending by seq_num, all above the last segment. */
+/** A stream as the log holds it: its durable state, checkpointed records and memory tail. */
+export interface StreamState extends DurableStream {
+  /** Checkpointed records: ascending, non-overlapping, all below `records[0]`. */
+  segments: SegmentRef[];
+  /** Records not yet in segments, ascending by seq_num. */
   records: TailEntry[];
   /** Memory the records take (their metered size plus bookkeeping), counted in `tailBytes`. */
   recordBytes: number;

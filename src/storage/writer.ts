@@ -95,7 +95,7 @@ export class ChunkWriter {
   /** Commits are encoded into shared slabs rather than an allocation each. */
   private readonly slab = new Slab();
   /** `seal`, as the callback `schedule` queues (one closure for the writer's life). */
-  private readonly sealQueuedNow = (): void => {
+  private readonly runQueuedSeal = (): void => {
     this.sealQueued = false;
     this.seal();
   };
@@ -173,7 +173,7 @@ export class ChunkWriter {
       // arrived in this event-loop turn share one chunk: sealing in a microtask gave each request its
       // own chunk whenever a put completes fast (memory, a free slot), multiplying per-chunk costs.
       this.sealQueued = true;
-      this.clock.afterIo(this.sealQueuedNow);
+      this.clock.afterIo(this.runQueuedSeal);
     } else if (!this.sealTimer) {
       this.sealTimer = this.clock.setTimer(waitMs, () => {
         this.sealTimer = null;
