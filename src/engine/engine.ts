@@ -23,7 +23,7 @@ import {
 } from './read-session.js';
 import { Semaphore } from './semaphore.js';
 import { EngineState, type StreamState } from './state.js';
-import { EngineLog } from './storage-errors.js';
+import { engineLog } from './storage-errors.js';
 import { streamerOf } from './streamer.js';
 import * as streams from './streams.js';
 import type {
@@ -56,7 +56,7 @@ export class Engine {
     const durability = new DurabilityRouter(state, logEvent);
     this.ctx = {
       state,
-      log: new EngineLog(log),
+      log: engineLog(log),
       durability,
       clock: options.clock ?? systemClock,
       rand: options.rand ?? systemRand,

@@ -2,20 +2,12 @@
  * Where storage errors become API errors, once (api.md 10.3). Storage reports typed
  * `StorageError`s (storage/errors.ts); the engine decides here, by kind, what a client sees:
  * `unavailable` (503) when this server cannot serve (fenced by a newer writer, closed), `storage`
- * (500) when the store failed or holds corrupt data. `EngineLog` applies the mapping to every
+ * (500) when the store failed or holds corrupt data. `engineLog` applies the mapping to every
  * call whose errors reach a client, so the rest of the engine only ever sees `S2Error`s.
  */
 import { errors, type S2Error } from '../domain/errors.js';
 import { StorageError } from '../storage/errors.js';
-import type {
-  DurabilitySubscriber,
-  Mutation,
-  ReadRequest,
-  ReadResult,
-  RecoveredState,
-  StreamId,
-  StreamLog,
-} from '../storage/types.js';
+import type { StreamLog } from '../storage/types.js';
 
 export function toS2Error(error: StorageError): S2Error {
   switch (error.kind) {
@@ -61,44 +53,28 @@ export function streamUnavailable(error: unknown): S2Error {
  * The stream log as the engine calls it: the same operations, with storage errors mapped.
  * `submit` is the data plane's: its rare throw fails the stream's streamer (streamer.ts).
  */
-export class EngineLog {
-  constructor(private readonly log: StreamLog) {}
-
-  recovered(): RecoveredState {
-    return this.log.recovered();
-  }
-
-  subscribe(subscriber: DurabilitySubscriber): void {
-    this.log.subscribe(subscriber);
-  }
-
-  submit(mutations: Mutation[]): number {
-    return this.log.submit(mutations);
-  }
-
-  commit(mutations: Mutation[]): Promise<void> {
-    return this.log.commit(mutations).catch(rethrowMapped);
-  }
-
-  barrier(): Promise<void> {
-    return this.log.barrier().catch(rethrowMapped);
-  }
-
-  read(request: ReadRequest): Promise<ReadResult> {
-    return this.log.read(request).catch(rethrowMapped);
-  }
-
-  seqNumForTimestamp(stream: StreamId, timestamp: bigint, endSeqNum: number, nowMs: number): Promise<number | null> {
-    return this.log.seqNumForTimestamp(stream, timestamp, endSeqNum, nowMs).catch(rethrowMapped);
-  }
-
+export type EngineLog = Pick<
+  StreamLog,
+  'recovered' | 'subscribe' | 'submit' | 'commit' | 'barrier' | 'read' | 'seqNumForTimestamp' | 'close'
+> & {
   /** Why the log cannot take writes (fenced, failed, closed), if it cannot. */
-  refusal(): string | undefined {
-    const status = this.log.status();
-    return status.ok ? undefined : status.error.message;
-  }
+  refusal(): string | undefined;
+};
 
-  close(): Promise<void> {
-    return this.log.close();
-  }
+export function engineLog(log: StreamLog): EngineLog {
+  return {
+    recovered: () => log.recovered(),
+    subscribe: (subscriber) => log.subscribe(subscriber),
+    submit: (mutations) => log.submit(mutations),
+    commit: (mutations) => log.commit(mutations).catch(rethrowMapped),
+    barrier: () => log.barrier().catch(rethrowMapped),
+    read: (request) => log.read(request).catch(rethrowMapped),
+    seqNumForTimestamp: (stream, timestamp, endSeqNum, nowMs) =>
+      log.seqNumForTimestamp(stream, timestamp, endSeqNum, nowMs).catch(rethrowMapped),
+    refusal() {
+      const status = log.status();
+      return status.ok ? undefined : status.error.message;
+    },
+    close: () => log.close(),
+  };
 }

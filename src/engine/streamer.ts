@@ -220,7 +220,15 @@ export class Streamer implements StreamWriter {
       return Promise.reject(appendNotDurable(error));
     }
     this.next = end;
-    const entry: Inflight = { ordinal, writer: this, records, end, bytes, writtenAtMs: nowMs, terminal: changes.terminal };
+    const entry: Inflight = {
+      ordinal,
+      writer: this,
+      records,
+      end,
+      bytes,
+      writtenAtMs: nowMs,
+      terminal: changes.terminal,
+    };
     if (changes.fencingToken !== undefined) entry.fencingToken = changes.fencingToken;
     if (changes.trimPoint !== undefined) entry.trimPoint = changes.trimPoint;
     this.inflight.push(entry);

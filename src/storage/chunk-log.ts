@@ -16,7 +16,7 @@ import type { ObjectStore } from '../objectstore/types.js';
 import { assert } from '../util/assert.js';
 import type { CheckpointResult, CurrentManifest } from './checkpoint.js';
 import { DurableWaiters } from './durable-waiters.js';
-import { logClosed, StorageError } from './errors.js';
+import { logClosed, StorageError, storageError, StoreFailure } from './errors.js';
 import { Maintenance } from './maintenance.js';
 import type { ManifestIo } from './manifest-io.js';
 import { resolveOptions, type ChunkLogOptions, type ResolvedOptions } from './options.js';
@@ -219,8 +219,8 @@ function reportWriterEpoch(epoch: number): void {
 function openError(store: ObjectStore, error: unknown): StorageError {
   const where = `cannot open the stream log on ${store.describe()}`;
   if (!(error instanceof StorageError)) {
-    return new StorageError('failed', `${where}: ${(error as Error).message ?? String(error)}`, { cause: error });
+    return new StoreFailure(`${where}: ${(error as Error).message ?? String(error)}`, { cause: error });
   }
   const detail = error.kind === 'corrupt' ? `corrupt data: ${error.message}` : error.message;
-  return new StorageError(error.kind, `${where}: ${detail}`, { cause: error });
+  return storageError(error.kind, `${where}: ${detail}`, { cause: error });
 }

@@ -214,7 +214,9 @@ export class Maintenance {
       if (!info || this.stopped) return;
       const { header } = await loadManifestHeader(this.io, next);
       if (header.epoch > this.epoch) {
-        this.hooks.fenced(new FencedError(`fenced by a newer writer: manifest ${next} has writer epoch ${header.epoch}`));
+        this.hooks.fenced(
+          new FencedError(`fenced by a newer writer: manifest ${next} has writer epoch ${header.epoch}`),
+        );
       }
     } catch (error) {
       this.options.logger('poll-failed', { error: (error as Error).message });

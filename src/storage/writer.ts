@@ -32,7 +32,7 @@ import type { Clock, Timer } from '../util/clock.js';
 import type { Rand } from '../util/rand.js';
 import { chunkHeaderBytes, decodeChunkHeader, encodeChunk } from './codec-chunk.js';
 import { encodeCommitIn } from './codec-mutation.js';
-import { FencedError, StorageError } from './errors.js';
+import { FencedError, StoreFailure, type StorageError } from './errors.js';
 import { CompressionProbe, isCompressedFrame } from './framing.js';
 import { Slab } from './binary.js';
 import { chunkKey, newPutId } from './names.js';
@@ -287,7 +287,7 @@ export class ChunkWriter {
   /** Stops the log: storage failure while `doing`, because of `error`. */
   private failWith(doing: string, error: unknown): void {
     const message = `storage failure: ${doing}: ${error instanceof Error ? error.message : String(error)}`;
-    this.fail(new StorageError('failed', message, { cause: error }));
+    this.fail(new StoreFailure(message, { cause: error }));
   }
 
   private fail(error: StorageError): void {

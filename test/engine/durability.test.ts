@@ -10,7 +10,7 @@ import { DurabilityRouter } from '../../src/engine/durability.js';
 import { FollowerSet } from '../../src/engine/followers.js';
 import { EngineState, type StreamState, type StreamWriter } from '../../src/engine/state.js';
 import { Streamer } from '../../src/engine/streamer.js';
-import { StorageError } from '../../src/storage/errors.js';
+import { StoreFailure } from '../../src/storage/errors.js';
 import { basin, createStream, input, settle, setup, track } from './support.js';
 
 function writer(name: string, log: string[]): StreamWriter {
@@ -74,7 +74,7 @@ describe('DurabilityRouter', () => {
     router.track({ ordinal: 1, writer: a });
     router.track({ ordinal: 2, writer: a });
     router.track({ ordinal: 3, writer: released });
-    router.failed(new StorageError('failed', 'storage failure: disk on fire'));
+    router.failed(new StoreFailure('storage failure: disk on fire'));
     expect(events.sort()).toEqual([
       'a failed: storage failure: disk on fire',
       'b failed: storage failure: disk on fire',
@@ -96,11 +96,13 @@ describe('a log failure with appends in flight', () => {
     const f = await setup();
     for (const name of ['s', 't', 'quiet']) await createStream(f, name);
     const session = await f.engine.openReadSession(basin, 'quiet', { start: { seqNum: 0 } });
-    const outputs = track((async () => {
-      const seen: string[] = [];
-      for await (const output of session) seen.push(output.kind);
-      return seen;
-    })());
+    const outputs = track(
+      (async () => {
+        const seen: string[] = [];
+        for await (const output of session) seen.push(output.kind);
+        return seen;
+      })(),
+    );
     await settle();
     const fail = vi.spyOn(Streamer.prototype, 'fail');
     f.log.hold();
@@ -116,9 +118,7 @@ describe('a log failure with appends in flight', () => {
     fail.mockRestore();
     for (const append of appends) {
       expect(append.error()).toMatchObject({ code: 'storage' });
-      expect((append.error() as Error).message).toBe(
-        'append could not be made durable: storage failure: disk on fire',
-      );
+      expect((append.error() as Error).message).toBe('append could not be made durable: storage failure: disk on fire');
     }
     expect(outputs.settled()).toBe(true);
     expect(outputs.value()).toBeUndefined();

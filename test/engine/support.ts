@@ -6,18 +6,9 @@ import { Engine, type EngineOptions } from '../../src/engine/engine.js';
 import type { AppendInput, AppendRecord, StreamConfigLayer } from '../../src/domain/types.js';
 import { ChunkLog } from '../../src/storage/chunk-log.js';
 import { DurableWaiters } from '../../src/storage/durable-waiters.js';
-import { StorageError } from '../../src/storage/errors.js';
+import { StoreFailure, type StorageError } from '../../src/storage/errors.js';
 import { MemoryObjectStore } from '../../src/objectstore/memory.js';
-import type {
-  DurabilitySubscriber,
-  LogStatus,
-  Mutation,
-  ReadRequest,
-  ReadResult,
-  RecoveredState,
-  StreamId,
-  StreamLog,
-} from '../../src/storage/types.js';
+import type { DurabilitySubscriber, LogStatus, Mutation, RecoveredState, StreamLog } from '../../src/storage/types.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { seededRand } from '../../src/util/rand.js';
 
@@ -70,7 +61,7 @@ export class ControlledLog implements StreamLog {
   fail(reason = 'injected failure'): void {
     this.held = [];
     this.holding = false;
-    this.stop(new StorageError('failed', reason));
+    this.stop(new StoreFailure(reason));
   }
 
   recovered(): RecoveredState {
@@ -103,13 +94,9 @@ export class ControlledLog implements StreamLog {
     return this.waiters.wait(this.lastOrdinal);
   }
 
-  read(request: ReadRequest): Promise<ReadResult> {
-    return this.inner.read(request);
-  }
-
-  seqNumForTimestamp(stream: StreamId, timestamp: bigint, endSeqNum: number, nowMs: number): Promise<number | null> {
-    return this.inner.seqNumForTimestamp(stream, timestamp, endSeqNum, nowMs);
-  }
+  /** Reads go straight to the inner log (a test may replace them). */
+  read: StreamLog['read'] = (request) => this.inner.read(request);
+  seqNumForTimestamp: StreamLog['seqNumForTimestamp'] = (...args) => this.inner.seqNumForTimestamp(...args);
 
   status(): LogStatus {
     return this.stopped ? { ok: false, error: this.stopped } : { ok: true };

@@ -98,7 +98,11 @@ export async function readRange(log: StreamLog, stream: string, start: number, e
   const out: SequencedRecord[] = [];
   let cursor = start;
   for (;;) {
-    const { records: batch } = await log.read({ ...readAll(stream, end, nowMs), startSeqNum: cursor, maxRecords: 1000 });
+    const { records: batch } = await log.read({
+      ...readAll(stream, end, nowMs),
+      startSeqNum: cursor,
+      maxRecords: 1000,
+    });
     if (batch.length === 0) return out;
     out.push(...batch);
     cursor = batch[batch.length - 1].seqNum + 1;

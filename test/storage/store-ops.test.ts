@@ -55,11 +55,9 @@ async function drive<T>(clock: ManualClock, promise: Promise<T>): Promise<T> {
   return watched;
 }
 
-async function failure<E extends Error>(promise: Promise<unknown>, type: new (...args: never[]) => E): Promise<E> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
+/** The error `promise` rejects with, checked to be a `type`. */
+async function failure<E extends Error>(promise: Promise<unknown>, type: abstract new (...args: never[]) => E) {
+  const error: unknown = await promise.then(() => 'resolved').catch((e: unknown) => e);
   expect(error).toBeInstanceOf(type);
   return error as E;
 }
@@ -140,21 +138,44 @@ describe('withRetry', () => {
     store.faults.add({ op: 'get', mode: 'fail', times: 2 });
     store.faults.add({ op: 'delete', mode: 'lost-response', times: 1 });
     store.faults.add({ op: 'put', mode: 'lost-response', times: 1 }); // an overwrite: simply retried
-    expect(await drive(manual, withRetry('get a', store, policy, () => store.get('a')))).toEqual(text('x'));
-    await drive(manual, withRetry('put b', store, policy, () => store.put('b', text('y'))));
+    expect(
+      await drive(
+        manual,
+        withRetry('get a', store, policy, () => store.get('a')),
+      ),
+    ).toEqual(text('x'));
+    await drive(
+      manual,
+      withRetry('put b', store, policy, () => store.put('b', text('y'))),
+    );
     expect(calls('put')).toEqual(['ok', 'ok']);
     expect(await memory.get('b')).toEqual(text('y'));
-    await drive(manual, withRetry('delete a', store, policy, () => store.delete(['a'])));
+    await drive(
+      manual,
+      withRetry('delete a', store, policy, () => store.delete(['a'])),
+    );
     expect(await memory.head('a')).toBeNull();
   });
 
   it('never retries Fatal, NotFound or PreconditionFailed', async () => {
     const { manual, store, policy, calls } = setup();
     const fatal = store.faults.add({ op: 'list', mode: 'fatal' });
-    const listing = await failure(drive(manual, withRetry('list', store, policy, () => store.list(''))), StoreFailure);
+    const listing = await failure(
+      drive(
+        manual,
+        withRetry('list', store, policy, () => store.list('')),
+      ),
+      StoreFailure,
+    );
     expect(listing.message).toMatch(/^list on faulty\(memory\): injected: fatal error/);
     expect(fatal.fired).toBe(1);
-    const absent = await failure(drive(manual, withRetry('get', store, policy, () => store.get('absent'))), Error);
+    const absent = await failure(
+      drive(
+        manual,
+        withRetry('get', store, policy, () => store.get('absent')),
+      ),
+      Error,
+    );
     expect(absent).toBeInstanceOf(ObjectStoreError);
     expect(absent).toMatchObject({ kind: 'NotFound' });
     expect(calls('get')).toEqual(['not_found']);
@@ -164,7 +185,10 @@ describe('withRetry', () => {
     const half: Rand = { next: () => 0.5 };
     const { manual, store, policy, sleeps } = setup({ rand: half });
     store.faults.add({ op: 'head', mode: 'fail', times: 9 });
-    await drive(manual, withRetry('head k', store, policy, () => store.head('k')));
+    await drive(
+      manual,
+      withRetry('head k', store, policy, () => store.head('k')),
+    );
     expect(sleeps).toEqual([10, 20, 40, 80, 160, 320, 640, 1_000, 1_000]);
   });
 
@@ -172,7 +196,13 @@ describe('withRetry', () => {
     const { manual, store, policy, sleeps } = setup({ timeoutMs: 2_000, rand: { next: () => 0.999 } });
     const fault = store.faults.add({ op: 'get', mode: 'fail' });
     const startMs = manual.monotonicMs();
-    await failure(drive(manual, withRetry('get k', store, policy, () => store.get('k'))), StoreFailure);
+    await failure(
+      drive(
+        manual,
+        withRetry('get k', store, policy, () => store.get('k')),
+      ),
+      StoreFailure,
+    );
     expect(fault.fired).toBeGreaterThan(2);
     expect(sleeps.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(2_000);
     expect(sleeps.at(-1)).toBeLessThan(1_000 * 1.499); // the last one was cut to the deadline
