@@ -64,8 +64,6 @@ export const streamerDormantMs = 60_000;
 
 /** Background tasks (trim, delete-on-empty, basin deletion) run about this often, +-10%. */
 export const backgroundTaskPeriodMs = 60_000;
-/** Delete-on-empty deadlines are armed this long after eligibility (lite-internals 3.8). */
-export const deleteOnEmptyRefreshMs = 600_000;
 
 /** Grace period for in-flight work on SIGINT/SIGTERM. */
 export const shutdownGraceMs = 10_000;

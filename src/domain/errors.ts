@@ -52,8 +52,6 @@ export class RangeNotSatisfiable extends Error {
   }
 }
 
-export type ApiError = S2Error | AppendConditionFailed | RangeNotSatisfiable;
-
 export const errors = {
   badHeader: (message: string) => new S2Error('bad_header', message),
   missingHeader: (name: string) => new S2Error('bad_header', `Missing header \`${name}\``),

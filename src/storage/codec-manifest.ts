@@ -7,11 +7,11 @@
  * the snapshot is large (so an epoch bump at startup does not rewrite it). u64 timestamps are
  * decimal strings in JSON. Layout and versioning rules: docs/formats.md.
  */
-import type { BasinMeta, StreamMeta, StreamPosition } from '../domain/types.js';
+import type { BasinMeta, StreamMeta } from '../domain/types.js';
 import { ByteReader, ByteWriter, CorruptDataError, utf8 } from './binary.js';
 import type { SegmentSummary } from './codec-segment.js';
 import { decodeFrame, encodeFrame } from './framing.js';
-import type { StreamId } from './types.js';
+import type { DurableStream } from './types.js';
 
 export const manifestMagic = 'S2LM';
 export const snapshotMagic = 'S2LN';
@@ -22,15 +22,7 @@ export interface SegmentRef extends SegmentSummary {
   key: string;
 }
 
-export interface StreamSnapshot {
-  id: StreamId;
-  basin: string;
-  name: string;
-  meta: StreamMeta;
-  tail: StreamPosition;
-  fencingToken: string;
-  trimPoint: number;
-  lastWriteMs: number;
+export interface StreamSnapshot extends DurableStream {
   /** Ascending by seq_num, non-overlapping. */
   segments: SegmentRef[];
 }

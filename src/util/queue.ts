@@ -1,6 +1,6 @@
 /**
  * A FIFO array queue with O(1) amortized removal at the front (Array#shift is O(n)), used on
- * the append hot path for in-flight commits and pending replies.
+ * the append hot path: commits waiting for durability, and replies waiting for the durable tail.
  */
 export class Queue<T> {
   private items: (T | undefined)[] = [];
@@ -12,6 +12,11 @@ export class Queue<T> {
 
   peek(): T | undefined {
     return this.head < this.items.length ? this.items[this.head] : undefined;
+  }
+
+  /** The most recently pushed item still queued. */
+  last(): T | undefined {
+    return this.head < this.items.length ? this.items[this.items.length - 1] : undefined;
   }
 
   push(item: T): void {
