@@ -21,6 +21,8 @@ export interface ServeOptions {
   tlsCert?: string;
   tlsKey?: string;
   cors: boolean;
+  /** Serve the web console at `/` (off with `--no-console`); absent means on. */
+  console?: boolean;
   initFile?: string;
   appendInflightBytes: string;
   flushInterval?: string;
@@ -121,7 +123,15 @@ export async function serve(options: ServeOptions): Promise<void> {
   if (spec) await applySpec(engine, spec, logger);
   engine.start();
 
-  const server = new S2Server({ engine, host: options.host, port, tls, cors: options.cors, logger });
+  const server = new S2Server({
+    engine,
+    host: options.host,
+    port,
+    tls,
+    cors: options.cors,
+    console: options.console !== false,
+    logger,
+  });
   // Handlers go in before the listening line is printed: a supervisor may signal as soon as it sees it.
   let stopping = false;
   const stop = async (signal: string) => {
@@ -151,6 +161,7 @@ export async function serve(options: ServeOptions): Promise<void> {
   process.stdout.write(
     `s2-lite listening on ${endpoint}\n` +
       `storage: ${describeStorage(mode)}\n` +
+      (options.console !== false ? `console: ${endpoint}/\n` : '') +
       `Point the S2 CLI and SDKs at it with:\n` +
       `export S2_ACCOUNT_ENDPOINT=${endpoint} S2_BASIN_ENDPOINT=${endpoint} S2_ACCESS_TOKEN=ignored` +
       (options.tlsSelf ? ' S2_SSL_NO_VERIFY=1' : '') +
