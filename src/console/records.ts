@@ -83,7 +83,8 @@ export async function readPage(ref: StreamRef, start: ReadStart, count: number):
 }
 
 export interface FollowHandlers {
-  records(records: ConsoleRecord[]): void;
+  /** A batch; `tail` is set for batches delivered while following (api.md 8.3). */
+  records(records: ConsoleRecord[], tail: Position | undefined): void;
   heartbeat(tail: Position): void;
 }
 
@@ -114,7 +115,8 @@ export async function follow(ref: StreamRef, seqNum: bigint | undefined, signal:
   try {
     await readEvents(response.body, (event) => {
       if (event.event === 'batch') {
-        on.records(recordsOf(parseJson(event.data)));
+        const batch = parseJson(event.data) as Record<string, Json>;
+        on.records(recordsOf(batch), batch.tail === undefined ? undefined : positionOf(batch.tail));
       } else if (event.event === 'ping') {
         on.heartbeat(positionOf((parseJson(event.data) as Record<string, Json>).tail));
       } else if (event.event === 'error') {

@@ -55,9 +55,9 @@ async function waitText(locator: Locator, text: string | RegExp): Promise<void> 
   await expect.poll(async () => (await locator.allTextContents()).join('\n'), { timeout: 10_000 }).toMatch(text);
 }
 
-async function shoot(name: string, fullPage = true): Promise<void> {
+async function shoot(name: string, fullPage = true, on: Page = page): Promise<void> {
   const file = screenshotPath(name);
-  if (file) await page.screenshot({ path: file, fullPage });
+  if (file) await on.screenshot({ path: file, fullPage });
 }
 
 const stream = () => s2.basin(basin).stream('orders');
@@ -377,6 +377,8 @@ describe('the web console in Chromium', { timeout: 120_000 }, () => {
         .poll(() => legend('Append ack latency (ms)', 'mean').textContent(), { timeout: 15_000 })
         .toMatch(/ms$/);
       await expect.poll(() => page.locator('figure polyline').count(), { timeout: 15_000 }).toBeGreaterThanOrEqual(4);
+      // For the guide's picture only: let the chart fill up a little.
+      if (screenshotPath('metrics')) await page.waitForTimeout(20_000);
       await shoot('metrics', false);
     } finally {
       appending = false;
@@ -492,7 +494,7 @@ describe('the console with a server that wants a token', { timeout: 120_000 }, (
       await waitText(tab.getByRole('alert'), 'authn: missing or invalid access token');
       expect(seen.length).toBeGreaterThan(0);
       expect(seen.every((s) => s.authorization === undefined)).toBe(true);
-      await shoot('token', false);
+      await shoot('token', false, tab);
 
       await dialog.getByLabel('Token').fill('tok-123');
       await dialog.getByRole('button', { name: 'Use token' }).click();

@@ -34,7 +34,7 @@ export function basinsPage(): HTMLElement {
       h('td', null, h('time', { datetime: basin.created_at }, basin.created_at)),
       h(
         'td',
-        { class: 'actions' },
+        { class: 'row-actions' },
         h(
           'button',
           {

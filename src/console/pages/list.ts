@@ -45,11 +45,15 @@ export function listView<T>(options: ListOptions<T>): ListView {
   let filter = '';
 
   const row: RowActions = { reload: () => void load(), error: (message) => notice.error(message) };
+  // Only the latest load may draw: an earlier one answering late must not undo a newer page.
+  let generation = 0;
   const load = async () => {
+    const mine = ++generation;
     notice.clear();
     status.textContent = `Loading ${options.noun}…`;
     try {
       const page = await options.load(filter, pages[pages.length - 1]!);
+      if (mine !== generation) return;
       replace(body, ...page.items.map((item) => h('tr', null, ...options.cells(item, row))));
       if (page.items.length === 0) {
         replace(
@@ -76,6 +80,7 @@ export function listView<T>(options: ListOptions<T>): ListView {
         void load();
       };
     } catch (error) {
+      if (mine !== generation) return;
       status.textContent = '';
       notice.error(describeError(error));
     }

@@ -7,7 +7,7 @@ import { describeError } from '../api.js';
 import { formatBytes, formatTimestamp, meteredBytes, type BodyView, type ConsoleRecord } from '../bytes.js';
 import { field, h, Notice, replace, select } from '../dom.js';
 import { parseTimestampInput, parseU64 } from '../input.js';
-import { checkTail, follow, readPage, type ReadStart, type StreamRef } from '../records.js';
+import { checkTail, follow, readPage, type Position, type ReadStart, type StreamRef } from '../records.js';
 import { hrefOf } from '../router.js';
 import { appendPanel, commandsPanel } from './append.js';
 import { recordView } from './record-view.js';
@@ -82,6 +82,8 @@ class StreamState {
   private records: ConsoleRecord[] = [];
   private count = 20;
   private following: Follow | undefined;
+  private readGeneration = 0;
+  private tailGeneration = 0;
 
   constructor(
     private readonly ref: StreamRef,
@@ -99,21 +101,28 @@ class StreamState {
     };
     this.viewSelect.onchange = () => this.renderRecords();
     pageSignal.addEventListener('abort', () => this.following?.stop());
-    void this.refreshTail();
     void this.read({ tailOffset: BigInt(this.count) });
   }
 
   async refreshTail(): Promise<void> {
+    const mine = ++this.tailGeneration;
     try {
       const tail = await checkTail(this.ref);
-      replace(
-        this.tailLine,
-        `Tail: next seq_num ${tail.seqNum}`,
-        tail.timestamp ? `, last record at ${formatTimestamp(tail.timestamp)}` : ', no records yet',
-      );
+      if (mine === this.tailGeneration) this.showTail(tail);
     } catch (error) {
+      if (mine !== this.tailGeneration) return;
       replace(this.tailLine, h('span', { class: 'error-text' }, `Tail unavailable: ${describeError(error)}`));
     }
+  }
+
+  /** Live reads report the tail as they go; a newer report replaces any check still in flight. */
+  showTail(tail: Position): void {
+    this.tailGeneration += 1;
+    replace(
+      this.tailLine,
+      `Tail: next seq_num ${tail.seqNum}`,
+      tail.timestamp ? `, last record at ${formatTimestamp(tail.timestamp)}` : ', no records yet',
+    );
   }
 
   readForm(): HTMLElement {
@@ -164,8 +173,12 @@ class StreamState {
   async read(start: ReadStart): Promise<void> {
     this.following?.stop();
     this.notice.clear();
+    const mine = ++this.readGeneration;
+    void this.refreshTail();
     try {
       const result = await readPage(this.ref, start, this.count);
+      // A read answering after a newer one (or after following began) must not draw over it.
+      if (mine !== this.readGeneration) return;
       if (result.kind === 'beyond-tail') {
         this.records = [];
         this.pageInfo.textContent = `No records from there: the tail is at seq_num ${result.tail.seqNum}.`;
@@ -174,13 +187,15 @@ class StreamState {
         const first = this.records[0];
         const last = this.records[this.records.length - 1];
         this.pageInfo.textContent =
-          first && last ? `seq_num ${first.seqNum} to ${last.seqNum} (${this.records.length} records)` : 'No records.';
+          first && last
+            ? `seq_num ${first.seqNum} to ${last.seqNum} (${this.records.length} ${this.records.length === 1 ? 'record' : 'records'})`
+            : 'No records.';
       }
       this.renderRecords();
       this.previous.disabled = (this.records[0]?.seqNum ?? 0n) === 0n;
       this.next.disabled = this.records.length === 0;
     } catch (error) {
-      this.notice.error(describeError(error));
+      if (mine === this.readGeneration) this.notice.error(describeError(error));
     }
   }
 
@@ -197,13 +212,17 @@ class StreamState {
     const rates = h('span', { class: 'rates' });
     const controls = { start, pause, stop, status, rates };
     start.onclick = () => {
+      this.readGeneration += 1;
       this.following?.stop();
       this.records = [];
       this.renderRecords();
       this.pageInfo.textContent = 'Following the tail: new records appear below as they are acknowledged.';
       this.previous.disabled = true;
       this.next.disabled = true;
-      this.following = new Follow(this.ref, controls, this.notice, (batch) => this.onLive(batch));
+      this.following = new Follow(this.ref, controls, this.notice, {
+        records: (batch) => this.onLive(batch),
+        tail: (tail) => this.showTail(tail),
+      });
       if (this.pageSignal.aborted) this.following.stop();
     };
     return h(
@@ -253,7 +272,7 @@ class Follow {
     private readonly ref: StreamRef,
     private readonly ui: FollowControls,
     private readonly notice: Notice,
-    private readonly onRecords: (records: ConsoleRecord[]) => void,
+    private readonly on: { records(records: ConsoleRecord[]): void; tail(tail: Position): void },
   ) {
     ui.start.hidden = true;
     ui.pause.hidden = false;
@@ -272,17 +291,19 @@ class Follow {
     this.ui.status.textContent =
       this.nextSeqNum === undefined ? 'Following from the tail' : `Following from seq_num ${this.nextSeqNum}`;
     follow(this.ref, this.nextSeqNum, controller.signal, {
-      records: (records) => {
+      records: (records, tail) => {
         const last = records[records.length - 1];
         if (last) this.nextSeqNum = last.seqNum + 1n;
         const bytes = records.reduce((sum, r) => sum + meteredBytes(r), 0);
         this.window.push({ atMs: performance.now(), records: records.length, bytes });
         this.totalRecords += records.length;
         this.totalBytes += bytes;
-        this.onRecords(records);
+        this.on.records(records);
+        if (tail) this.on.tail(tail);
       },
       heartbeat: (tail) => {
         this.nextSeqNum ??= tail.seqNum;
+        this.on.tail(tail);
       },
     }).then(
       () => {

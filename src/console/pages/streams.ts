@@ -39,7 +39,7 @@ export function streamsPage(basin: string): HTMLElement {
       h('td', null, stream.cipher ?? 'none'),
       h(
         'td',
-        { class: 'actions' },
+        { class: 'row-actions' },
         h(
           'button',
           {
