@@ -280,6 +280,8 @@ describe('the web console in Chromium', { timeout: 120_000 }, () => {
     await readForm.getByLabel('Value').fill('abc');
     await readForm.getByRole('button', { name: 'Read' }).click();
     await waitText(page.getByRole('alert'), 'seq_num must be a whole number');
+    await page.goto(`${server.baseUrl}/console/basins/no-such-basin`);
+    await waitText(page.getByRole('alert'), 'basin_not_found: basin `no-such-basin` not found');
     await page.goto(`${server.baseUrl}/console/no/such/page`);
     await page.getByRole('heading', { level: 1, name: 'No such page' }).waitFor();
   });
@@ -291,6 +293,8 @@ describe('the web console in Chromium', { timeout: 120_000 }, () => {
     await editor.getByLabel('Retention', { exact: true }).selectOption('infinite');
     await editor.getByRole('button', { name: 'Save configuration' }).click();
     await waitText(editor.getByRole('status'), 'Saved the configuration of orders.');
+    // Saving reloads the list; its rows are redrawn once this says so again.
+    await waitText(page.locator('.list-status'), /^Showing streams/);
     const config = (
       await request(server.baseUrl, { path: '/v1/streams/orders', headers: { 's2-basin': basin } })
     ).json();
@@ -313,6 +317,7 @@ describe('the web console in Chromium', { timeout: 120_000 }, () => {
     await page.locator('.editor-slot').getByLabel('Create streams on read').check();
     await page.locator('.editor-slot').getByRole('button', { name: 'Save configuration' }).click();
     await waitText(page.locator('.editor-slot').getByRole('status'), `Saved the configuration of ${basin}.`);
+    await waitText(page.locator('.list-status'), /^Showing basins/);
     const basinConfig = (await request(server.baseUrl, { path: `/v1/basins/${basin}` })).json();
     expect(basinConfig.create_stream_on_read).toBe(true);
     expect(basinConfig.default_stream_config.retention_policy).toEqual({ age: 172800 });
@@ -392,6 +397,13 @@ describe('the web console in Chromium', { timeout: 120_000 }, () => {
     await page.getByLabel('Basin name').focus();
     await page.keyboard.type('keyboard-basin');
     await page.keyboard.press('Enter');
+    // The list reloads after the create; wait for that reload, so it cannot redraw the rows (and
+    // drop the focus) in the middle of the delete below.
+    await waitText(
+      page.getByRole('form', { name: 'Create a basin' }).getByRole('status'),
+      'Created basin keyboard-basin.',
+    );
+    await waitText(page.locator('.list-status'), /^Showing basins/);
     await page.getByRole('link', { name: 'keyboard-basin' }).waitFor();
     await page
       .getByRole('row', { name: /keyboard-basin/ })

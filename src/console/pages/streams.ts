@@ -20,6 +20,9 @@ interface StreamInfo {
 
 export function streamsPage(basin: string): HTMLElement {
   const editor = h('div', { class: 'editor-slot' });
+  // Listing streams does not check the basin (api.md 3.7): ask for it, so a wrong name says so.
+  const basinNotice = new Notice();
+  api({ path: `/v1/basins/${encodeURIComponent(basin)}` }).catch((error) => basinNotice.error(describeError(error)));
   const list = listView<StreamInfo>({
     noun: 'streams',
     columns: ['Name', 'Tail', 'Created', 'Cipher', 'Actions'],
@@ -70,6 +73,7 @@ export function streamsPage(basin: string): HTMLElement {
       ' / ',
     ),
     h('h1', { tabindex: -1 }, basin),
+    basinNotice.element,
     list.element,
     editor,
     createStreamForm(basin, () => list.reload()),
