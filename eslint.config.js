@@ -35,4 +35,19 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // The web console renders stored data: text nodes only, never markup (docs/console.md).
+    files: ['src/console/**/*.ts'],
+    rules: {
+      'no-restricted-properties': [
+        'error',
+        { property: 'innerHTML', message: 'Build nodes with h(); record contents are text.' },
+        { property: 'outerHTML', message: 'Build nodes with h(); record contents are text.' },
+        { property: 'insertAdjacentHTML', message: 'Build nodes with h(); record contents are text.' },
+        { property: 'createContextualFragment', message: 'Build nodes with h(); record contents are text.' },
+        { object: 'document', property: 'write', message: 'Build nodes with h().' },
+        { object: 'document', property: 'writeln', message: 'Build nodes with h().' },
+      ],
+    },
+  },
 );

@@ -5,6 +5,7 @@
 import type { Logger } from 'pino';
 import type { Engine } from '../engine/engine.js';
 import { bindStateGauges, exposition, metrics } from '../metrics.js';
+import { ConsoleSite, findConsoleDir } from './console.js';
 import { errorResponse } from './errors.js';
 import { RequestContext, type Request, type Response } from './http.js';
 import { listen, type Listener } from './listener.js';
@@ -23,6 +24,8 @@ export interface ServerOptions {
   logger: Logger;
   /** Prometheus exposition for GET /metrics. */
   metrics?: () => Promise<{ contentType: string; body: string }>;
+  /** Serve the web console at `/` and `/console/...` (docs/console.md); `s2-lite serve` turns it on. */
+  console?: boolean;
 }
 
 export function buildRouter(engine: Engine): Router {
@@ -59,8 +62,10 @@ export class S2Server {
   private listener: Listener | undefined;
   private engine!: Engine;
   private router!: Router;
+  private readonly console: ConsoleSite | undefined;
 
   constructor(private readonly options: ServerOptions) {
+    this.console = options.console ? new ConsoleSite(findConsoleDir()) : undefined;
     this.useEngine(options.engine);
   }
 
@@ -118,6 +123,11 @@ export class S2Server {
         route = ctx.path;
         const { contentType, body } = await (this.options.metrics ?? exposition)();
         return ctx.send(200, body, { 'content-type': contentType });
+      }
+      // Only `/`, `/console` and `/console/...` change; unknown paths stay an empty 404 (api.md 1.2).
+      if (this.console && ConsoleSite.owns(ctx.path)) {
+        route = 'console';
+        return this.console.serve(ctx);
       }
       const match = this.router.match(ctx.method, ctx.path);
       if (match.kind === 'not-found') return ctx.send(404, undefined);

@@ -34,6 +34,7 @@ export function buildProgram(): Command {
     .option('--tls-cert <file>', 'TLS certificate (PEM); requires --tls-key')
     .option('--tls-key <file>', 'TLS private key (PEM); requires --tls-cert')
     .option('--no-cors', 'do not send CORS headers')
+    .option('--no-console', 'do not serve the web console at / and /console/')
     .addOption(
       new Option('--init-file <file>', 'basins and streams to create or update at startup (JSON)').env('S2LITE_INIT_FILE'),
     )

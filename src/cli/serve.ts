@@ -20,6 +20,8 @@ export interface ServeOptions {
   tlsCert?: string;
   tlsKey?: string;
   cors: boolean;
+  /** Serve the web console at `/` (off with `--no-console`); absent means on. */
+  console?: boolean;
   initFile?: string;
   appendInflightBytes: string;
   flushInterval?: string;
@@ -39,7 +41,12 @@ export function makeLogger(level: LogLevel): Logger {
 export async function serve(options: ServeOptions): Promise<void> {
   const logger = makeLogger(checkLogLevel(options.logLevel, 'cli'));
   const tls = options.tlsSelf || Boolean(options.tlsCert);
-  const liteOptions: S2LiteOptions = { ...options, port: options.port ?? (tls ? 443 : 8080), logger };
+  const liteOptions: S2LiteOptions = {
+    ...options,
+    console: options.console !== false,
+    port: options.port ?? (tls ? 443 : 8080),
+    logger,
+  };
   const lite = await S2Lite.startWith(liteOptions, 'cli');
 
   let stopping = false;
@@ -61,6 +68,7 @@ export async function serve(options: ServeOptions): Promise<void> {
   process.stdout.write(
     `s2-lite listening on ${lite.endpoint}\n` +
       `storage: ${describeStorage(lite.storage)}\n` +
+      (lite.console ? `console: ${lite.endpoint}/\n` : '') +
       `Point the S2 CLI and SDKs at it with:\n` +
       `export ${exports.join(' ')}\n`,
   );

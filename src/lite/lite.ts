@@ -103,6 +103,8 @@ export class S2Lite {
   readonly port: number;
   /** Where the data lives. */
   readonly storage: StorageMode;
+  /** True if the web console is served at `/`. */
+  readonly console: boolean;
   private engine: Engine;
   /** reset() and stop() run one at a time, in call order. */
   private queue: Promise<unknown> = Promise.resolve();
@@ -117,6 +119,7 @@ export class S2Lite {
     this.port = server.port;
     this.endpoint = endpointOf(options, server.port);
     this.storage = options.storage;
+    this.console = options.console;
   }
 
   /** Starts a server: in memory on 127.0.0.1 and a free port unless `options` say otherwise. */
@@ -136,6 +139,7 @@ export class S2Lite {
       port: resolved.port,
       tls: resolved.tls,
       cors: resolved.cors,
+      console: resolved.console,
       logger,
     });
     try {

@@ -31,6 +31,8 @@ export interface S2LiteOptions {
   tlsKey?: string;
   /** Send CORS headers. Default true. */
   cors?: boolean;
+  /** Serve the web console at `/` and `/console/`. Default false (the command line: on, `--no-console`). */
+  console?: boolean;
   /** Basins and streams to create or update at start and after every `reset()` (JSON file). */
   initFile?: string;
   /** The same resource spec inline, in the file's JSON shape (`{ basins: [...] }`). */
@@ -57,6 +59,7 @@ export interface ResolvedOptions {
   /** The certificate is self-signed: clients must be told not to verify it. */
   tlsSelfSigned: boolean;
   cors: boolean;
+  console: boolean;
   spec?: ResourceSpec;
   appendInflightBytes: number;
   flushIntervalMs?: number;
@@ -76,6 +79,7 @@ const optionKeys: ReadonlySet<string> = new Set<keyof S2LiteOptions>([
   'tlsCert',
   'tlsKey',
   'cors',
+  'console',
   'initFile',
   'init',
   'appendInflightBytes',
@@ -136,7 +140,7 @@ function checkTypes(options: S2LiteOptions, naming: OptionNaming): void {
   for (const key of ['host', 'localRoot', 'bucket', 'path', 'tlsCert', 'tlsKey', 'initFile'] as const) {
     expect(key, string, 'a string');
   }
-  for (const key of ['tlsSelf', 'cors'] as const) expect(key, boolean, 'true or false');
+  for (const key of ['tlsSelf', 'cors', 'console'] as const) expect(key, boolean, 'true or false');
   expect(
     'port',
     (v) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 65535,
@@ -254,6 +258,7 @@ export async function resolveOptions(options: S2LiteOptions, naming: OptionNamin
     tls,
     tlsSelfSigned: options.tlsSelf === true,
     cors: options.cors ?? true,
+    console: options.console ?? false,
     spec,
     // Below the minimum, appends larger than the budget could never be admitted.
     appendInflightBytes: Math.max(appendInflightBytesMin, budget),
