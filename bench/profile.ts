@@ -16,7 +16,7 @@ await createBasin(baseUrl, basin);
 const a = await openS2Lite(baseUrl, basin);
 const stream = `p-${Date.now()}`;
 await a.createStream(stream);
-const writer = await a.writer(stream, Number(w), { session: process.env.SESSION === "1" });
+const writer = await a.writer(stream, Number(w), { session: process.env.SESSION === '1' });
 const r = await runProducer(writer, {
   recordBytes: Number(rb),
   batch: Number(b),

@@ -8,6 +8,7 @@ import { openAdapter } from './lib/adapters.js';
 import { Followers } from './lib/followers.js';
 import { runProducer, timestampOf } from './lib/harness.js';
 import { rssKiB, sleep } from './lib/procs.js';
+import type { PhaseStats, ServerMeter } from './lib/server-stats.js';
 import { MiB, nowNs, round, Samples, summarizeNs } from './lib/stats.js';
 import type { Adapter, ServerHandle } from './lib/types.js';
 
@@ -297,10 +298,17 @@ interface CatchupTally {
   seconds: number;
 }
 
-async function timedCatchup(adapter: Adapter, stream: string, recordBytes: number): Promise<CatchupTally> {
+/** Times one read from the first record to the tail (`how`: unary pages, or one S2S read session). */
+async function timedCatchup(
+  adapter: Adapter,
+  stream: string,
+  recordBytes: number,
+  how: 'pages' | 'session' = 'pages',
+): Promise<CatchupTally> {
   const t = { records: 0, bytes: 0, badSize: 0, seconds: 0 };
+  const read = how === 'session' ? adapter.catchupSession!.bind(adapter) : adapter.catchup.bind(adapter);
   const t0 = nowNs();
-  await adapter.catchup(stream, recordBytes, (_head, len) => {
+  await read(stream, recordBytes, (_head, len) => {
     t.records++;
     t.bytes += len;
     if (len !== recordBytes) t.badSize++;
@@ -314,10 +322,37 @@ const catchupMetrics = (c: CatchupTally): Metrics => ({
   catchupRecPerS: Math.round(c.records / c.seconds),
 });
 
+/** A catch-up read bracketed by the server meter: the tally, and what the server spent on it. */
+async function meteredCatchup(
+  meter: ServerMeter,
+  read: () => Promise<CatchupTally>,
+): Promise<{ tally: CatchupTally; server: PhaseStats }> {
+  const mark = await meter.begin();
+  const tally = await read();
+  return { tally, server: await meter.end(mark) };
+}
+
+/** Server CPU per MiB served, in ms: the cost of a read path independent of how fast the client drains it. */
+const cpuMsPerMiB = (server: PhaseStats, bytes: number) => round((server.cpuS * 1000) / (bytes / MiB), 2);
+
+/**
+ * The server-side columns of a write phase: CPU seconds and CPU per acknowledged record, and for Node
+ * servers the event-loop lag (beyond the 10 ms sampling tick) and GC time.
+ */
+export function serverMetrics(server: PhaseStats, records: number): Metrics {
+  const m: Metrics = { serverCpuS: server.cpuS };
+  if (records > 0) m.cpuUsPerRec = round((server.cpuS * 1e6) / records, 1);
+  if (server.loopP99Ms !== undefined) m.loopP99Ms = server.loopP99Ms;
+  if (server.loopMaxMs !== undefined) m.loopMaxMs = server.loopMaxMs;
+  if (server.gcMs !== undefined) m.gcMs = server.gcMs;
+  return m;
+}
+
 export async function runStream(
   adapter: Adapter,
   w: StreamWorkload,
   endpoint: ServerHandle['endpoint'],
+  meter: ServerMeter,
 ): Promise<Outcome> {
   const stream = name(w);
   await adapter.createStream(stream);
@@ -326,11 +361,17 @@ export async function runStream(
       ? await Followers.start({ endpoint, stream, recordBytes: w.recordBytes, followers: w.followers })
       : undefined;
     const writer = await adapter.writer(stream, w.window, { session: w.session });
+    // The write phase: from the first append until the followers have seen the last one.
+    const mark = await meter.begin();
     const write = await runProducer(writer, w);
     await writer.close();
     // Followers get a bounded time to catch up with the acked count after the writer stops.
     const live = followers ? await followers.finish(write.records, 15_000) : undefined;
-    const catchup = w.catchup ? await timedCatchup(adapter, stream, w.recordBytes) : undefined;
+    const server = await meter.end(mark);
+    const read = w.catchup
+      ? await meteredCatchup(meter, () => timedCatchup(adapter, stream, w.recordBytes))
+      : undefined;
+    const catchup = read?.tally;
     const metrics: Metrics = {
       recPerS: write.recordsPerSec,
       mibps: write.mibps,
@@ -339,6 +380,8 @@ export async function runStream(
       ackP99: write.ack.p99,
       ...(live ? { e2eP50: live.e2e.p50, e2eP90: live.e2e.p90, e2eP99: live.e2e.p99 } : {}),
       ...(catchup ? catchupMetrics(catchup) : {}),
+      ...serverMetrics(server, write.records),
+      ...(read ? { catchupCpuMsPerMiB: cpuMsPerMiB(read.server, read.tally.bytes) } : {}),
     };
     const checks: [boolean, string][] = [
       [write.errors === 0, `${write.errors} append errors (first: ${write.firstError})`],
@@ -359,13 +402,22 @@ export async function runStream(
       checks.push([catchup.badSize === 0, `${catchup.badSize} catch-up records had the wrong size`]);
     }
     if (w.targetMiBps > 0) metrics.targetFraction = round(write.mibps / w.targetMiBps, 3);
-    return { metrics, verification: verify(checks), raw: { write, live, catchup } };
+    return {
+      metrics,
+      verification: verify(checks),
+      raw: { write, live, catchup, server, catchupServer: read?.server },
+    };
   } finally {
     await adapter.deleteStream(stream).catch(() => {});
   }
 }
 
-export async function runMany(adapter: Adapter, w: ManyWorkload, server: ServerHandle): Promise<Outcome> {
+export async function runMany(
+  adapter: Adapter,
+  w: ManyWorkload,
+  server: ServerHandle,
+  meter: ServerMeter,
+): Promise<Outcome> {
   const prefix = name(w);
   const streams = Array.from({ length: w.streams }, (_, i) => `${prefix}-${i}`);
   // Create in small parallel groups: fast, without a thousand simultaneous control requests.
@@ -374,6 +426,7 @@ export async function runMany(adapter: Adapter, w: ManyWorkload, server: ServerH
   try {
     const sink = new Samples();
     const periodMs = 1000 / w.appendsPerSecPerStream;
+    const mark = await meter.begin();
     const t0 = nowNs();
     const results = await Promise.all(
       streams.map(async (s) => {
@@ -395,6 +448,7 @@ export async function runMany(adapter: Adapter, w: ManyWorkload, server: ServerH
       }),
     );
     const seconds = (nowNs() - t0) / 1e9;
+    const phase = await meter.end(mark);
     const rss = rssKiB(server.pid);
     const acked = results.reduce((a, r) => a + r.records, 0);
     const errors = results.reduce((a, r) => a + r.errors, 0);
@@ -407,12 +461,13 @@ export async function runMany(adapter: Adapter, w: ManyWorkload, server: ServerH
         ackP50: ack.p50,
         ackP99: ack.p99,
         serverRssMiB: round(rss / 1024, 1),
+        ...serverMetrics(phase, acked),
       },
       verification: verify([
         [errors === 0, `${errors} append errors (first: ${results.find((r) => r.firstError)?.firstError})`],
         [acked > 0, 'no record was acknowledged'],
       ]),
-      raw: { acked, errors, seconds, ack, rssKiB: rss },
+      raw: { acked, errors, seconds, ack, rssKiB: rss, server: phase },
     };
   } finally {
     for (let i = 0; i < streams.length; i += 50) {
@@ -427,7 +482,17 @@ export interface Preloaded {
   recordBytes: number;
 }
 
-export async function runCatchup(adapter: Adapter, w: CatchupWorkload): Promise<Outcome & { preloaded?: Preloaded }> {
+/**
+ * W8: preload, then time the catch-up read. Our server is read twice, through unary protobuf pages
+ * (the shape every peer has) and through one S2S read session; which goes first alternates with the
+ * repetition, so neither always gets the warmer caches.
+ */
+export async function runCatchup(
+  adapter: Adapter,
+  w: CatchupWorkload,
+  meter: ServerMeter,
+  rep = 1,
+): Promise<Outcome & { preloaded?: Preloaded }> {
   const stream = name(w);
   await adapter.createStream(stream);
   let keep = false;
@@ -443,17 +508,46 @@ export async function runCatchup(adapter: Adapter, w: CatchupWorkload): Promise<
     });
     await writer.close();
     await sleep(500); // let the server settle (flushes, compaction) before the timed read
-    const c = await timedCatchup(adapter, stream, w.recordBytes);
-    const verification = verify([
+    const unary = () => meteredCatchup(meter, () => timedCatchup(adapter, stream, w.recordBytes));
+    const session = adapter.catchupSession
+      ? () => meteredCatchup(meter, () => timedCatchup(adapter, stream, w.recordBytes, 'session'))
+      : undefined;
+    let u: Awaited<ReturnType<typeof unary>>;
+    let ss: Awaited<ReturnType<typeof unary>> | undefined;
+    if (session && rep % 2 === 0) {
+      ss = await session();
+      u = await unary();
+    } else {
+      u = await unary();
+      ss = await session?.();
+    }
+    const c = u.tally;
+    const checks: [boolean, string][] = [
       [write.errors === 0, `${write.errors} preload errors (first: ${write.firstError})`],
       [c.records === write.records, `catch-up read ${c.records} records, ${write.records} acked`],
       [c.badSize === 0, `${c.badSize} records had the wrong size`],
-    ]);
+    ];
+    const metrics: Metrics = {
+      ...catchupMetrics(c),
+      catchupCpuMsPerMiB: cpuMsPerMiB(u.server, c.bytes),
+      preloadRecords: write.records,
+      preloadMiBps: write.mibps,
+    };
+    if (ss) {
+      const t = ss.tally;
+      checks.push(
+        [t.records === write.records, `S2S catch-up read ${t.records} records, ${write.records} acked`],
+        [t.badSize === 0, `${t.badSize} S2S catch-up records had the wrong size`],
+      );
+      metrics.catchupS2sMiBps = round(t.bytes / MiB / t.seconds, 1);
+      metrics.catchupS2sCpuMsPerMiB = cpuMsPerMiB(ss.server, t.bytes);
+    }
+    const verification = verify(checks);
     keep = w.restartAfter && verification.ok;
     return {
-      metrics: { ...catchupMetrics(c), preloadRecords: write.records, preloadMiBps: write.mibps },
+      metrics,
       verification,
-      raw: { write, catchup: c },
+      raw: { write, catchup: c, catchupServer: u.server, session: ss },
       preloaded: keep ? { stream, records: write.records, recordBytes: w.recordBytes } : undefined,
     };
   } finally {
