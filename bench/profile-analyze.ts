@@ -265,19 +265,26 @@ export function renderStalls(
   if (!stalls.length) return out.join('\n');
   const durs = stalls.map(([, d]) => d / 1000).sort((a, b) => a - b);
   const sum = durs.reduce((a, b) => a + b, 0);
+  const onCpu = stalls.map((x) => x[2] / 1000).filter(Number.isFinite);
+  const over = (ms: number) => onCpu.filter((c) => c >= ms).length;
   const cpuSum = stalls.reduce((a, x) => a + x[2], 0) / 1000;
   const waitSum = stalls.reduce((a, x) => a + x[3], 0) / 1000;
   out.push(
     `total ${sum.toFixed(0)} ms (${pct(sum / 1000, span)} of the time); median ${durs[durs.length >> 1]!.toFixed(1)} ms, ` +
       `max ${durs[durs.length - 1]!.toFixed(1)} ms. Main thread during stalls: ${cpuSum.toFixed(0)} ms on a CPU, ` +
-      `${waitSum.toFixed(0)} ms runnable but waiting for one (load from other processes), the rest blocked in the kernel.`,
+      `${waitSum.toFixed(0)} ms runnable but waiting for one (load from other processes), the rest blocked in the kernel. ` +
+      `Stalls with at least 5 / 10 / 20 / 50 ms of main-thread CPU: ${over(5)} / ${over(10)} / ${over(20)} / ${over(50)}; ` +
+      `the table lists the ${Math.min(12, stalls.length)} with the most.`,
     '',
     '| at s | stall ms | on CPU ms | waiting for a CPU ms | GC in it ms | our deepest frames (ms) | our functions on the stack (ms) |',
     '| ---: | ---: | ---: | ---: | ---: | --- | --- |',
   );
   const inside: Sample[] = [];
+  // The stalls our code is responsible for are those with the most main-thread CPU time in them
+  // (a long stall with little CPU is the machine running someone else); without schedstat, by length.
+  const weight = (x: LagTrace['stalls'][number]) => (Number.isFinite(x[2]) ? x[2] : x[1]);
   const longest = [...stalls]
-    .sort((a, b) => b[1] - a[1])
+    .sort((a, b) => weight(b) - weight(a))
     .slice(0, 12)
     .sort((a, b) => a[0] - b[0]);
   for (const [s, d] of stalls) inside.push(...ix.window(s, s + d));
