@@ -250,6 +250,16 @@ export function renderBreakdown(b: Breakdown, title: string): string {
   return out.join('\n');
 }
 
+/** A checkpoint on the stack: folding chunks into segments (storage/checkpoint.ts). */
+const CHECKPOINT = (f: CallFrame) => /\/storage\/checkpoint\.[jt]s/.test(f.url);
+
+/** Sampled ms of `samples` with a frame matching `test` on the stack. */
+export function markedMs(ix: ProfileIndex, samples: Sample[], test: (f: CallFrame) => boolean): number {
+  let us = 0;
+  for (const s of samples) if (ix.stack(s.node).some(test)) us += s.w;
+  return us / 1000;
+}
+
 /** Every stall of at least `minMs` in the window: its GC and its samples, plus the stalls' aggregate. */
 export function renderStalls(
   ix: ProfileIndex,
@@ -276,8 +286,8 @@ export function renderStalls(
       `Stalls with at least 5 / 10 / 20 / 50 ms of main-thread CPU: ${over(5)} / ${over(10)} / ${over(20)} / ${over(50)}; ` +
       `the table lists the ${Math.min(12, stalls.length)} with the most.`,
     '',
-    '| at s | stall ms | on CPU ms | waiting for a CPU ms | GC in it ms | our deepest frames (ms) | our functions on the stack (ms) |',
-    '| ---: | ---: | ---: | ---: | ---: | --- | --- |',
+    '| at s | stall ms | on CPU ms | waiting for a CPU ms | GC in it ms | checkpoint ms | our deepest frames (ms) | our functions on the stack (ms) |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |',
   );
   const inside: Sample[] = [];
   // The stalls our code is responsible for are those with the most main-thread CPU time in them
@@ -303,7 +313,7 @@ export function renderStalls(
     const list = (rows: [string, number][]) => rows.map(([k, v]) => `${v.toFixed(0)} \`${k}\``).join(', ');
     out.push(
       `| ${((s - from) / 1e6).toFixed(2)} | ${(d / 1000).toFixed(1)} | ${(cpu / 1000).toFixed(1)} | ` +
-        `${(wait / 1000).toFixed(1)} | ${(gcIn / 1000).toFixed(1)} | ` +
+        `${(wait / 1000).toFixed(1)} | ${(gcIn / 1000).toFixed(1)} | ${markedMs(ix, ix.window(s, s + d), CHECKPOINT).toFixed(0)} | ` +
         `${list(b.oursSelf.slice(0, 3))} | ${list(b.oursInclusive)} |`,
     );
   }
