@@ -91,6 +91,7 @@ async function child(out: string): Promise<void> {
   let submitted = 0;
   const latencies: number[] = [];
   const fromUs = nowUs();
+  const cpu0 = process.cpuUsage();
   const deadline = fromUs + Number(a.seconds) * 1e6;
   const worker = async () => {
     while (nowUs() < deadline) {
@@ -117,8 +118,10 @@ async function child(out: string): Promise<void> {
   };
   await Promise.all(Array.from({ length: window }, worker));
   const toUs = nowUs();
+  const cpu = process.cpuUsage(cpu0);
   await log.close();
-  writeFileSync(path.join(out, 'child.json'), JSON.stringify({ fromUs, toUs, latencies }));
+  const cpuUs = cpu.user + cpu.system;
+  writeFileSync(path.join(out, 'child.json'), JSON.stringify({ fromUs, toUs, latencies, cpuUs }));
 }
 
 async function parent(): Promise<void> {
@@ -147,10 +150,11 @@ async function parent(): Promise<void> {
     { cwd: repoRoot, env: { ...process.env, S2_LAG_TRACE: path.join(out, 'lag.json') }, stdio: 'inherit' },
   );
   if (run.status !== 0) throw new Error(`child exited with ${run.status}`);
-  const { fromUs, toUs, latencies } = JSON.parse(readFileSync(path.join(out, 'child.json'), 'utf8')) as {
+  const { fromUs, toUs, latencies, cpuUs } = JSON.parse(readFileSync(path.join(out, 'child.json'), 'utf8')) as {
     fromUs: number;
     toUs: number;
     latencies: number[];
+    cpuUs: number;
   };
   const sorted = latencies.sort((x, y) => x - y);
   const q = (p: number) => (sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]! / 1000).toFixed(2);
@@ -165,7 +169,8 @@ async function parent(): Promise<void> {
         `${a.mibps} MiB/s target, ${secs.toFixed(1)} s; loadavg ${loadBefore} before, ${loadavg()} after`,
       '',
       `${latencies.length} commits (${(latencies.length / secs).toFixed(0)}/s); commit latency ms p50 ${q(0.5)}, ` +
-        `p99 ${q(0.99)}, max ${q(1 - 1e-9)}`,
+        `p99 ${q(0.99)}, max ${q(1 - 1e-9)}; process CPU ${(cpuUs / 1e6).toFixed(2)} s ` +
+        `(${(cpuUs / latencies.length).toFixed(0)} µs per commit, every thread, profiler and tracer included)`,
       '',
       renderBreakdown(breakdown(ix, ix.window(fromUs, toUs), 12), 'CPU profile'),
       '',
