@@ -61,7 +61,8 @@ async function scrape(port: number): Promise<LoopRead> {
 async function signalProbe(pid: number, file: string): Promise<LoopRead> {
   const before = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as ProbeSnapshot).seq : 0;
   process.kill(pid, 'SIGUSR2');
-  for (let i = 0; i < 200; i++) {
+  // Generous: on a loaded machine a process can wait seconds for a CPU to run its signal handler.
+  for (let i = 0; i < 1000; i++) {
     await sleep(10);
     if (!existsSync(file)) continue;
     try {
@@ -71,7 +72,7 @@ async function signalProbe(pid: number, file: string): Promise<LoopRead> {
       // Read while being written: try again.
     }
   }
-  throw new Error(`loop probe of pid ${pid} did not answer within 2 s`);
+  throw new Error(`loop probe of pid ${pid} did not answer within 10 s`);
 }
 
 const lagMs = (ns: number) => (Number.isFinite(ns) ? round(Math.max(0, ns / 1e6 - LOOP_RESOLUTION_MS), 2) : NaN);
