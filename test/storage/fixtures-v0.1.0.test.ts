@@ -1,6 +1,6 @@
 /**
- * Objects written by release 0.1.0 (test/storage/fixtures/v0.1.0, made by fixtures/generate.ts
- * with the engine and chunk log of that release) still decode with the same values: every
+ * Objects written by release 0.1.0 (test/storage/fixtures/v0.1.0, written by the engine and chunk
+ * log of that release, see fixtures/README.md) still decode with the same values: every
  * metadata mutation in the chunks, the snapshot inline in a manifest and in a snapshot object,
  * and the whole state recovered by opening the log on them, from the manifests or by replaying
  * the chunks. The expected values are written out here, not recomputed by today's code.
