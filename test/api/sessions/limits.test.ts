@@ -23,6 +23,7 @@ import {
   sseSession,
   type Target,
 } from './support.js';
+import { until } from '../../support/until.js';
 
 let server: TestServer;
 let basin: string;
@@ -39,10 +40,6 @@ let counter = 0;
 function target(): Target {
   counter += 1;
   return { baseUrl: server.baseUrl, basin, stream: `limits-${counter}` };
-}
-
-async function until(condition: () => boolean): Promise<void> {
-  while (!condition()) await new Promise<void>((resolve) => setTimeout(resolve, 5));
 }
 
 const sessions = () => streamingSessions(server.engine as Engine);
@@ -69,7 +66,7 @@ describe('concurrent session cap', () => {
         refused.end();
       }
       first.destroy();
-      await until(() => slots.inUse < slots.max);
+      await until('a session slot is free', () => slots.inUse < slots.max);
       const third = appendSession(t, 'h1');
       expect((await third.response).status).toBe(200);
       await third.write(inputFrame(records('b')));
@@ -160,7 +157,7 @@ describe('misbehaving clients', () => {
     expect(live).toEqual(['b', 'c']);
     follower.destroy();
     expect(await readAllBodies(t)).toEqual(['a', 'b', 'c']);
-    await until(() => sessions().slots.inUse === 0);
+    await until('every session slot is released', () => sessions().slots.inUse === 0);
   });
 
   it('many concurrent sessions on one stream: every reader sees every record once, in order', async () => {
@@ -224,6 +221,6 @@ describe('misbehaving clients', () => {
     await call.write(frame);
     expect(terminalOf(await call.nextFrame()).status).toBe(400);
     call.end();
-    await until(() => sessions().slots.inUse === 0);
+    await until('every session slot is released', () => sessions().slots.inUse === 0);
   });
 });
