@@ -5,7 +5,8 @@
  */
 import http from 'node:http';
 import http2 from 'node:http2';
-import { decodeAppendAck, decodeReadBatch, encodeAppendInput, type ReadBatch } from '../../../src/api/codec/proto.js';
+import type { ReadBatch } from '../../../src/api/codec/proto.js';
+import { decodeAppendAck, decodeReadBatch, encodeAppendInput } from '../../../src/api/codec/proto-client.js';
 import { parseTerminalPayload, type Frame } from '../../../src/api/s2s/frame.js';
 import { FrameReader } from '../../../src/api/s2s/reader.js';
 import type { AppendAck, AppendInput } from '../../../src/domain/types.js';

@@ -6,7 +6,7 @@
  */
 import http2 from 'node:http2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeReadBatch } from '../../../src/api/codec/proto.js';
+import { decodeReadBatch } from '../../../src/api/codec/proto-client.js';
 import { FrameReader } from '../../../src/api/s2s/reader.js';
 import { streamingSessions } from '../../../src/api/v1/sessions.js';
 import type { Engine } from '../../../src/engine/engine.js';

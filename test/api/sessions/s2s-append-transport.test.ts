@@ -7,7 +7,7 @@
 import zlib from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import zstd from 'zstd-napi';
-import { encodeAppendInput } from '../../../src/api/codec/proto.js';
+import { encodeAppendInput } from '../../../src/api/codec/proto-client.js';
 import { s2sFrameBytesMax } from '../../../src/limits.js';
 import type { Protocol } from '../../support/http.js';
 import { ackOf, inputFrame, openDuplex, rawFrame, records, terminalOf, type Duplex } from './duplex.js';

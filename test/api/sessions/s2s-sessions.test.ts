@@ -6,7 +6,7 @@
  */
 import zstd from 'zstd-napi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeAppendInput } from '../../../src/api/codec/proto.js';
+import { encodeAppendInput } from '../../../src/api/codec/proto-client.js';
 import { closeHttp2Sessions, request, type Protocol } from '../../support/http.js';
 import { startServer, type TestServer } from '../../support/server.js';
 import { ackOf, batchOf, inputFrame, rawFrame, records, terminalOf } from './duplex.js';
