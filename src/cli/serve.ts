@@ -1,51 +1,18 @@
 /**
  * `s2-lite serve`: open the store, recover, apply the init file, serve until SIGINT/SIGTERM.
+ * Loaded only when `serve` runs (main.ts): it pulls in the whole server, which client commands
+ * do not need.
  */
 import { readFileSync } from 'node:fs';
 import pino, { type Logger } from 'pino';
 import { generate as generateCert } from 'selfsigned';
 import { S2Server } from '../api/server.js';
 import { Engine } from '../engine/engine.js';
-import { appendInflightBytesDefault, appendInflightBytesMin, shutdownGraceMs } from '../limits.js';
+import { appendInflightBytesMin, shutdownGraceMs } from '../limits.js';
 import { openStreamLog } from '../storage/open.js';
+import { describeStorage, storageMode, type ServeOptions } from './serve-options.js';
 import { loadResourceSpec, type ResourceSpec } from './spec.js';
 import { parseDurationMs, parseSize } from './units.js';
-
-export interface ServeOptions {
-  host: string;
-  port?: number;
-  localRoot?: string;
-  bucket?: string;
-  path: string;
-  tlsSelf: boolean;
-  tlsCert?: string;
-  tlsKey?: string;
-  cors: boolean;
-  initFile?: string;
-  appendInflightBytes: string;
-  flushInterval?: string;
-  logLevel: string;
-}
-
-export type StorageMode = { kind: 'memory' } | { kind: 'local'; root: string } | { kind: 's3'; bucket: string; prefix: string };
-
-export function storageMode(options: ServeOptions): StorageMode {
-  if (options.localRoot && options.bucket) throw new Error('--local-root and --bucket cannot be used together');
-  if (options.bucket) return { kind: 's3', bucket: options.bucket, prefix: options.path };
-  if (options.localRoot) return { kind: 'local', root: options.localRoot };
-  return { kind: 'memory' };
-}
-
-export function describeStorage(mode: StorageMode): string {
-  switch (mode.kind) {
-    case 'memory':
-      return 'in-memory (data is lost when the process exits)';
-    case 'local':
-      return `local disk at ${mode.root} (fsync before acknowledging)`;
-    case 's3':
-      return `S3 bucket ${mode.bucket}${mode.prefix ? ` under ${mode.prefix}` : ''}`;
-  }
-}
 
 /**
  * After taking over a store, wait one manifest poll interval before serving so that a previous
@@ -53,11 +20,14 @@ export function describeStorage(mode: StorageMode): string {
  */
 const takeoverSettleMs = 1_000;
 
-async function tlsMaterial(options: ServeOptions): Promise<{ cert: string | Buffer; key: string | Buffer } | undefined> {
+async function tlsMaterial(
+  options: ServeOptions,
+): Promise<{ cert: string | Buffer; key: string | Buffer } | undefined> {
   if (options.tlsSelf && (options.tlsCert || options.tlsKey)) {
     throw new Error('--tls-self cannot be combined with --tls-cert/--tls-key');
   }
-  if (Boolean(options.tlsCert) !== Boolean(options.tlsKey)) throw new Error('--tls-cert and --tls-key require each other');
+  if (Boolean(options.tlsCert) !== Boolean(options.tlsKey))
+    throw new Error('--tls-cert and --tls-key require each other');
   if (options.tlsCert && options.tlsKey) {
     return { cert: readFileSync(options.tlsCert), key: readFileSync(options.tlsKey) };
   }
@@ -94,7 +64,9 @@ export function makeLogger(level: string): Logger {
   const pretty = process.stderr.isTTY;
   return pino(
     { level, redact: { paths: ['req.headers.authorization', 'req.headers["s2-encryption-key"]'], remove: true } },
-    pretty ? pino.transport({ target: 'pino-pretty', options: { destination: 2, colorize: true } }) : pino.destination(2),
+    pretty
+      ? pino.transport({ target: 'pino-pretty', options: { destination: 2, colorize: true } })
+      : pino.destination(2),
   );
 }
 
@@ -156,7 +128,4 @@ export async function serve(options: ServeOptions): Promise<void> {
       (options.tlsSelf ? ' S2_SSL_NO_VERIFY=1' : '') +
       '\n',
   );
-
 }
-
-export const serveDefaults = { appendInflightBytes: `${appendInflightBytesDefault / (1024 * 1024)}MiB` };
