@@ -2,8 +2,9 @@
  * Helpers for session tests against the real server: basin setup, session calls on the records
  * route, unary appends and reads for setup and verification, and an SSE event parser.
  */
-import { expect } from 'vitest';
-import { request, uniqueBasin, type Protocol } from '../../support/http.js';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { closeHttp2Sessions, request, uniqueBasin, type Protocol } from '../../support/http.js';
+import { startServer, type TestServer } from '../../support/server.js';
 import { openDuplex, type Duplex } from './duplex.js';
 
 export async function createBasin(baseUrl: string, config: Record<string, unknown> = {}): Promise<string> {
@@ -22,6 +23,41 @@ export interface Target {
   baseUrl: string;
   basin: string;
   stream: string;
+}
+
+/** The setup `sessionServer` registers; `server` and `basin` are set once the file's tests run. */
+export interface SessionServer {
+  server: TestServer;
+  basin: string;
+  /** A stream of the basin not used before (the basin creates streams on append and read). */
+  target(): Target;
+}
+
+/**
+ * Registers a test file's setup: a real in-process server (with `options`) and a fresh basin,
+ * made before the file's tests and closed after them. `started` runs once the server is up.
+ */
+export function sessionServer(
+  streamPrefix: string,
+  options: Parameters<typeof startServer>[0] = {},
+  started: (server: TestServer) => void = () => {},
+): SessionServer {
+  let counter = 0;
+  const setup: SessionServer = {
+    server: undefined as unknown as TestServer,
+    basin: '',
+    target: () => ({ baseUrl: setup.server.baseUrl, basin: setup.basin, stream: `${streamPrefix}-${++counter}` }),
+  };
+  beforeAll(async () => {
+    setup.server = await startServer(options);
+    started(setup.server);
+    setup.basin = await createBasin(setup.server.baseUrl);
+  });
+  afterAll(async () => {
+    closeHttp2Sessions();
+    await setup.server.stop();
+  });
+  return setup;
 }
 
 function recordsPath(target: Target, query = ''): string {
