@@ -14,16 +14,17 @@ import {
 import type { Router } from '../router.js';
 import { streamInfo } from '../../engine/streams.js';
 import { basinHeader, jsonBody, listQuery, optionalJsonBody, requestToken, streamParam } from './common.js';
+import { paths } from '../paths.js';
 
 export function registerStreamRoutes(router: Router, engine: Engine): void {
-  router.add('GET', '/v1/streams', async (ctx) => {
+  router.add('GET', paths.streams, async (ctx) => {
     const basin = basinHeader(ctx);
     const query = listQuery(ctx, streamPrefixProblem);
     const page = await engine.listStreams(basin, query);
     ctx.sendJson(200, JSON.stringify({ streams: page.streams.map(streamInfoJson), has_more: page.hasMore }));
   });
 
-  router.add('POST', '/v1/streams', async (ctx) => {
+  router.add('POST', paths.streams, async (ctx) => {
     const token = requestToken(ctx);
     const basin = basinHeader(ctx);
     const body = asObject(await jsonBody(ctx), 'body');
@@ -37,13 +38,13 @@ export function registerStreamRoutes(router: Router, engine: Engine): void {
     ctx.sendJson(201, JSON.stringify(streamInfoJson(streamInfo(stream))), { 's2-provision-result': outcome });
   });
 
-  router.add('GET', '/v1/streams/:stream', async (ctx) => {
+  router.add('GET', paths.stream, async (ctx) => {
     const basin = basinHeader(ctx);
     const stream = streamParam(ctx);
     ctx.sendJson(200, JSON.stringify(streamConfigJson(await engine.getStreamConfig(basin, stream))));
   });
 
-  router.add('PUT', '/v1/streams/:stream', async (ctx) => {
+  router.add('PUT', paths.stream, async (ctx) => {
     const basin = basinHeader(ctx);
     const name = streamParam(ctx);
     // The ensure-stream body is a bare StreamConfig, unlike ensure-basin (api.md 3.10).
@@ -54,14 +55,14 @@ export function registerStreamRoutes(router: Router, engine: Engine): void {
     });
   });
 
-  router.add('PATCH', '/v1/streams/:stream', async (ctx) => {
+  router.add('PATCH', paths.stream, async (ctx) => {
     const basin = basinHeader(ctx);
     const stream = streamParam(ctx);
     const patch = parseStreamConfigPatch(await jsonBody(ctx));
     ctx.sendJson(200, JSON.stringify(streamConfigJson(await engine.reconfigureStream(basin, stream, patch))));
   });
 
-  router.add('DELETE', '/v1/streams/:stream', async (ctx) => {
+  router.add('DELETE', paths.stream, async (ctx) => {
     const basin = basinHeader(ctx);
     const stream = streamParam(ctx);
     await engine.deleteStream(basin, stream);
