@@ -9,6 +9,7 @@ import type { BasinMeta, StreamMeta } from '../../src/domain/types.js';
 import { ByteReader, ByteWriter, CorruptDataError } from '../../src/storage/binary.js';
 import { decodeCommit } from '../../src/storage/codec-mutation.js';
 import { decodeManifest, encodeManifest } from '../../src/storage/codec-manifest.js';
+import { allMetas, basinMetas, streamMetas, t0 } from './fixtures/v0.1.0.js';
 import {
   metaFormatVersion,
   persistBasinMeta,
@@ -17,95 +18,35 @@ import {
   readStreamMeta,
 } from '../../src/storage/codec-meta.js';
 
-const basins: Record<string, BasinMeta> = {
-  'every member set': {
-    config: {
-      defaultStreamConfig: {
-        storageClass: 'standard',
-        retentionPolicy: { kind: 'age', ageSecs: 3600 },
-        timestamping: { mode: 'client-require', uncapped: true },
-        deleteOnEmpty: { minAgeSecs: 60 },
-      },
-      streamCipher: 'aegis-256',
-      createStreamOnAppend: true,
-      createStreamOnRead: true,
-    },
-    createdAtMs: 1_700_000_000_000,
-    deletedAtMs: 1_700_000_001_000,
-    creationKey: 'f'.repeat(64),
-  },
-  'nothing optional set': {
-    config: { createStreamOnAppend: false, createStreamOnRead: false },
-    createdAtMs: 0,
-    deletedAtMs: null,
-    creationKey: null,
-  },
-  'a partial layer': {
-    config: {
-      defaultStreamConfig: {
-        retentionPolicy: { kind: 'infinite' },
-        timestamping: { uncapped: false },
-        deleteOnEmpty: { minAgeSecs: 0 },
-      },
-      streamCipher: 'aes-256-gcm',
-      createStreamOnAppend: false,
-      createStreamOnRead: true,
-    },
-    createdAtMs: 5,
-    deletedAtMs: null,
-    creationKey: null,
-  },
-  'an empty layer and a mode-only timestamping': {
-    config: {
-      defaultStreamConfig: { timestamping: { mode: 'arrival' } },
-      createStreamOnAppend: true,
-      createStreamOnRead: false,
-    },
-    createdAtMs: 5,
-    deletedAtMs: null,
-    creationKey: '',
-  },
+/** Beyond what 0.1.0 wrote (fixtures/v0.1.0.ts): an empty layer, an empty key, a deleted stream with a key. */
+const extraBasin: BasinMeta = {
+  config: { defaultStreamConfig: {}, createStreamOnAppend: true, createStreamOnRead: true },
+  createdAtMs: 0,
+  deletedAtMs: 5,
+  creationKey: '',
 };
+const stream = streamMetas.doomed;
+const extraStream: StreamMeta = { ...streamMetas.explicit, deletedAtMs: t0 + 1, creationKey: 'k' };
 
-const stream: StreamMeta = {
-  config: {
-    storageClass: 'express',
-    retentionPolicy: { kind: 'age', ageSecs: 604_800 },
-    timestamping: { mode: 'client-prefer', uncapped: false },
-    deleteOnEmpty: { minAgeSecs: 0 },
-  },
-  cipher: null,
-  createdAtMs: 1_700_000_000_000,
-  deletedAtMs: null,
-  creationKey: null,
-};
-
-const streams: Record<string, StreamMeta> = {
-  'no cipher, age retention': stream,
-  'a cipher, infinite retention, deleted, with a creation key': {
-    config: {
-      storageClass: 'standard',
-      retentionPolicy: { kind: 'infinite' },
-      timestamping: { mode: 'arrival', uncapped: true },
-      deleteOnEmpty: { minAgeSecs: 3600 },
-    },
-    cipher: 'aes-256-gcm',
-    createdAtMs: 1,
-    deletedAtMs: 2,
-    creationKey: 'a'.repeat(64),
-  },
-};
+const basins: [string, BasinMeta][] = [
+  ...allMetas.flatMap((m) => (m.kind === 'basin.put' ? [[`0.1.0 ${m.basin}`, m.meta] as [string, BasinMeta]] : [])),
+  ['an empty layer', extraBasin],
+];
+const streams: [string, StreamMeta][] = [
+  ...allMetas.flatMap((m) => (m.kind === 'stream.put' ? [[`0.1.0 ${m.name}`, m.meta] as [string, StreamMeta]] : [])),
+  ['deleted, with a creation key', extraStream],
+];
 
 /** What storage does: the persisted form through JSON text and back. */
 const basinRoundTrip = (meta: BasinMeta) => readBasinMeta(JSON.parse(JSON.stringify(persistBasinMeta(meta))), 'b');
 const streamRoundTrip = (meta: StreamMeta) => readStreamMeta(JSON.parse(JSON.stringify(persistStreamMeta(meta))), 's');
 
 describe('metadata codec', () => {
-  it.each(Object.entries(basins))('round-trips basin metadata: %s', (_name, meta) => {
+  it.each(basins)('round-trips basin metadata: %s', (_name, meta) => {
     expect(basinRoundTrip(meta)).toStrictEqual(meta);
   });
 
-  it.each(Object.entries(streams))('round-trips stream metadata: %s', (_name, meta) => {
+  it.each(streams)('round-trips stream metadata: %s', (_name, meta) => {
     expect(streamRoundTrip(meta)).toStrictEqual(meta);
   });
 
@@ -113,15 +54,15 @@ describe('metadata codec', () => {
     const engineObject = { ...stream, runtime: 'not persisted', config: { ...stream.config, extra: 1 } };
     expect(JSON.stringify(persistStreamMeta(engineObject))).toBe(
       '{"version":1,"config":{"storageClass":"express","retentionPolicy":{"kind":"age","ageSecs":604800},' +
-        '"timestamping":{"mode":"client-prefer","uncapped":false},"deleteOnEmpty":{"minAgeSecs":0}},' +
-        '"cipher":null,"createdAtMs":1700000000000,"deletedAtMs":null,"creationKey":null}',
+        '"timestamping":{"mode":"arrival","uncapped":false},"deleteOnEmpty":{"minAgeSecs":0}},' +
+        '"cipher":null,"createdAtMs":1700000006000,"deletedAtMs":null,"creationKey":null}',
     );
-    const basin = basins['a partial layer'];
+    const basin = basinMetas.b;
     const withUndefined = { ...basin, config: { ...basin.config, defaultStreamConfig: { storageClass: undefined } } };
     expect(JSON.stringify(persistBasinMeta(withUndefined))).toBe(
       '{"version":1,"config":{"defaultStreamConfig":{},"streamCipher":"aes-256-gcm",' +
         '"createStreamOnAppend":false,"createStreamOnRead":true},' +
-        '"createdAtMs":5,"deletedAtMs":null,"creationKey":null}',
+        '"createdAtMs":1700000001000,"deletedAtMs":null,"creationKey":null}',
     );
     expect(metaFormatVersion).toBe(1);
   });
@@ -132,7 +73,7 @@ describe('metadata codec', () => {
     expect(readStreamMeta(legacy, 's')).toStrictEqual(stream);
   });
 
-  const persisted = () => JSON.parse(JSON.stringify(persistBasinMeta(basins['every member set'])));
+  const persisted = () => JSON.parse(JSON.stringify(persistBasinMeta(basinMetas.a)));
   const persistedStream = () => JSON.parse(JSON.stringify(persistStreamMeta(stream)));
 
   it.each([
