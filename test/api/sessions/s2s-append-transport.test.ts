@@ -10,7 +10,16 @@ import zstd from 'zstd-napi';
 import { encodeAppendInput } from '../../../src/api/codec/proto-client.js';
 import { s2sFrameBytesMax } from '../../../src/limits.js';
 import type { Protocol } from '../../support/http.js';
-import { ackOf, inputFrame, openDuplex, rawFrame, records, terminalOf, type Duplex } from './duplex.js';
+import {
+  ackOf,
+  inputFrame,
+  openDuplex,
+  rawFrame,
+  records,
+  terminalOf,
+  type Duplex,
+  expectStreamingResponse,
+} from './duplex.js';
 import { FakeStream } from './fake-engine.js';
 import { startTransportServer, type TransportServer } from './transport-server.js';
 import { until } from '../../support/until.js';
@@ -50,10 +59,7 @@ describe.each<Protocol>(['h1', 'h2c'])('S2S append transport over %s', (protocol
   it('answers 200 with the streaming headers before any input, and acks pipelined inputs in order', async () => {
     const call = append(protocol);
     const response = await call.response;
-    expect(response.status).toBe(200);
-    expect(response.headers['content-type']).toBe('s2s/proto');
-    expect(response.headers['cache-control']).toBe('no-cache, no-transform');
-    expect(response.headers['x-accel-buffering']).toBe('no');
+    expectStreamingResponse(response, 's2s/proto');
     await call.write(
       Buffer.concat([inputFrame(records('a')), inputFrame(records('b', 'c')), inputFrame(records('d'))]),
     );

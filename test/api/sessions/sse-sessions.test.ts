@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { request, type Protocol } from '../../support/http.js';
-import { batchOf } from './duplex.js';
+import { batchOf, expectStreamingResponse } from './duplex.js';
 import { appendUnary, parseSse, readSession, sseSession, SseReader, sessionServer, type Target } from './support.js';
 
 const setup = sessionServer('sse');
@@ -26,10 +26,7 @@ describe.each<Protocol>(['h1', 'h2c'])('SSE read session over %s', (protocol) =>
     await appendUnary(t, 'hello', 'world');
     const call = sseSession(t, protocol, 'seq_num=0&count=3&wait=30');
     const response = await call.response;
-    expect(response.status).toBe(200);
-    expect(response.headers['content-type']).toBe('text/event-stream');
-    expect(response.headers['cache-control']).toBe('no-cache, no-transform');
-    expect(response.headers['x-accel-buffering']).toBe('no');
+    expectStreamingResponse(response, 'text/event-stream');
     const events = new SseReader(call);
     const first = await events.next();
     expect(first).toMatchObject({ event: 'batch', id: '1,2,26' });

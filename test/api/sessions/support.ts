@@ -73,32 +73,31 @@ export function appendSession(target: Target, protocol: Protocol, headers: Recor
   });
 }
 
+/** An S2S read session (api.md 9): a GET whose request body is empty. */
 export function readSession(
   target: Target,
   protocol: Protocol,
   query: string,
   headers: Record<string, string> = {},
 ): Duplex {
-  const call = openDuplex(target.baseUrl, {
-    method: 'GET',
-    path: recordsPath(target, query),
-    headers: { 'content-type': 's2s/proto', 's2-basin': target.basin, ...headers },
-    protocol,
-  });
-  call.end();
-  return call;
+  return readCall(target, protocol, query, { 'content-type': 's2s/proto', ...headers });
 }
 
+/** An SSE read session (api.md 8.4). */
 export function sseSession(
   target: Target,
   protocol: Protocol,
   query: string,
   headers: Record<string, string> = {},
 ): Duplex {
+  return readCall(target, protocol, query, { accept: 'text/event-stream', ...headers });
+}
+
+function readCall(target: Target, protocol: Protocol, query: string, headers: Record<string, string>): Duplex {
   const call = openDuplex(target.baseUrl, {
     method: 'GET',
     path: recordsPath(target, query),
-    headers: { accept: 'text/event-stream', 's2-basin': target.basin, ...headers },
+    headers: { 's2-basin': target.basin, ...headers },
     protocol,
   });
   call.end();
