@@ -8,7 +8,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { repoRoot } from '../support/server.js';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { repoRoot, spawnServer, type SpawnedServer } from '../support/server.js';
 
 /** dist/cli/main.js, checked to exist and to be built from the current src/. */
 export const mainJs = builtCli();
@@ -31,6 +32,31 @@ function newestFile(dir: string): { file: string; mtimeMs: number } {
     if (found.mtimeMs > newest.mtimeMs) newest = found;
   }
   return newest;
+}
+
+/** The server a CLI test file talks to; `url` is set once the file's tests run. */
+export interface CliServer {
+  url: string;
+  server: SpawnedServer;
+}
+
+/**
+ * Registers a test file's server: `s2-lite serve` as its own process, started before the file's
+ * tests (then `basin` is created through the CLI, if given) and stopped after them.
+ */
+export function cliServer(basin?: string): CliServer {
+  const setup: CliServer = { url: '', server: undefined as unknown as SpawnedServer };
+  beforeAll(async () => {
+    setup.server = await spawnServer();
+    setup.url = setup.server.baseUrl;
+    if (basin === undefined) return;
+    const created = await cli(setup.url, ['create-basin', basin]);
+    expect(created.code, created.stderr).toBe(0);
+  });
+  afterAll(async () => {
+    await setup.server?.stop();
+  });
+  return setup;
 }
 
 export interface CliResult {
