@@ -12,7 +12,7 @@ import {
   parseBasinConfigPatch,
 } from '../codec/config-json.js';
 import type { Router } from '../router.js';
-import { basinParam, jsonBody, listQuery, optionalJsonBody, requestToken } from './common.js';
+import { basinParam, bodyName, jsonBody, listQuery, optionalJsonBody, requestToken } from './common.js';
 import { paths } from '../paths.js';
 
 const locationPattern = /^[A-Za-z0-9:.-]{1,64}$/;
@@ -36,14 +36,10 @@ export function registerBasinRoutes(router: Router, engine: Engine): void {
   router.add('POST', paths.basins, async (ctx) => {
     const token = requestToken(ctx);
     const body = asObject(await jsonBody(ctx), 'body');
-    if (typeof body.basin !== 'string') {
-      throw errors.badJson('Failed to deserialize the JSON body into the target type: missing or invalid field `basin`');
-    }
-    const problem = basinNameProblem(body.basin);
-    if (problem) throw errors.badJson(`Failed to deserialize the JSON body into the target type: basin: ${problem}`);
+    const basin = bodyName(body, 'basin', basinNameProblem);
     const config = parseBasinConfig(body.config);
     checkLocation(body);
-    const { outcome, info } = await engine.createBasin(body.basin, config, token);
+    const { outcome, info } = await engine.createBasin(basin, config, token);
     ctx.sendJson(201, JSON.stringify(basinInfoJson(info)), { 's2-provision-result': outcome });
   });
 

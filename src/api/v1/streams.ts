@@ -1,7 +1,6 @@
 /**
  * `/v1/streams` routes (api.md 3.7-3.12). The basin comes from the `S2-Basin` header.
  */
-import { errors } from '../../domain/errors.js';
 import { streamNameProblem, streamPrefixProblem } from '../../engine/names.js';
 import type { Engine } from '../../engine/engine.js';
 import {
@@ -13,7 +12,7 @@ import {
 } from '../codec/config-json.js';
 import type { Router } from '../router.js';
 import { streamInfo } from '../../engine/streams.js';
-import { basinHeader, jsonBody, listQuery, optionalJsonBody, requestToken, streamParam } from './common.js';
+import { basinHeader, bodyName, jsonBody, listQuery, optionalJsonBody, requestToken, streamParam } from './common.js';
 import { paths } from '../paths.js';
 
 export function registerStreamRoutes(router: Router, engine: Engine): void {
@@ -28,13 +27,9 @@ export function registerStreamRoutes(router: Router, engine: Engine): void {
     const token = requestToken(ctx);
     const basin = basinHeader(ctx);
     const body = asObject(await jsonBody(ctx), 'body');
-    if (typeof body.stream !== 'string') {
-      throw errors.badJson('Failed to deserialize the JSON body into the target type: missing or invalid field `stream`');
-    }
-    const problem = streamNameProblem(body.stream);
-    if (problem) throw errors.badJson(`Failed to deserialize the JSON body into the target type: stream: ${problem}`);
+    const name = bodyName(body, 'stream', streamNameProblem);
     const config = parseStreamConfigLayer(body.config);
-    const { outcome, stream } = await engine.createStream(basin, body.stream, config, token);
+    const { outcome, stream } = await engine.createStream(basin, name, config, token);
     ctx.sendJson(201, JSON.stringify(streamInfoJson(streamInfo(stream))), { 's2-provision-result': outcome });
   });
 
