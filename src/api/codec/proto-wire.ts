@@ -307,14 +307,16 @@ export function writeHeader(buf: Uint8Array, pos: number, tag: number, h: Header
   return pos;
 }
 
-export function streamPositionSize(p: StreamPosition): number {
+/**
+ * The size of the seq_num (1) and timestamp (2) fields that StreamPosition and SequencedRecord
+ * share, each omitted when zero (the proto3 default): the body of an embedded StreamPosition.
+ */
+export function positionFieldsSize(p: StreamPosition): number {
   return (p.seqNum ? 1 + varintSize(p.seqNum) : 0) + (p.timestamp ? 1 + u64Size(p.timestamp) : 0);
 }
 
-/** Writes a StreamPosition as an embedded message field (always present, even when all-default). */
-export function writeStreamPosition(buf: Uint8Array, pos: number, tag: number, p: StreamPosition): number {
-  buf[pos++] = tag;
-  pos = writeVarint(buf, pos, streamPositionSize(p));
+/** Writes the seq_num and timestamp fields (see positionFieldsSize). */
+export function writePositionFields(buf: Uint8Array, pos: number, p: StreamPosition): number {
   if (p.seqNum) {
     buf[pos++] = 0x08;
     pos = writeVarint(buf, pos, p.seqNum);
@@ -324,6 +326,13 @@ export function writeStreamPosition(buf: Uint8Array, pos: number, tag: number, p
     pos = writeU64(buf, pos, p.timestamp);
   }
   return pos;
+}
+
+/** Writes a StreamPosition as an embedded message field (always present, even when all-default). */
+export function writeStreamPosition(buf: Uint8Array, pos: number, tag: number, p: StreamPosition): number {
+  buf[pos++] = tag;
+  pos = writeVarint(buf, pos, positionFieldsSize(p));
+  return writePositionFields(buf, pos, p);
 }
 
 export function finish(buf: Uint8Array, pos: number): Uint8Array {

@@ -22,13 +22,11 @@ import {
   finish,
   headerSize,
   lenFieldSize,
-  streamPositionSize,
-  u64Size,
-  varintSize,
+  positionFieldsSize,
   writeBytesField,
   writeHeader,
+  writePositionFields,
   writeStreamPosition,
-  writeU64,
   writeVarint,
   wrongWireType,
 } from './proto-wire.js';
@@ -94,9 +92,7 @@ export function decodeAppendInput(bytes: Uint8Array): AppendInput {
 }
 
 function sequencedRecordSize(rec: SequencedRecord): number {
-  let size = 0;
-  if (rec.seqNum) size += 1 + varintSize(rec.seqNum);
-  if (rec.timestamp) size += 1 + u64Size(rec.timestamp);
+  let size = positionFieldsSize(rec);
   const headers = rec.headers;
   for (let i = 0; i < headers.length; i++) size += lenFieldSize(headerSize(headers[i]));
   if (rec.body.length) size += lenFieldSize(rec.body.length);
@@ -114,7 +110,7 @@ export function encodeReadBatch(batch: ReadBatch): Uint8Array {
     sizes[i] = size;
     total += lenFieldSize(size);
   }
-  if (batch.tail) total += lenFieldSize(streamPositionSize(batch.tail));
+  if (batch.tail) total += lenFieldSize(positionFieldsSize(batch.tail));
 
   const buf = Buffer.allocUnsafe(total);
   let pos = 0;
@@ -122,14 +118,7 @@ export function encodeReadBatch(batch: ReadBatch): Uint8Array {
     const rec = records[i];
     buf[pos++] = 0x0a;
     pos = writeVarint(buf, pos, sizes[i]);
-    if (rec.seqNum) {
-      buf[pos++] = 0x08;
-      pos = writeVarint(buf, pos, rec.seqNum);
-    }
-    if (rec.timestamp) {
-      buf[pos++] = 0x10;
-      pos = writeU64(buf, pos, rec.timestamp);
-    }
+    pos = writePositionFields(buf, pos, rec);
     const headers = rec.headers;
     for (let j = 0; j < headers.length; j++) pos = writeHeader(buf, pos, 0x1a, headers[j]);
     if (rec.body.length) pos = writeBytesField(buf, pos, 0x22, rec.body);
@@ -141,9 +130,9 @@ export function encodeReadBatch(batch: ReadBatch): Uint8Array {
 /** Encodes an `AppendAck` (all three positions are always set, api.md 4.7). */
 export function encodeAppendAck(ack: AppendAck): Uint8Array {
   const size =
-    lenFieldSize(streamPositionSize(ack.start)) +
-    lenFieldSize(streamPositionSize(ack.end)) +
-    lenFieldSize(streamPositionSize(ack.tail));
+    lenFieldSize(positionFieldsSize(ack.start)) +
+    lenFieldSize(positionFieldsSize(ack.end)) +
+    lenFieldSize(positionFieldsSize(ack.tail));
   const buf = Buffer.allocUnsafe(size);
   let pos = writeStreamPosition(buf, 0, 0x0a, ack.start);
   pos = writeStreamPosition(buf, pos, 0x12, ack.end);
