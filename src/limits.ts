@@ -1,6 +1,8 @@
 /**
- * Every limit the server enforces, in one place, with its unit last in the name and the reason.
- * api.md section 6.5 is the source for the protocol limits.
+ * Every limit the API and the engine enforce, in one place, with its unit last in the name and the
+ * reason. api.md section 6.5 is the source for the protocol limits. The storage layer's own bounds
+ * and tuning (chunk and checkpoint sizes, memory tail, caches, retry budget) are options of the
+ * chunk log, with their defaults and reasons in storage/options.ts.
  */
 
 const KiB = 1024;

@@ -7,7 +7,7 @@
  * remains for servers without S2S.
  */
 import http from 'node:http';
-import { decodeAppendAck, decodeReadBatch, encodeAppendInput } from '../../src/api/codec/proto.js';
+import { decodeAppendAck, decodeReadBatch, encodeAppendInput } from '../../src/api/codec/proto-client.js';
 import { encodeRegularFrame, parseTerminalPayload } from '../../src/api/s2s/frame.js';
 import { FrameReader } from '../../src/api/s2s/reader.js';
 import { agent, openEventStream, request, requestOk } from '../lib/http.js';

@@ -14,6 +14,7 @@ import { registerBasinRoutes } from './v1/basins.js';
 import { registerNotImplementedRoutes } from './v1/not-implemented.js';
 import { registerRecordRoutes } from './v1/records.js';
 import { registerStreamRoutes } from './v1/streams.js';
+import { paths } from './paths.js';
 
 export interface ServerOptions {
   engine: Engine;
@@ -115,11 +116,11 @@ export class S2Server {
       }
       // HEAD is answered like GET (without the body), as the router does for /v1 routes.
       const isGet = ctx.method === 'GET' || ctx.method === 'HEAD';
-      if (isGet && (ctx.path === '/health' || ctx.path === '/ping')) {
+      if (isGet && (ctx.path === paths.health || ctx.path === paths.ping)) {
         route = ctx.path;
         return this.health(ctx);
       }
-      if (isGet && ctx.path === '/metrics') {
+      if (isGet && ctx.path === paths.prometheus) {
         route = ctx.path;
         const { contentType, body } = await (this.options.metrics ?? exposition)();
         return ctx.send(200, body, { 'content-type': contentType });

@@ -1,32 +1,13 @@
 /**
  * `s2-lite serve`: the command-line face of `S2Lite` (src/lite/lite.ts), which does the work.
  * This file adds what only a process needs: a log on stderr (pretty on a terminal), the lines
- * telling the user where the server is, and SIGINT/SIGTERM handling.
+ * telling the user where the server is, and SIGINT/SIGTERM handling. Loaded only when `serve`
+ * runs (main.ts): it pulls in the whole server, which client commands do not need.
  */
 import pino, { type Logger } from 'pino';
 import { S2Lite } from '../lite/lite.js';
 import { checkLogLevel, describeStorage, loggerRedaction, type LogLevel, type S2LiteOptions } from '../lite/options.js';
-
-export { describeStorage, serveDefaults, storageMode } from '../lite/options.js';
-
-/** What commander hands over: the flags, named as in `S2LiteOptions`. */
-export interface ServeOptions {
-  host: string;
-  port?: number;
-  localRoot?: string;
-  bucket?: string;
-  path: string;
-  tlsSelf: boolean;
-  tlsCert?: string;
-  tlsKey?: string;
-  cors: boolean;
-  /** Serve the web console at `/` (off with `--no-console`); absent means on. */
-  console?: boolean;
-  initFile?: string;
-  appendInflightBytes: string;
-  flushInterval?: string;
-  logLevel: LogLevel;
-}
+import type { ServeOptions } from './serve-options.js';
 
 export function makeLogger(level: LogLevel): Logger {
   const pretty = process.stderr.isTTY;

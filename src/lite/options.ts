@@ -89,8 +89,6 @@ const optionKeys: ReadonlySet<string> = new Set<keyof S2LiteOptions>([
 ]);
 const logLevels: readonly string[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 
-export const serveDefaults = { appendInflightBytes: `${appendInflightBytesDefault / (1024 * 1024)}MiB` };
-
 /** Log lines never carry secrets (the brief's rule; tokens travel in these headers). */
 export const loggerRedaction = {
   paths: ['req.headers.authorization', 'req.headers["s2-encryption-key"]'],

@@ -21,7 +21,8 @@ import { errors } from '../../domain/errors.js';
 import { fencingTokenBytesMax } from '../../limits.js';
 import { decodeBase64Strict, encodeBase64 } from '../../util/base64.js';
 import { parseJson } from '../../util/json.js';
-import { unmatchableSeqNum, type ReadBatch } from './proto.js';
+import type { ReadBatch } from './proto.js';
+import { unmatchableSeqNum } from './proto-wire.js';
 
 /** How record bytes map to JSON strings (api.md 6.6). */
 export type RecordFormat = 'raw' | 'base64';
@@ -142,7 +143,7 @@ function decodeRecord(value: unknown, path: string, d: Decoding): AppendRecord {
  *
  * Lenient where the reference may or may not be: `null` for `headers`/`body` means absent, and a float literal with an
  * integral value (e.g. `1.0`) is accepted as a u64 where it is a safe integer. `match_seq_num` above 2^53 - 1 becomes
- * `unmatchableSeqNum` (Infinity, never matches; see proto.ts).
+ * `unmatchableSeqNum` (Infinity, never matches; see proto-wire.ts).
  */
 export function decodeAppendInputJson(text: string, format: RecordFormat): AppendInput {
   let doc: unknown;

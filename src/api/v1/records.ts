@@ -28,6 +28,7 @@ import { Query } from '../query.js';
 import type { Router } from '../router.js';
 import { basinHeader, streamParam } from './common.js';
 import { streamingSessions } from './sessions.js';
+import { paths } from '../paths.js';
 
 const u32Max = 0xffff_ffffn;
 
@@ -106,7 +107,7 @@ function readQuery(ctx: RequestContext): ReadRequest {
 
 export function registerRecordRoutes(router: Router, engine: Engine): void {
   const sessions = streamingSessions(engine);
-  router.add('GET', '/v1/streams/:stream/records/tail', async (ctx) => {
+  router.add('GET', paths.tail, async (ctx) => {
     const basin = basinHeader(ctx);
     const stream = streamParam(ctx);
     const streamConfig = streamConfigHeader(ctx);
@@ -114,7 +115,7 @@ export function registerRecordRoutes(router: Router, engine: Engine): void {
     ctx.sendJson(200, encodeTailJson(tail));
   });
 
-  router.add('GET', '/v1/streams/:stream/records', async (ctx) => {
+  router.add('GET', paths.records, async (ctx) => {
     const basin = basinHeader(ctx);
     const stream = streamParam(ctx);
     const request = readQuery(ctx);
@@ -138,7 +139,7 @@ export function registerRecordRoutes(router: Router, engine: Engine): void {
     else ctx.sendJson(200, encodeReadBatchJson(batch, format));
   });
 
-  router.add('POST', '/v1/streams/:stream/records', async (ctx) => {
+  router.add('POST', paths.records, async (ctx) => {
     const basin = basinHeader(ctx);
     const stream = streamParam(ctx);
     const streamConfig = streamConfigHeader(ctx);
