@@ -20,14 +20,11 @@
  * append tries again.
  */
 import { randomBytes } from 'node:crypto';
-import { close as closeCallback, open as openCallback } from 'node:fs';
-import { open, rename, unlink } from 'node:fs/promises';
-import path from 'node:path';
-import { promisify } from 'node:util';
+import { unlink } from 'node:fs/promises';
 import { metrics } from '../../metrics.js';
 import { assert } from '../../util/assert.js';
 import { WalError, WalIoError } from './errors.js';
-import { errnoOf, logFileName, syncDir, tempPrefix } from './files.js';
+import { closeFd, errnoOf, SparePool, type LogFile } from './files.js';
 import { encodeFileHeader, encodeFrame, fileHeaderBytes, fileIdentity, frameHeaderBytes, frameSpan } from './format.js';
 import type { WalIo, WalIoFactory, WalIoFailure, WalWrite } from './io.js';
 import { threadIo } from './io-thread.js';
@@ -35,8 +32,6 @@ import type { WalRecovery } from './reader.js';
 import { Ring } from './ring.js';
 
 const MiB = 1024 * 1024;
-const openFd = promisify(openCallback);
-const closeFd = promisify(closeCallback);
 
 export type WalLogger = (event: string, fields: Record<string, unknown>) => void;
 
@@ -65,15 +60,6 @@ export interface SyncRound {
   seconds: number;
 }
 
-interface LogFile {
-  seq: number;
-  path: string;
-  /** Open while this writer may write to it (active or spare), or after it wrote to it. */
-  fd: number | null;
-  /** The last chunk in the file (0: none). */
-  lastChunkId: number;
-}
-
 interface ActiveFile extends LogFile {
   fd: number;
   identity: Uint8Array;
@@ -100,21 +86,16 @@ interface Batch {
   writesEnd: number;
 }
 
-const zeros = Buffer.alloc(MiB);
-
 export class Wal {
   private readonly ring: Ring;
   private readonly io: WalIo;
   private readonly fileBytes: number;
   private readonly frameBytesMax: number;
-  private readonly spareFilesMax: number;
   private readonly log: WalLogger;
   private active: ActiveFile | null = null;
   /** Files written before the active one, oldest first (kept until released). */
   private readonly sealed: LogFile[] = [];
-  /** Prepared files, renamed to the next seqs and made durable, in the order they will be used. */
-  private readonly spares: LogFile[] = [];
-  private nextSeq: number;
+  private readonly spares: SparePool;
   private nextId: number;
   private durableId: number;
   private readonly waiting: PendingAppend[] = [];
@@ -124,8 +105,6 @@ export class Wal {
   private writesSubmitted = 0;
   private flushQueued = false;
   private preparing = false;
-  /** Renames, creations and deletions in the directory run one at a time. */
-  private dirOps: Promise<void> = Promise.resolve();
   private failure: WalError | null = null;
   private closing = false;
   private idle: (() => void) | null = null;
@@ -141,17 +120,17 @@ export class Wal {
     this.frameBytesMax = options.frameBytesMax ?? 16 * MiB;
     const largest = fileHeaderBytes + frameSpan(this.frameBytesMax);
     this.fileBytes = options.fileBytes ?? 64 * MiB;
-    this.spareFilesMax = options.spareFilesMax ?? 2;
+    const spareFilesMax = options.spareFilesMax ?? 2;
     const ringBytes = options.ringBytes ?? Math.max(32 * MiB, 2 * largest);
     assert(this.fileBytes % 8 === 0 && this.fileBytes >= largest, 'a log file holds the largest frame');
     assert(ringBytes >= largest, 'the ring holds the largest frame');
-    assert(this.spareFilesMax >= 1, 'spareFilesMax >= 1');
+    assert(spareFilesMax >= 1, 'spareFilesMax >= 1');
     this.ring = new Ring(ringBytes);
     this.log = options.logger ?? (() => {});
+    this.spares = new SparePool(dir, this.fileBytes, spareFilesMax, maxSeq + 1, this.log);
     this.nextId = lastChunkId + 1;
     this.openingChunkId = lastChunkId + 1;
     this.durableId = lastChunkId;
-    this.nextSeq = maxSeq + 1;
     this.io = (options.io ?? threadIo)(this.ring.bytes, {
       durable: (writes, syncs, seconds) => this.onDurable(writes, syncs, seconds),
       failed: (failure) => this.onIoFailed(failure),
@@ -180,7 +159,7 @@ export class Wal {
         if (file.lastChunkId > recovery.afterChunkId) wal.sealed.push(entry);
         else released.push(entry); // unused, torn remnants only, or folded
       }
-      await wal.releaseFiles(released);
+      await wal.spares.release(released);
       await wal.appendFrame(recovery.lastChunkId + 1, [], true);
     } catch (error) {
       await wal.close().catch(() => undefined);
@@ -212,7 +191,8 @@ export class Wal {
     assert(chunkId <= this.durableId, `release of chunk ${chunkId}, beyond the durable ${this.durableId}`);
     const released: LogFile[] = [];
     while (this.sealed.length > 0 && this.sealed[0].lastChunkId <= chunkId) released.push(this.sealed.shift()!);
-    await this.releaseFiles(released);
+    await this.spares.release(released);
+    this.placeWaiting();
   }
 
   /** Waits for every accepted append to settle, then stops the writer thread and closes the files. */
@@ -223,11 +203,10 @@ export class Wal {
       for (const pending of this.waiting.splice(0)) pending.reject(this.closedError());
     }
     await this.io.close();
-    await this.dirOps;
-    const files = [this.active, ...this.sealed, ...this.spares];
+    await this.spares.close();
+    const files = [this.active, ...this.sealed];
     this.active = null;
     this.sealed.length = 0;
-    this.spares.length = 0;
     await Promise.all(files.map((file) => (file?.fd != null ? closeFd(file.fd).catch(() => undefined) : undefined)));
   }
 
@@ -237,7 +216,7 @@ export class Wal {
       durableChunkId: this.durableId,
       activeSeq: this.active?.seq ?? 0,
       sealedFiles: this.sealed.length,
-      spareFiles: this.spares.length,
+      spareFiles: this.spares.ready,
       ringBytesUsed: this.ring.usedBytes,
       failed: this.failure?.message ?? null,
     };
@@ -261,7 +240,7 @@ export class Wal {
   private place(pending: PendingAppend): boolean {
     const span = frameSpan(pending.length);
     const rotate = !this.active || this.active.offset + span > this.fileBytes;
-    if (rotate && this.spares.length === 0) {
+    if (rotate && this.spares.ready === 0) {
       this.waitingForFile = true;
       this.requestSpare();
       return false;
@@ -307,7 +286,7 @@ export class Wal {
 
   /** The next spare becomes the active file; its header goes into `header` (written with the frame). */
   private activate(firstChunkId: number, header: Uint8Array): void {
-    const spare = this.spares.shift()!;
+    const spare = this.spares.take()!;
     if (this.active) this.sealed.push({ ...this.active });
     const salt = randomBytes(8).toString('hex');
     encodeFileHeader(header, {
@@ -399,9 +378,9 @@ export class Wal {
 
   /** Prepares the next spare in the background unless one is ready or being prepared. */
   private requestSpare(): void {
-    if (this.preparing || this.failure || this.closing || this.spares.length > 0) return;
+    if (this.preparing || this.failure || this.closing || this.spares.ready > 0) return;
     this.preparing = true;
-    this.dirOp(() => this.prepareSpare()).then(
+    this.spares.prepare().then(
       () => {
         this.preparing = false;
         this.waitingForFile = false;
@@ -412,32 +391,6 @@ export class Wal {
         this.prepareFailed(error);
       },
     );
-  }
-
-  /** A zero-filled new file, written under a temp name, synced, then renamed into place. */
-  private async prepareSpare(): Promise<void> {
-    const seq = this.nextSeq++;
-    const target = path.join(this.dir, logFileName(seq));
-    const temp = path.join(this.dir, `${tempPrefix}${logFileName(seq)}`);
-    const handle = await open(temp, 'wx', 0o644);
-    try {
-      for (let at = 0; at < this.fileBytes; at += zeros.length) {
-        const length = Math.min(zeros.length, this.fileBytes - at);
-        let done = 0;
-        while (done < length) done += (await handle.write(zeros, done, length - done, at + done)).bytesWritten;
-      }
-      await handle.datasync();
-    } catch (error) {
-      await handle.close().catch(() => undefined);
-      await unlink(temp).catch(() => undefined);
-      throw error;
-    }
-    await handle.close();
-    await rename(temp, target);
-    await syncDir(this.dir);
-    const fd = await openFd(target, 'r+');
-    this.spares.push({ seq, path: target, fd, lastChunkId: 0 });
-    this.log('wal-file-created', { file: target });
   }
 
   /** Appends that need a new file fail (the log stays usable); their chunk ids are reused. */
@@ -451,38 +404,6 @@ export class Wal {
     this.nextId = waiting[0].chunkId;
     for (const pending of waiting) pending.reject(failed);
     if (this.idle && this.isIdle()) this.idle();
-  }
-
-  /** Renames released files into spares (up to `spareFilesMax`) and deletes the rest, durably. */
-  private releaseFiles(files: LogFile[]): Promise<void> {
-    if (files.length === 0) return Promise.resolve();
-    return this.dirOp(async () => {
-      const recycled: LogFile[] = [];
-      for (const file of files) {
-        if (this.spares.length + recycled.length < this.spareFilesMax && !this.closing) {
-          const seq = this.nextSeq++;
-          const target = path.join(this.dir, logFileName(seq));
-          await rename(file.path, target);
-          const fd = file.fd ?? (await openFd(target, 'r+'));
-          recycled.push({ seq, path: target, fd, lastChunkId: 0 });
-          this.log('wal-file-recycled', { from: file.path, to: target });
-        } else {
-          if (file.fd !== null) await closeFd(file.fd);
-          await unlink(file.path);
-          this.log('wal-file-deleted', { file: file.path });
-        }
-      }
-      // Usable only once the new names are durable: frames in a file found under its old name
-      // after a crash would not match its header's seq, and would be lost.
-      await syncDir(this.dir);
-      this.spares.push(...recycled);
-    }).then(() => this.placeWaiting());
-  }
-
-  private dirOp(op: () => Promise<void>): Promise<void> {
-    const run = this.dirOps.then(op);
-    this.dirOps = run.catch(() => undefined);
-    return run;
   }
 }
 
