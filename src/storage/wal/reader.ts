@@ -179,8 +179,14 @@ export class WalRecovery {
   async *frames(): AsyncGenerator<RecoveredFrame> {
     if (this.consumed) throw new WalError('closed', 'the write-ahead log was already read');
     this.consumed = true;
-    for (const listed of this.listed) {
-      const bytes = await readWhole(listed.path);
+    // The next file is read while this one is checked: reads (and first-touch page faults of the
+    // buffer) run in libuv's pool while the CRCs run here.
+    let next = this.listed.length > 0 ? readWhole(this.listed[0].path) : null;
+    for (let i = 0; i < this.listed.length; i++) {
+      const listed = this.listed[i];
+      const bytes = await next!;
+      next = i + 1 < this.listed.length ? readWhole(this.listed[i + 1].path) : null;
+      next?.catch(() => undefined); // awaited (and reported) on the next turn, if recovery gets there
       const info: LogFileInfo = { ...listed, header: null, firstChunkId: 0, lastChunkId: 0 };
       this.infos.push(info);
       for (const { frame, offset, body } of fileFrames(listed.path, listed.seq, bytes, info)) {
