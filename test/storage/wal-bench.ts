@@ -3,7 +3,7 @@
  * run side by side, alternating, on the same disk:
  *
  *   node --import tsx test/storage/wal-bench.ts [--seconds 5] [--reps 3] [--busy-ms 0]
- *        [--variants wal-thread,wal-loop,wal-libuv,chunk-log]
+ *        [--variants raw,wal-thread,wal-loop,wal-libuv,chunk-log]
  *   node --import tsx test/storage/wal-bench.ts --recovery-mib 1024
  *
  * Variants (each commit is one 1 KiB record; 1 and 64 commits in flight):
@@ -12,7 +12,11 @@
  * - `wal-libuv`: the same log with fs.writev / fs.fdatasync callbacks (libuv's thread pool), one
  *   round in flight, everything submitted meanwhile grouped into the next;
  * - `chunk-log`: today's path, the chunk log over the local-filesystem store (a chunk object per
- *   group commit: open O_EXCL, write, fdatasync, close, link, unlink, directory fsync).
+ *   group commit: open O_EXCL, write, fdatasync, close, link, unlink, directory fsync);
+ * - `raw`: a thread doing pwrite + fdatasync of the same frame size back to back on a zero-filled
+ *   file, no log and no hand-off (1 in flight only). Not a floor on every machine: on the VM these
+ *   numbers come from, syncs issued back to back were slower than the log's, which pauses ~20 us
+ *   between them (a 50 us pause in this loop sped it up too).
  *
  * Reported per run: commits/s, commit latency p50/p99 (submit to resolve), fdatasyncs per commit
  * (wal variants) and the event loop's p99 and max delay (monitorEventLoopDelay): what a blocked loop
@@ -30,6 +34,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { Worker } from 'node:worker_threads';
 import { openStreamLog } from '../../src/storage/open.js';
 import {
   Wal,
@@ -208,6 +213,36 @@ async function runChunkLog(dir: string, inFlight: number, seconds: number) {
   return { ...run, syncsPerCommit: NaN };
 }
 
+/** pwrite + fdatasync back to back on a worker thread; the latency of each pair, in ms. */
+async function runRaw(dir: string, seconds: number) {
+  const source = String.raw`
+    const fs = require('node:fs');
+    const { workerData, parentPort } = require('node:worker_threads');
+    const fd = fs.openSync(workerData.file, 'w+');
+    const zeros = Buffer.alloc(1 << 20);
+    for (let i = 0; i < 64; i++) fs.writeSync(fd, zeros, 0, zeros.length, i * zeros.length);
+    fs.fdatasyncSync(fd);
+    const frame = Buffer.alloc(workerData.frameBytes, 1);
+    const latencies = [];
+    const start = performance.now();
+    const deadline = start + workerData.seconds * 1000;
+    for (let at = 0; performance.now() < deadline; at = (at + frame.length) % (64 << 20)) {
+      const t = performance.now();
+      fs.writeSync(fd, frame, 0, frame.length, at);
+      fs.fdatasyncSync(fd);
+      latencies.push(performance.now() - t);
+    }
+    parentPort.postMessage({ latencies, elapsed: (performance.now() - start) / 1000 });`;
+  const worker = new Worker(source, { eval: true, workerData: { file: join(dir, 'raw'), frameBytes: 1168, seconds } });
+  const result = await new Promise<{ latencies: number[]; elapsed: number }>((resolve, reject) => {
+    worker.once('message', resolve);
+    worker.once('error', reject);
+  });
+  await worker.terminate();
+  result.latencies.sort((a, b) => a - b);
+  return { ...result, syncsPerCommit: 1 };
+}
+
 /** Burns `ms` of CPU per event-loop turn until stopped, as request handling would. */
 function busyLoop(ms: number): () => void {
   if (ms <= 0) return () => {};
@@ -229,9 +264,11 @@ async function run(variant: string, inFlight: number, seconds: number, busyMs: n
   loop.enable();
   try {
     const r =
-      variant === 'chunk-log'
-        ? await runChunkLog(dir, inFlight, seconds)
-        : await runWal(variant, join(dir, 'wal'), inFlight, seconds);
+      variant === 'raw'
+        ? await runRaw(dir, seconds)
+        : variant === 'chunk-log'
+          ? await runChunkLog(dir, inFlight, seconds)
+          : await runWal(variant, join(dir, 'wal'), inFlight, seconds);
     loop.disable();
     return {
       variant,
@@ -295,12 +332,13 @@ async function main(): Promise<void> {
   const seconds = Number(option('--seconds', '5'));
   const reps = Number(option('--reps', '3'));
   const busyMs = Number(option('--busy-ms', '0'));
-  const variants = option('--variants', 'wal-thread,wal-loop,wal-libuv,chunk-log').split(',');
+  const variants = option('--variants', 'raw,wal-thread,wal-loop,wal-libuv,chunk-log').split(',');
   const results: Result[] = [];
   for (let rep = 0; rep < reps; rep++) {
     const order = rep % 2 === 0 ? variants : [...variants].reverse();
     for (const inFlight of [1, 64]) {
       for (const variant of order) {
+        if (variant === 'raw' && inFlight > 1) continue;
         const result = await run(variant, inFlight, seconds, busyMs);
         results.push(result);
         console.error(JSON.stringify({ rep, ...result }));
@@ -318,6 +356,7 @@ async function main(): Promise<void> {
     const base = of('chunk-log');
     for (const variant of variants) {
       const rs = of(variant);
+      if (rs.length === 0) continue;
       const m = (key: keyof Result) => median(rs.map((r) => r[key] as number));
       const ratio = (key: keyof Result) =>
         base.length > 0 ? f(m(key) / median(base.map((r) => r[key] as number))) : '-';

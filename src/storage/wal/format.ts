@@ -171,8 +171,9 @@ export function decodeFrameAt(bytes: Uint8Array, at: number, identity: Uint8Arra
   if (at + frameHeaderBytes > bytes.length) return null;
   const dv = new DataView(bytes.buffer, bytes.byteOffset + at, frameHeaderBytes);
   if (dv.getUint32(0, true) !== frameMagic) return null;
-  if (dv.getUint32(60, true) !== crcOf(bytes.subarray(at, at + 60))) return null;
+  // Identity before CRC: recycled files are full of intact frames of their earlier use.
   for (let i = 0; i < 16; i++) if (bytes[at + 16 + i] !== identity[i]) return null;
+  if (dv.getUint32(60, true) !== crcOf(bytes.subarray(at, at + 60))) return null;
   // The file header's version decides the format (a newer one throws there); a frame of another
   // version inside a version-1 file is damage, not a newer format.
   const flags = dv.getUint16(6, true);
