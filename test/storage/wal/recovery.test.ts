@@ -91,7 +91,7 @@ describe('a torn last frame', () => {
         expect(again.frames.at(-1)!.body.toString()).toBe('after the tear');
       }
     }
-  }, 120_000);
+  }, 300_000);
 
   it('is discarded when the file itself is cut short', async () => {
     const { dir, frames } = await writtenLog(3);

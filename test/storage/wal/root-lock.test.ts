@@ -80,7 +80,7 @@ describe('root lock', () => {
     expect(await readFile(lock.file, 'utf8')).toContain(`pid=${process.pid}`);
     await expect(RootLock.acquire(root)).rejects.toThrow(/in use by this process/);
     await lock.release();
-  }, 60_000);
+  }, 120_000);
 
   it('lets the next server in after a release', async () => {
     const root = await tempDir('s2-lock-');
@@ -92,7 +92,7 @@ describe('root lock', () => {
     const lock = await RootLock.acquire(root);
     expect(path.basename(lock.file)).toBe('00000000000000000002');
     await lock.release();
-  }, 60_000);
+  }, 120_000);
 
   it('takes over a lock whose pid now belongs to another process', async () => {
     const root = await tempDir('s2-lock-');
@@ -113,7 +113,7 @@ describe('root lock', () => {
     expect(path.basename(lock.file)).toBe('00000000000000000005');
     await lock.release();
     await kill9(bystander);
-  }, 60_000);
+  }, 120_000);
 
   it('lets exactly one of several servers take over a stale lock at once', async () => {
     const root = await tempDir('s2-lock-');
@@ -140,7 +140,7 @@ describe('root lock', () => {
       expect((lost as PromiseRejectedResult).reason).toBeInstanceOf(RootLockedError);
     }
     await (won[0] as PromiseFulfilledResult<RootLock>).value.release();
-  }, 60_000);
+  }, 120_000);
 
   it('refuses a file in the lock directory that is not a lock', async () => {
     const root = await tempDir('s2-lock-');
