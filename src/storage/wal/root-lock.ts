@@ -93,10 +93,17 @@ export class RootLock {
   async release(): Promise<void> {
     if (this.released) return;
     this.released = true;
-    const temp = path.join(path.dirname(this.file), `${tempPrefix}${process.pid}.release`);
+    const temp = path.join(path.dirname(this.file), uniqueTempName());
     await writeFile(temp, render({ ...this.owner, released: true }));
     await rename(temp, this.file);
   }
+}
+
+let tempSeq = 0;
+
+/** Unique per attempt, also between attempts in one process (they must not unlink each other's). */
+function uniqueTempName(): string {
+  return `${tempPrefix}${process.pid}.${tempSeq++}`;
 }
 
 function generationFile(generation: number): string {
@@ -111,7 +118,7 @@ async function highestGeneration(dir: string): Promise<number> {
 
 /** Links a fully written temp file to `file`; false if `file` exists already. */
 async function createExclusive(dir: string, file: string, owner: LockOwner): Promise<boolean> {
-  const temp = path.join(dir, `${tempPrefix}${process.pid}.${path.basename(file)}`);
+  const temp = path.join(dir, uniqueTempName());
   await writeFile(temp, render(owner), { flag: 'w' });
   try {
     await link(temp, file);
