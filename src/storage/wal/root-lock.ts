@@ -124,17 +124,19 @@ async function createExclusive(dir: string, file: string, owner: LockOwner): Pro
     await link(temp, file);
     return true;
   } catch (error) {
-    if (errnoOf(error) === 'EEXIST') return false;
+    // EEXIST: someone else created it. ENOENT: a winner cleaned up our temp file; start over.
+    if (errnoOf(error) === 'EEXIST' || errnoOf(error) === 'ENOENT') return false;
     throw error;
   } finally {
     await unlink(temp).catch(() => undefined);
   }
 }
 
+/** Deletes the lower generations and temp files (left by attempts killed halfway, or still racing). */
 async function removeBelow(dir: string, generation: number): Promise<void> {
   for (const name of await readdir(dir)) {
-    if (generationName.test(name) && Number(name) < generation)
-      await unlink(path.join(dir, name)).catch(() => undefined);
+    const stale = (generationName.test(name) && Number(name) < generation) || name.startsWith(tempPrefix);
+    if (stale) await unlink(path.join(dir, name)).catch(() => undefined);
   }
 }
 
