@@ -5,6 +5,7 @@
  */
 import { errors } from '../../domain/errors.js';
 import { basinNameProblem, streamNameProblem } from '../../engine/names.js';
+import { accessOf } from '../auth/request.js';
 import { accessTokenIdProblem, parseIssueRequest } from '../auth/scope-json.js';
 import type { Router } from '../router.js';
 import { Query } from '../query.js';
@@ -53,12 +54,16 @@ export function registerNotImplementedRoutes(router: Router, options: { accessTo
   router.add('GET', paths.basinMetrics, async (ctx) => {
     const problem = basinNameProblem(ctx.params.basin!);
     if (problem) throw errors.badPath(`Invalid URL: ${problem}`);
+    accessOf(ctx).basin(ctx.params.basin!);
     metricsQuery(ctx, basinMetricSets);
     notImplemented();
   });
   router.add('GET', paths.streamMetrics, async (ctx) => {
     const problem = basinNameProblem(ctx.params.basin!) ?? streamNameProblem(ctx.params.stream!);
     if (problem) throw errors.badPath(`Invalid URL: ${problem}`);
+    const access = accessOf(ctx);
+    access.basin(ctx.params.basin!);
+    access.stream(ctx.params.stream!, (message) => errors.badPath(`Invalid URL: ${message}`));
     metricsQuery(ctx, streamMetricSets);
     notImplemented();
   });
