@@ -15,9 +15,10 @@
  */
 import type { AppendAck, AppendInput } from '../../domain/types.js';
 import { errors, S2Error } from '../../domain/errors.js';
+import { requestBodyIdleTimeoutMs } from '../../limits.js';
 import { decodeAppendInput, encodeAppendAck } from '../codec/proto.js';
 import { errorResponse } from '../errors.js';
-import type { Request, Response } from '../http.js';
+import { abandonRequestBody, type Request, type Response } from '../http.js';
 import type { Compression } from '../s2s/compression.js';
 import { encodeRegularFrame, encodeTerminalFrame } from '../s2s/frame.js';
 import { FrameReader } from '../s2s/reader.js';
@@ -130,12 +131,21 @@ async function readInputs(
   session: AppendSessionPort,
   queue: AckQueue,
   signal: AbortSignal,
+  onIdle: () => void,
 ): Promise<void> {
   const frames = new FrameReader();
   try {
     for (;;) {
-      const next = await body.next();
+      // A client may pause between inputs for as long as it likes, but not inside a frame: a frame
+      // trickled in holds up to 2 MiB here (api.md 9.1).
+      const next = await body.next(frames.pendingBytes > 0 ? requestBodyIdleTimeoutMs : undefined);
       if (next.kind === 'gone') return;
+      if (next.kind === 'idle') {
+        onIdle();
+        throw errors.requestTimeout(
+          `S2S frame not received with no pause over ${requestBodyIdleTimeoutMs} ms (${frames.pendingBytes} bytes arrived)`,
+        );
+      }
       if (next.kind === 'end') {
         frames.end(); // throws bad_frame if the body stopped inside a frame
         return;
@@ -171,7 +181,9 @@ export async function serveS2SAppend(
   const unsubscribe = out.onGone(() => stopInput.abort());
   const queue = new AckQueue(options.inflightInputsMax);
   out.start('s2s/proto');
-  const input = readInputs(new BodyReader(req, stopInput.signal), session, queue, stopInput.signal);
+  const input = readInputs(new BodyReader(req, stopInput.signal), session, queue, stopInput.signal, () =>
+    abandonRequestBody(req, res),
+  );
   try {
     for (let entry = await queue.peek(); entry !== undefined; entry = await queue.peek()) {
       let ack: AppendAck | undefined;
