@@ -40,13 +40,13 @@ function checkBuildIsCurrent(dir = path.join(repoRoot, 'src')): void {
 }
 
 /** Runs `node dist/cli/main.js serve` on a free port (the build must be current: `npm run build`). */
-export async function startDistServer(args: string[] = []): Promise<DistServer> {
+export async function startDistServer(args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<DistServer> {
   checkBuildIsCurrent();
   const main = path.join(repoRoot, 'dist/cli/main.js');
   const child = spawn(
     process.execPath,
     [main, 'serve', '--host', '127.0.0.1', '--port', '0', '--log-level', 'warn', ...args],
-    { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] },
+    { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let out = '';
   let err = '';
