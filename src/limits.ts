@@ -102,11 +102,12 @@ export const http2StreamsPerConnectionMax = 100;
  */
 export const streamingSessionsPerConnectionMax = http2StreamsPerConnectionMax;
 /**
- * Unary request bodies being received and buffered, in bytes, across all connections (each body is
- * charged its declared length, or chunk by chunk without one). Beyond: 503 `unavailable`.
+ * Request bodies being received and buffered, in bytes, across all connections: unary bodies (each
+ * charged its declared length, or chunk by chunk without one) and the incomplete input frames of S2S
+ * append sessions. Beyond: 503 `unavailable`.
  */
 export const requestBodiesBytesMax = 64 * MiB;
-/** A unary request body must arrive whole within this time, or the request gets 408 `request_timeout`. */
+/** A unary request body (or an S2S input frame) must arrive whole within this time, or 408 `request_timeout`. */
 export const requestBodyTimeoutMs = 30_000;
 /** ...and without a pause between two chunks (or, in an S2S append session, inside a frame) longer than this. */
 export const requestBodyIdleTimeoutMs = 10_000;
