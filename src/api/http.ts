@@ -105,16 +105,16 @@ export class RequestContext {
     const tooLarge = () => bodyError(`request body exceeds ${maxBytes} bytes`);
     const declared = Number(this.req.headers['content-length']);
     if (Number.isFinite(declared) && declared > maxBytes) {
-      discardBody(this.req);
+      this.refuseBody();
       throw tooLarge();
     }
     const read = await readBody(this.req, maxBytes, Number.isFinite(declared) ? declared : undefined);
     if (read.kind === 'too-large') {
-      discardBody(this.req);
+      this.refuseBody();
       throw tooLarge();
     }
     if (read.kind === 'over-budget') {
-      discardBody(this.req);
+      this.refuseBody();
       throw errors.unavailable(
         `too many request bodies are being received (${requestBodiesBytesMax} bytes at most); retry later`,
       );
@@ -142,6 +142,16 @@ export class RequestContext {
 
   private abandonBody(): void {
     abandonRequestBody(this.req, this.res);
+  }
+
+  /**
+   * The rest of a body we refuse (too large, over the budget): HTTP/2 resets the stream once the
+   * error is out, so the client stops sending; HTTP/1.1 reads and drops it, since closing the
+   * socket with unread data could lose the response (TCP reset).
+   */
+  private refuseBody(): void {
+    if ('stream' in this.res) abandonRequestBody(this.req, this.res);
+    else discardBody(this.req);
   }
 
   send(status: number, body: string | Uint8Array | undefined, headers: Record<string, string> = {}): void {
