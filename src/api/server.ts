@@ -3,6 +3,7 @@
  * to responses and logs one line per request.
  */
 import type { Logger } from 'pino';
+import { errors } from '../domain/errors.js';
 import type { Engine } from '../engine/engine.js';
 import { bindStateGauges, exposition, metrics } from '../metrics.js';
 import { Access } from './auth/access.js';
@@ -152,6 +153,11 @@ export class S2Server {
       // The pipeline: route -> authenticate (and the route's operations) -> handler, which parses
       // and authorizes each name it extracts (auth/access.ts) -> engine.
       this.authenticate(ctx, routeOperations(ctx.method, match.pattern));
+      // A fenced or failed instance answers no /v1 request from its possibly stale view (api.md 10.4:
+      // 503 unavailable): not when the request arrives, nor (reads) when a success is about to go
+      // out after a wait. A write that became durable keeps its acknowledgement.
+      this.requireHealthy();
+      if (isGet) ctx.beforeSuccess = () => this.requireHealthy();
       await match.handler(ctx);
     } catch (error) {
       const response = errorResponse(error);
@@ -203,6 +209,11 @@ export class S2Server {
       },
       'request',
     );
+  }
+
+  private requireHealthy(): void {
+    const health = this.options.engine.health();
+    if (!health.ok) throw errors.unavailable(`this instance cannot serve: ${health.reason}`);
   }
 
   private health(ctx: RequestContext): void {

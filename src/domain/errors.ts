@@ -22,6 +22,7 @@ export type ErrorCode =
   | 'not_implemented'
   | 'other'
   | 'permission_denied'
+  | 'request_timeout'
   | 'resource_already_exists'
   | 'storage'
   | 'stream_deletion_pending'
@@ -76,6 +77,7 @@ export const errors = {
   notImplemented: () => new S2Error('not_implemented', 'Not implemented'),
   storage: (message: string) => new S2Error('storage', message),
   unavailable: (message: string) => new S2Error('unavailable', message),
+  requestTimeout: (message: string) => new S2Error('request_timeout', message),
   other: (message: string) => new S2Error('other', message),
   // Access tokens (issue 18; api.md 10.2). Messages never echo a token.
   authn: (message: string) => new S2Error('authn', message),
