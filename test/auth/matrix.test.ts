@@ -1,7 +1,9 @@
 /**
  * The authorization matrix: every operation of the spec's `Operation` enum is tried with tokens
  * that allow it (by `ops`, by its `op_groups` group) and tokens that do not (every other
- * operation, every other group, the operation but names outside its resource sets), over unary
+ * operation, every other group, the operation but names outside its resource sets), by resource
+ * sets exact, prefix, empty prefix (all), empty exact and absent (none), and with auto-prefixed
+ * streams (the client's names without the prefix), over unary
  * HTTP/1.1 and h2c; `read` also over SSE and S2S, `append`/`trim`/`fence` also over S2S append
  * sessions (through the official SDK). Allowed means the operation's own outcome (200, or the
  * 404/409/501 it gives for these names), denied means 403 `permission_denied` with no effect.
@@ -22,8 +24,14 @@ let issued = 0;
 
 type ResourceKind = 'basins' | 'streams' | 'access_tokens';
 
-/** Each operation as one request on in-scope names, the status it gets when allowed, and the sets its names are in. */
-const actions: Record<Operation, { call: () => Call; allowed: number; resources: ResourceKind[] }> = {
+/**
+ * Each operation as one request on in-scope names (streams under `p`, `m/` unless auto-prefixed), the
+ * status it gets when allowed, and the sets its names are in.
+ */
+const actions: Record<
+  Operation,
+  { call: (streamPrefix?: string) => Call; allowed: number; resources: ResourceKind[] }
+> = {
   'list-basins': { call: () => ({ path: '/v1/basins' }), allowed: 200, resources: [] },
   'create-basin': {
     call: () => ({ method: 'POST', path: '/v1/basins', json: { basin } }),
@@ -54,51 +62,55 @@ const actions: Record<Operation, { call: () => Call; allowed: number; resources:
   'list-access-tokens': { call: () => ({ path: '/v1/access-tokens' }), allowed: 200, resources: [] },
   'list-streams': { call: () => ({ path: '/v1/streams', basin }), allowed: 200, resources: ['basins'] },
   'create-stream': {
-    call: () => ({ method: 'POST', path: '/v1/streams', basin, json: { stream } }),
+    call: (p = 'm/') => ({ method: 'POST', path: '/v1/streams', basin, json: { stream: `${p}s` } }),
     allowed: 409,
     resources: ['basins', 'streams'],
   },
   'delete-stream': {
-    call: () => ({ method: 'DELETE', path: `/v1/streams/${enc('m/gone')}`, basin }),
+    call: (p = 'm/') => ({ method: 'DELETE', path: `/v1/streams/${enc(`${p}gone`)}`, basin }),
     allowed: 404,
     resources: ['basins', 'streams'],
   },
   'get-stream-config': {
-    call: () => ({ path: `/v1/streams/${enc(stream)}`, basin }),
+    call: (p = 'm/') => ({ path: `/v1/streams/${enc(`${p}s`)}`, basin }),
     allowed: 200,
     resources: ['basins', 'streams'],
   },
   'reconfigure-stream': {
-    call: () => ({ method: 'PATCH', path: `/v1/streams/${enc(stream)}`, basin, json: {} }),
+    call: (p = 'm/') => ({ method: 'PATCH', path: `/v1/streams/${enc(`${p}s`)}`, basin, json: {} }),
     allowed: 200,
     resources: ['basins', 'streams'],
   },
   'check-tail': {
-    call: () => ({ path: `/v1/streams/${enc(stream)}/records/tail`, basin }),
+    call: (p = 'm/') => ({ path: `/v1/streams/${enc(`${p}s`)}/records/tail`, basin }),
     allowed: 200,
     resources: ['basins', 'streams'],
   },
-  append: { call: () => appendCall({ records: [{ body: 'x' }] }), allowed: 200, resources: ['basins', 'streams'] },
+  append: {
+    call: (p = 'm/') => appendCall(p, { records: [{ body: 'x' }] }),
+    allowed: 200,
+    resources: ['basins', 'streams'],
+  },
   read: {
-    call: () => ({ path: `/v1/streams/${enc(stream)}/records?seq_num=0&count=1`, basin }),
+    call: (p = 'm/') => ({ path: `/v1/streams/${enc(`${p}s`)}/records?seq_num=0&count=1`, basin }),
     allowed: 200,
     resources: ['basins', 'streams'],
   },
   // A trim to 0 and a fence to "" change nothing, so they can be repeated.
   trim: {
-    call: () => appendCall({ records: [{ headers: [['', 'dHJpbQ==']], body: 'AAAAAAAAAAA=' }] }, 'base64'),
+    call: (p = 'm/') => appendCall(p, { records: [{ headers: [['', 'dHJpbQ==']], body: 'AAAAAAAAAAA=' }] }, 'base64'),
     allowed: 200,
     resources: ['basins', 'streams'],
   },
   fence: {
-    call: () => appendCall({ records: [{ headers: [['', 'fence']] }] }),
+    call: (p = 'm/') => appendCall(p, { records: [{ headers: [['', 'fence']] }] }),
     allowed: 200,
     resources: ['basins', 'streams'],
   },
   'account-metrics': { call: () => ({ path: '/v1/metrics?set=active-basins' }), allowed: 501, resources: [] },
   'basin-metrics': { call: () => ({ path: `/v1/metrics/${basin}?set=storage` }), allowed: 501, resources: ['basins'] },
   'stream-metrics': {
-    call: () => ({ path: `/v1/metrics/${basin}/${enc(stream)}?set=storage` }),
+    call: (p = 'm/') => ({ path: `/v1/metrics/${basin}/${enc(`${p}s`)}?set=storage` }),
     allowed: 501,
     resources: ['basins', 'streams'],
   },
@@ -111,10 +123,10 @@ const actions: Record<Operation, { call: () => Call; allowed: number; resources:
   },
 };
 
-function appendCall(json: unknown, format?: string): Call {
+function appendCall(p: string, json: unknown, format?: string): Call {
   return {
     method: 'POST',
-    path: `/v1/streams/${enc(stream)}/records`,
+    path: `/v1/streams/${enc(`${p}s`)}/records`,
     basin,
     json,
     ...(format && { headers: { 's2-format': format } }),
@@ -135,7 +147,17 @@ const allGroupBits = ['account', 'basin', 'stream'].flatMap((level) =>
 
 let server: AuthServer;
 /** Per operation: tokens that allow it and tokens that must be refused. */
-const tokens = new Map<Operation, { allow: Record<string, string>; deny: Record<string, string> }>();
+const tokens = new Map<
+  Operation,
+  { allow: Record<string, string>; deny: Record<string, string>; autoPrefixed: string | undefined }
+>();
+
+/** The one name of `kind` that `op`'s request touches, for a token with exact sets. */
+function exactName(op: Operation, kind: ResourceKind): string {
+  if (kind === 'basins') return op === 'delete-basin' ? 'matrix-gone-00' : basin;
+  if (kind === 'streams') return op === 'delete-stream' ? 'm/gone' : stream;
+  return 'mx-none';
+}
 
 beforeAll(async () => {
   server = await startAuthServer();
@@ -156,13 +178,34 @@ beforeAll(async () => {
       issue(server, { id: `all-but-${op}`, scope: { ...inScope, ops: operations.filter((o) => o !== op) } }),
       issue(server, { id: `other-groups-${op}`, scope: { ...inScope, op_groups: groupsOf(others) } }),
     ]);
+    const allow: Record<string, string> = { ops: onlyOp, op_groups: group };
+    const everything = { basins: { prefix: '' }, streams: { prefix: '' }, access_tokens: { prefix: '' } };
+    allow['empty prefixes (all names)'] = await issue(server, {
+      id: `all-names-${op}`,
+      scope: { ...everything, ops: [op] },
+    });
+    const exact: Record<string, { exact: string }> = {};
+    for (const kind of actions[op].resources) {
+      // An issued id differs at every call: that set stays a prefix.
+      if (op !== 'issue-access-token') exact[kind] = { exact: exactName(op, kind) };
+    }
+    allow['exact names'] = await issue(server, { id: `exact-${op}`, scope: { ...inScope, ...exact, ops: [op] } });
     const deny: Record<string, string> = { 'every other operation': allBut, 'every other group': otherGroups };
     // One set at a time outside, so each check is proven on its own.
     for (const kind of actions[op].resources) {
-      const scope = { ...inScope, [kind]: outOfScope[kind], ops: [op] };
-      deny[`${kind} outside the scope`] = await issue(server, { id: `outside-${kind}-${op}`, scope });
+      const outside = { ...inScope, [kind]: outOfScope[kind], ops: [op] };
+      deny[`${kind} outside the scope`] = await issue(server, { id: `outside-${kind}-${op}`, scope: outside });
+      const none = { ...inScope, [kind]: { exact: '' }, ops: [op] };
+      deny[`${kind} empty exact (no names)`] = await issue(server, { id: `none-${kind}-${op}`, scope: none });
+      const absent: Record<string, unknown> = { ...inScope, ops: [op] };
+      delete absent[kind];
+      deny[`${kind} absent (no names)`] = await issue(server, { id: `absent-${kind}-${op}`, scope: absent });
     }
-    tokens.set(op, { allow: { ops: onlyOp, op_groups: group }, deny });
+    // Auto-prefixed: the client names `s` for the stored `m/s`.
+    const autoPrefixed = actions[op].resources.includes('streams')
+      ? await issue(server, { id: `auto-${op}`, scope: { ...inScope, ops: [op] }, auto_prefix_streams: true })
+      : undefined;
+    tokens.set(op, { allow, deny, autoPrefixed });
   }
 });
 
@@ -177,6 +220,11 @@ describe.each(['h1', 'h2c'] as Protocol[])('unary over %s', (protocol) => {
     for (const [how, token] of Object.entries(allow)) {
       const res = await call(server, token, actions[op].call(), protocol);
       expect(res.status, `${op} allowed by ${how}: ${res.text}`).toBe(actions[op].allowed);
+    }
+    const { autoPrefixed } = tokens.get(op)!;
+    if (autoPrefixed !== undefined) {
+      const res = await call(server, autoPrefixed, actions[op].call(''), protocol);
+      expect(res.status, `${op} allowed with auto-prefixed streams: ${res.text}`).toBe(actions[op].allowed);
     }
     for (const [how, token] of Object.entries(deny)) {
       const res = await call(server, token, actions[op].call(), protocol);
