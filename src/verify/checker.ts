@@ -10,7 +10,7 @@
  * line has taken effect, and the operations overlapping the offending one, as history lines.
  */
 import { describeState, type StreamState } from './model.js';
-import { Search } from './search.js';
+import { candidateOrders, Search, type CandidateOrder, type SearchOutcome } from './search.js';
 import { HistoryFormatError, returnOpKind, type Call, type ParsedLine, type Return } from './history.js';
 
 /** One operation of the history, with the lines it came from. */
@@ -214,21 +214,36 @@ function outcomeName(ret: Return | undefined): string {
 }
 
 /** Whether the first `count` lines form a linearizable history. */
-function prefixOutcome(lines: ParsedLine[], count: number, maxSteps: number) {
-  const { search } = searchFor(collectOperations(lines.slice(0, count)));
-  return search.run(maxSteps);
+function prefixOutcome(lines: ParsedLine[], count: number, maxSteps: number): SearchOutcome {
+  return decide(collectOperations(lines.slice(0, count)), maxSteps).outcome;
 }
 
-function searchFor(all: Operation[]) {
+function searchFor(all: Operation[], order?: CandidateOrder): Search {
   const ops = all.filter((op) => !isIdentity(op));
-  const optional = ops.map(isOptional);
-  const search = new Search(
+  return new Search(
     ops,
     ops.map((op) => op.start.line),
     ops.map((op) => op.finish?.line ?? Infinity),
-    optional,
+    ops.map(isOptional),
+    order,
   );
-  return { ops, search };
+}
+
+/**
+ * Runs the search with each candidate order in turn on a growing step budget (a portfolio: which
+ * order is fast depends on the history), until one decides or `maxSteps` steps are spent in all.
+ */
+function decide(all: Operation[], maxSteps: number): { outcome: SearchOutcome; search: Search; steps: number } {
+  let steps = 0;
+  for (let budget = 100_000; ; budget *= 4) {
+    for (const order of candidateOrders) {
+      const search = searchFor(all, order);
+      const last = steps + budget >= maxSteps;
+      const outcome = search.run(last ? maxSteps - steps : budget);
+      steps += search.steps;
+      if (outcome !== 'gave-up' || last) return { outcome, search, steps };
+    }
+  }
 }
 
 function explain(lines: ParsedLine[], options: CheckOptions): string {
@@ -252,8 +267,8 @@ function explain(lines: ParsedLine[], options: CheckOptions): string {
   );
   out.push(`  ${opName(op)}`);
   const before = searchFor(collectOperations(lines.slice(0, bad - 1)));
-  before.search.run(Math.min(maxSteps, 1_000_000), 16);
-  const states = [...before.search.endStates].map((id) => before.search.states.list[id]!);
+  before.run(Math.min(maxSteps, 1_000_000), 16);
+  const states = [...before.endStates].map((id) => before.states.list[id]!);
   out.push(`States the stream can be in once everything that finished before line ${bad} has taken effect:`);
   for (const state of states) out.push(`  ${describeState(state)}: ${whyIllegal(op, state)}`);
   if (states.length === 16) out.push('  (more not shown)');
@@ -279,9 +294,8 @@ function explain(lines: ParsedLine[], options: CheckOptions): string {
 export function checkHistory(lines: ParsedLine[], options: CheckOptions = {}): CheckResult {
   const all = collectOperations(lines);
   const stats = countStats(all);
-  const { search } = searchFor(all);
-  const outcome = search.run(options.maxSteps ?? Infinity);
-  stats.steps = search.steps;
+  const { outcome, search, steps } = decide(all, options.maxSteps ?? Infinity);
+  stats.steps = steps;
   stats.states = search.states.list.length;
   const counts =
     `${stats.operations} operations from ${stats.clients} clients (${stats.appends} appends: ${stats.appendSuccesses} ok, ` +

@@ -11,7 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import { seededRand, systemRand, type Rand } from '../util/rand.js';
 import { stringifyJson } from '../util/json.js';
-import { HistoryRecorder, runClient, type Transport } from './clients.js';
+import { ChainCache, HistoryRecorder, runClient, type Transport } from './clients.js';
 import { recordHash } from './hash.js';
 import {
   apiBase,
@@ -143,6 +143,7 @@ export async function collect(options: CollectOptions): Promise<CollectSummary> 
   const started = Date.now();
   const recorder = new HistoryRecorder(options.sink);
   const knowledge = new Knowledge();
+  const chainCache = new ChainCache();
   const transport = new HttpTransport(options.target, http);
   const workload = { ...defaultWorkload, ...options.workload };
   const runTag = options.seed === undefined ? randomBytes(3).toString('hex') : `s${options.seed}`;
@@ -160,6 +161,7 @@ export async function collect(options: CollectOptions): Promise<CollectSummary> 
         transport,
         recorder,
         knowledge,
+        chainCache,
         rand: unit(options.seed, slot),
         workload,
         tag: `${runTag}c${slot}`,

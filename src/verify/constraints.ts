@@ -20,6 +20,8 @@ export class ClaimedRanges {
 
   /** Each range's end and record hashes. */
   private readonly ranges: { end: bigint; hashes: bigint[] }[] = [];
+  /** Call time of the append whose range ends at a position. */
+  private readonly callEndingAt = new Map<bigint, number>();
 
   constructor(ops: Operation[]) {
     const ranges: { start: bigint; end: bigint; hashes: bigint[] }[] = [];
@@ -27,6 +29,7 @@ export class ClaimedRanges {
       if (op.call.kind === 'append' && op.ret?.kind === 'appendSuccess') {
         const start = op.ret.tail - BigInt(op.call.numRecords);
         ranges.push({ start, end: op.ret.tail, hashes: op.call.recordHashes });
+        this.callEndingAt.set(op.ret.tail, op.start.line);
       }
     }
     ranges.sort((a, b) => compareBig(a.start, b.start));
@@ -37,6 +40,11 @@ export class ClaimedRanges {
       this.maxEnds.push(maxEnd);
       this.ranges.push(range);
     }
+  }
+
+  /** When the acknowledged append that ends at `position` was called (a history line), if any. */
+  callTimeEndingAt(position: bigint): number | undefined {
+    return this.callEndingAt.get(position);
   }
 
   /**

@@ -52,48 +52,47 @@ export function returnOpKind(ret: Return): Call['kind'] {
 // Writing
 
 const unitReturns: Record<string, string> = {
-  appendDefiniteFailure: 'AppendDefiniteFailure',
-  appendIndefiniteFailure: 'AppendIndefiniteFailure',
-  readFailure: 'ReadFailure',
-  checkTailFailure: 'CheckTailFailure',
+  appendDefiniteFailure: '"AppendDefiniteFailure"',
+  appendIndefiniteFailure: '"AppendIndefiniteFailure"',
+  readFailure: '"ReadFailure"',
+  checkTailFailure: '"CheckTailFailure"',
 };
 
-function callJson(call: Call): unknown {
+const jsonOrNull = (value: string | bigint | null) =>
+  value === null ? 'null' : typeof value === 'bigint' ? String(value) : JSON.stringify(value);
+
+function callJson(call: Call): string {
   switch (call.kind) {
     case 'read':
-      return 'Read';
+      return '"Read"';
     case 'checkTail':
-      return 'CheckTail';
+      return '"CheckTail"';
     case 'append':
-      return {
-        Append: {
-          num_records: call.numRecords,
-          record_hashes: call.recordHashes,
-          set_fencing_token: call.setFencingToken,
-          fencing_token: call.fencingToken,
-          match_seq_num: call.matchSeqNum,
-        },
-      };
+      return (
+        `{"Append":{"num_records":${call.numRecords},"record_hashes":[${call.recordHashes.join(',')}],` +
+        `"set_fencing_token":${jsonOrNull(call.setFencingToken)},"fencing_token":${jsonOrNull(call.fencingToken)},` +
+        `"match_seq_num":${jsonOrNull(call.matchSeqNum)}}}`
+      );
   }
 }
 
-function returnJson(ret: Return): unknown {
+function returnJson(ret: Return): string {
   switch (ret.kind) {
     case 'appendSuccess':
-      return { AppendSuccess: { tail: ret.tail } };
+      return `{"AppendSuccess":{"tail":${ret.tail}}}`;
     case 'readSuccess':
-      return { ReadSuccess: { tail: ret.tail, stream_hash: ret.streamHash } };
+      return `{"ReadSuccess":{"tail":${ret.tail},"stream_hash":${ret.streamHash}}}`;
     case 'checkTailSuccess':
-      return { CheckTailSuccess: { tail: ret.tail } };
+      return `{"CheckTailSuccess":{"tail":${ret.tail}}}`;
     default:
-      return unitReturns[ret.kind];
+      return unitReturns[ret.kind]!;
   }
 }
 
-/** One line of the history file (without the newline). */
+/** One line of the history file (without the newline), field order as in verification.md. */
 export function formatEvent(event: HistoryEvent): string {
-  const body = event.type === 'start' ? { Start: callJson(event.call) } : { Finish: returnJson(event.ret) };
-  return stringifyJson({ event: body, client_id: event.clientId, op_id: event.opId });
+  const body = event.type === 'start' ? `{"Start":${callJson(event.call)}}` : `{"Finish":${returnJson(event.ret)}}`;
+  return `{"event":${body},"client_id":${event.clientId},"op_id":${event.opId}}`;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -22,7 +22,8 @@
  * - Confirmed hashes: once a read is placed, every tail on the path to it has a known hash.
  * Their order of trying candidates (`run`, `optionalCandidates`) is a heuristic; it does not change
  * the verdict. A history with very many indefinite failures can still need an exponential search
- * (which of them filled which gap, in what order): `maxSteps` bounds it.
+ * (which of them filled which gap, in what order): the checker runs several orders with growing
+ * step budgets, and `maxSteps` bounds the total.
  *
  * Memo keys: the placed set is two bitsets (required ops by index: in practice a done prefix plus
  * a short window, stored as the words between the first non-full and the last non-empty one;
@@ -72,6 +73,20 @@ interface MemoEntry {
 
 export type SearchOutcome = 'linearizable' | 'not-linearizable' | 'gave-up';
 
+/**
+ * How phase B orders the indefinite appends it tries in a gap (after exact fits): sent soonest
+ * after the operation placed last, largest first, or most recent first. Only speed
+ * depends on it; each does badly on some histories, so the checker runs them as a portfolio.
+ */
+export type CandidateOrder = 'next' | 'largest' | 'recent';
+export const candidateOrders: CandidateOrder[] = ['next', 'largest', 'recent'];
+
+interface Candidate {
+  slot: number;
+  size: number;
+  distance: number;
+}
+
 export class Search {
   // Entry 0 is the list head; required op i has call entry 2i+1 and return entry 2i+2. Optional
   // ops are not in the list: they never return, and they are tried apart (see `run`).
@@ -113,6 +128,7 @@ export class Search {
     callTime: number[],
     returnTime: number[],
     private readonly optional: boolean[],
+    private readonly order: CandidateOrder = 'next',
   ) {
     const n = ops.length;
     this.next = new Int32Array(2 * n + 1).fill(-1);
@@ -157,7 +173,7 @@ export class Search {
    * comes before the first return of one not placed yet (list order); then B, if an optional
    * operation can start at this tail at all, the optional ones called before that same return
    * (`optionalCandidates`: an indefinite append usually filled a gap alone and took effect soon
-   * after it was sent, so this order finds it first instead of every old one that never did).
+   * after it was sent, so trying those first finds it before every old one that never did).
    */
   run(maxSteps: number, collectStates = 0): SearchOutcome {
     let requiredLeft = this.requiredCount;
@@ -178,7 +194,7 @@ export class Search {
           op = (entry - 1) >> 1;
         } else {
           const bound = entry === -1 ? Infinity : this.returnTime[(entry - 2) >> 1]!;
-          candidates = this.optionalCandidates(state, bound);
+          candidates = this.optionalCandidates(state, bound, this.lastAppendCall(stack));
           index = 0;
           continue;
         }
@@ -225,25 +241,41 @@ export class Search {
     }
   }
 
+  /** Call time of the append that produced the current tail (the last one placed), or 0. */
+  private lastAppendCall(stack: { op: number }[]): number {
+    for (let i = stack.length - 1; i >= 0; i--) {
+      const op = this.ops[stack[i]!.op]!;
+      if (op.call.kind === 'append') return op.start.line;
+    }
+    return 0;
+  }
+
   /**
    * The optional ops worth trying in `state` (phase B): those not placed, called before `bound`,
    * that fit in the free seq_nums before the next acknowledged append's range. Ones that fill
-   * that gap exactly come first, then larger before smaller, each most recent first.
+   * that gap exactly come first, then the rest in `order`. By default ('next') those sent soonest
+   * after `previous` (the call time of the append that produced this tail): a server sequences
+   * requests roughly as they arrive, so what filled a gap was mostly sent just after what precedes it.
    */
-  private optionalCandidates(state: number, bound: number): Int32Array {
+  private optionalCandidates(state: number, bound: number, previous: number): Int32Array {
     if (!this.isFree(state)) return noCandidates;
     const tail = this.states.list[state]!.tail;
     const gap = this.claimed.nextStart(tail) - tail;
-    const fitting: { slot: number; size: number }[] = [];
+    const fitting: Candidate[] = [];
     for (let slot = this.lastCalledBefore(bound); slot >= 0; slot--) {
       if (this.isOptionalPlaced(slot)) continue;
       const call = this.ops[this.optionalOps[slot]!]!.call;
       const size = call.kind === 'append' ? call.numRecords : 0;
-      if (BigInt(size) <= gap) fitting.push({ slot, size });
+      const after = this.optionalCall[slot]! - previous;
+      if (BigInt(size) <= gap) fitting.push({ slot, size, distance: after >= 0 ? after : 1e12 - after });
     }
-    // Exact fits first, then larger before smaller (fewer pieces, fewer orders); stable: recent first.
     const exact = Number(gap);
-    fitting.sort((a, b) => Number(b.size === exact) - Number(a.size === exact) || b.size - a.size);
+    const byOrder = {
+      next: (a: Candidate, b: Candidate) => a.distance - b.distance,
+      largest: (a: Candidate, b: Candidate) => b.size - a.size,
+      recent: () => 0, // already most recent first
+    }[this.order];
+    fitting.sort((a, b) => Number(b.size === exact) - Number(a.size === exact) || byOrder(a, b));
     return Int32Array.from(fitting, (f) => f.slot);
   }
 
