@@ -134,10 +134,25 @@ export class EngineTransport implements Transport {
     private readonly route: () => SimProcess | null,
     private readonly basin: string,
     private readonly stream: string,
+    /** Where reads and check-tails go, if not to `route` (to probe a superseded process). */
+    private readonly readRoute: () => SimProcess | null = route,
+    /** Told which process served each request and how it ended (for verbose traces). */
+    private readonly log: (line: string) => void = () => {},
   ) {}
 
   async append(op: Extract<PlannedOp, { kind: 'append' }>): Promise<AppendOutcome> {
     const process = this.route();
+    const outcome = await this.appendOn(process, op);
+    this.log(
+      `${process?.name ?? '-'} append ${op.bodies.length}${op.fence ? ` fence ${op.fence}` : ''} -> ${JSON.stringify(outcome, (_, v) => (typeof v === 'bigint' ? String(v) : v))}`,
+    );
+    return outcome;
+  }
+
+  private async appendOn(
+    process: SimProcess | null,
+    op: Extract<PlannedOp, { kind: 'append' }>,
+  ): Promise<AppendOutcome> {
     if (!process) return { kind: 'definite', reason: 'no server (connection refused)' };
     const input = {
       records: op.bodies.map((body) => ({ headers: op.fence !== undefined ? [fenceHeader] : [], body })),
@@ -161,7 +176,7 @@ export class EngineTransport implements Transport {
   }
 
   async readPage(start: bigint, count: number): Promise<PageOutcome> {
-    const process = this.route();
+    const process = this.readRoute();
     if (!process) return { kind: 'failed', reason: 'no server' };
     try {
       // The unary read of api.md 8.5: bounded, so it never follows; at the tail it is a 416.
@@ -176,7 +191,7 @@ export class EngineTransport implements Transport {
   }
 
   async checkTail(): Promise<TailOutcome> {
-    const process = this.route();
+    const process = this.readRoute();
     if (!process) return { kind: 'failed', reason: 'no server' };
     try {
       const tail = await onProcess(process, (engine) => engine.checkTail(this.basin, this.stream));

@@ -1,5 +1,5 @@
 /**
- * `npm run sim -- --seeds 1..500 [--bug NAME] [--duration MS] [--trace] [--history FILE]`
+ * `npm run sim -- --seeds 1..500 [--bug NAME] [--duration MS] [--trace] [--history FILE] [--zombie-reads]`
  *
  * Runs the deterministic simulation (run.ts) for each seed and checks every history. A failing seed
  * prints its checker report and the command that replays it exactly; the exit code is 1 if any
@@ -16,11 +16,12 @@ interface Args {
   durationMs?: number;
   trace: boolean;
   history?: string;
+  zombieReads: boolean;
 }
 
 function usage(message: string): never {
   process.stderr.write(
-    `error: ${message}\nusage: npm run sim -- --seeds 1..N [--bug ${bugNames.join('|')}] [--duration MS] [--trace] [--history FILE]\n`,
+    `error: ${message}\nusage: npm run sim -- --seeds 1..N [--bug ${bugNames.join('|')}] [--duration MS] [--trace] [--history FILE] [--zombie-reads]\n`,
   );
   process.exit(2);
 }
@@ -35,7 +36,7 @@ function parseSeeds(text: string): number[] {
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { seeds: [1], trace: false };
+  const args: Args = { seeds: [1], trace: false, zombieReads: false };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     const value = () => argv[++i] ?? usage(`${flag} needs a value`);
@@ -47,6 +48,7 @@ function parseArgs(argv: string[]): Args {
     } else if (flag === '--duration') args.durationMs = Number(value());
     else if (flag === '--trace') args.trace = true;
     else if (flag === '--history') args.history = value();
+    else if (flag === '--zombie-reads') args.zombieReads = true;
     else usage(`unknown flag ${flag}`);
   }
   return args;
@@ -58,7 +60,13 @@ async function main(): Promise<void> {
   const failed: number[] = [];
   let operations = 0;
   for (const seed of args.seeds) {
-    const result = await runSimulation({ seed, bug: args.bug, durationMs: args.durationMs });
+    const result = await runSimulation({
+      seed,
+      bug: args.bug,
+      durationMs: args.durationMs,
+      zombieReads: args.zombieReads,
+      verbose: args.trace,
+    });
     operations += result.check.stats.operations;
     if (args.trace) process.stdout.write(result.trace.join('\n') + '\n');
     if (args.history) writeFileSync(args.history, result.history.join('\n') + '\n');

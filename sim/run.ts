@@ -35,6 +35,13 @@ export interface SimOptions {
   bug?: BugName;
   /** Simulated time during which clients run and faults strike (default 1 s). */
   durationMs?: number;
+  /**
+   * After a takeover, keep sending reads and check-tails to the superseded process until it is
+   * killed, as a client with a stale route would (off by default: see docs/testing.md).
+   */
+  zombieReads?: boolean;
+  /** Also trace which process served each append and how it ended. */
+  verbose?: boolean;
 }
 
 export interface SimResult {
@@ -118,6 +125,8 @@ export async function runSimulation(options: SimOptions): Promise<SimResult> {
   const tuning = logOptions(rand);
   note(`log ${JSON.stringify(tuning)}`);
   let current: SimProcess | null = null;
+  /** The process a takeover superseded, until it is killed. */
+  let superseded: SimProcess | null = null;
   let opening = false;
   let names = 0;
   const counts = { faults: 0, crashes: 0, takeovers: 0 };
@@ -198,7 +207,9 @@ export async function runSimulation(options: SimOptions): Promise<SimResult> {
       note('takeover');
       const delay = randInt(rand, 20, 500);
       startProcess(0, (previous) => {
-        if (previous) clock.setTimer(delay, () => kill(previous, 'superseded'));
+        if (!previous) return;
+        superseded = previous;
+        clock.setTimer(delay, () => kill(previous, 'superseded'));
       });
     } else if (current) {
       current.store.faults.clear();
@@ -211,7 +222,16 @@ export async function runSimulation(options: SimOptions): Promise<SimResult> {
   await until(current.engine.createBasin(basin, { createStreamOnAppend: false, createStreamOnRead: false }));
   await until(current.engine.createStream(basin, stream, {}));
 
-  const transport = new EngineTransport(() => current, basin, stream);
+  const readRoute = () => (options.zombieReads && superseded?.alive ? superseded : current);
+  const transport = new EngineTransport(
+    () => current,
+    basin,
+    stream,
+    readRoute,
+    (line) => {
+      if (options.verbose) note(line);
+    },
+  );
   const knowledge = new Knowledge();
   const chainCache = new ChainCache();
   let stopping = false;

@@ -2,13 +2,13 @@
  * The seeded simulation (sim/): the engine and storage on a manual clock under store faults,
  * crashes and takeovers. It proves three things: a seed replays exactly (the same trace twice),
  * every seed of the CI budget yields a linearizable history, and each injected bug of sim/bugs.ts
- * is caught within that budget. SIM_SEEDS sets the budget (default 200).
+ * is caught within that budget. SIM_SEEDS sets the budget (default 300).
  */
 import { describe, expect, it } from 'vitest';
 import { bugNames } from '../../sim/bugs.js';
 import { replayCommand, runSimulation } from '../../sim/run.js';
 
-const seeds = Number(process.env.SIM_SEEDS ?? 200);
+const seeds = Number(process.env.SIM_SEEDS ?? 300);
 
 describe('seeded simulation', () => {
   it('replays a seed exactly: the same trace twice, another trace for another seed', async () => {
