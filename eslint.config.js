@@ -24,11 +24,29 @@ export default tseslint.config(
         'error',
         { object: 'Date', property: 'now', message: 'Use the injected Clock.' },
         { object: 'Math', property: 'random', message: 'Use the injected Rand.' },
+        { object: 'process', property: 'nextTick', message: 'Use the injected Clock (afterIo), or a promise.' },
       ],
       'no-restricted-globals': [
         'error',
         { name: 'setTimeout', message: 'Use the injected Clock.' },
         { name: 'setInterval', message: 'Use the injected Clock.' },
+        { name: 'setImmediate', message: 'Use the injected Clock (afterIo).' },
+        { name: 'queueMicrotask', message: 'Use the injected Clock (afterIo), or a promise.' },
+      ],
+    },
+  },
+  {
+    // The web console renders stored data: text nodes only, never markup (docs/console.md).
+    files: ['src/console/**/*.ts'],
+    rules: {
+      'no-restricted-properties': [
+        'error',
+        { property: 'innerHTML', message: 'Build nodes with h(); record contents are text.' },
+        { property: 'outerHTML', message: 'Build nodes with h(); record contents are text.' },
+        { property: 'insertAdjacentHTML', message: 'Build nodes with h(); record contents are text.' },
+        { property: 'createContextualFragment', message: 'Build nodes with h(); record contents are text.' },
+        { object: 'document', property: 'write', message: 'Build nodes with h().' },
+        { object: 'document', property: 'writeln', message: 'Build nodes with h().' },
       ],
     },
   },

@@ -24,11 +24,13 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { openAdapter } from './lib/adapters.js';
 import { loadavg, sleep } from './lib/procs.js';
+import { ServerMeter } from './lib/server-stats.js';
 import type { Adapter, Endpoint, LiveMode, ServerHandle } from './lib/types.js';
 import { runCliBench } from './ours/cli-bench.js';
 import { s3Endpoint, type S3Endpoint } from './ours/s3.js';
 import { cliCommand, repoRoot, runFromSource } from './ours/server.js';
-import { evaluateTargets, ratios, summarize, toMarkdown, type Cell, type Report, type SystemInfo } from './report.js';
+import { ratios, summarize, toMarkdown, type Cell, type Report, type SystemInfo } from './report.js';
+import { evaluateTargets } from './targets.js';
 import { binaryVersion, dataDirFor, systems, type SystemContext, type SystemDef } from './systems.js';
 import {
   restartId,
@@ -36,6 +38,7 @@ import {
   runMany,
   runRestart,
   runStream,
+  serverMetrics,
   smokeIds,
   workloads as allWorkloads,
   type Outcome,
@@ -136,9 +139,10 @@ function selectedSystems(): SystemDef[] {
         })(),
     );
   if (smoke) {
-    // One peer: Redis (fsync per ack, the main durable comparison) when installed, else the npm one.
+    // One peer: Redis (fsync per ack, the main durable comparison) when installed, else the npm one;
+    // and the node:http ceiling (two seconds-long cells).
     const peer = onPath('redis-server') ? 'redis-always' : 'ds-memory';
-    return systems.filter((s) => s.id === 'ours-memory' || s.id === peer);
+    return systems.filter((s) => s.id === 'ours-memory' || s.id === peer || s.id === 'node-http-trivial');
   }
   return systems;
 }
@@ -293,6 +297,14 @@ async function runCell(sys: Live, w: Workload, rep: number, cells: Cell[]): Prom
     cells.push({ ...base, status: 'n/a', reason: sys.avail.cliReason });
     return undefined;
   }
+  if (sys.def.ceilingOf && !sys.def.ceilingOf.includes(w.id)) {
+    cells.push({
+      ...base,
+      status: 'n/a',
+      reason: `a request/response ceiling, not a store: runs ${sys.def.ceilingOf.join(', ')} only`,
+    });
+    return undefined;
+  }
   if (w.kind === 'stream' && w.session && !sys.def.ours) {
     cells.push({ ...base, status: 'n/a', reason: 'S2S append sessions are our API' });
     return undefined;
@@ -309,26 +321,37 @@ async function runCell(sys: Live, w: Workload, rep: number, cells: Cell[]): Prom
   base.loadavg = loadavg();
   say(`rep ${rep} ${w.id} on ${sys.def.label} (load ${base.loadavg})`);
   let outcome: Outcome & { preloaded?: Preloaded };
+  const meter = new ServerMeter(() => sys.server.pid, sys.server.loop);
   try {
     switch (w.kind) {
       case 'stream': {
         // Without a live read session our server still runs the write side; the cell says so.
-        const shape = sys.avail.live ? w : { ...w, followers: 0 };
-        outcome = await withTimeout(runStream(sys.adapter, shape, sys.endpoint), (w.seconds + 150) * 1000, w.id);
+        // A ceiling system runs the writes alone: there is nothing to follow or read back.
+        const shape = sys.def.ceilingOf
+          ? { ...w, followers: 0, catchup: false }
+          : sys.avail.live
+            ? w
+            : { ...w, followers: 0 };
+        outcome = await withTimeout(runStream(sys.adapter, shape, sys.endpoint, meter), (w.seconds + 150) * 1000, w.id);
+        if (sys.def.ceilingOf) outcome.notes = ['writes only'];
         if (shape.followers > 0 && sys.avail.liveMode && sys.avail.liveMode !== 's2s')
           outcome.notes = [`live readers: ${sys.avail.liveMode}`];
-        if (!sys.avail.live && w.followers > 0) outcome.notes = [`no live reader: ${sys.avail.liveReason}`];
+        if (!sys.avail.live && !sys.def.ceilingOf && w.followers > 0)
+          outcome.notes = [`no live reader: ${sys.avail.liveReason}`];
         break;
       }
       case 'many':
-        outcome = await withTimeout(runMany(sys.adapter, w, sys.server), (w.seconds + 120) * 1000, w.id);
+        outcome = await withTimeout(runMany(sys.adapter, w, sys.server, meter), (w.seconds + 120) * 1000, w.id);
         break;
       case 'catchup':
-        outcome = await withTimeout(runCatchup(sys.adapter, w), (w.maxPreloadS + 300) * 1000, w.id);
+        outcome = await withTimeout(runCatchup(sys.adapter, w, meter, rep), (w.maxPreloadS + 300) * 1000, w.id);
         break;
       case 'cli': {
         const o = sys.server as ServerHandle & { baseUrl: string; basin: string };
+        const mark = await meter.begin();
         const r = await runCliBench(o.baseUrl, o.basin, w);
+        // The whole CLI run: appends, the live reader and the catch-up read (the CLI is its own process).
+        const server = await meter.end(mark);
         outcome = {
           metrics: {
             recPerS: r.write.recordsPerSec,
@@ -340,12 +363,13 @@ async function runCell(sys: Live, w: Workload, rep: number, cells: Cell[]): Prom
               ? { e2eP50: r.e2eLatencyMs.p50, e2eP90: r.e2eLatencyMs.p90, e2eP99: r.e2eLatencyMs.p99 }
               : {}),
             ...(r.catchup ? { catchupMiBps: r.catchup.mibps, catchupRecPerS: r.catchup.recordsPerSec } : {}),
+            ...serverMetrics(server, r.write.records),
           },
           verification: {
             ok: r.verification.ok === true,
             details: r.verification.ok ? [] : [JSON.stringify(r.verification).slice(0, 300)],
           },
-          raw: r,
+          raw: { ...r, server },
         };
         break;
       }
@@ -460,7 +484,9 @@ async function main(): Promise<void> {
       const missing = sys.binary && !onPath(sys.binary);
       const version = sys.binary
         ? binaryVersion(sys.binary)
-        : '@durable-streams/server ' + pkgVersion('@durable-streams/server');
+        : sys.ceilingOf
+          ? `Node ${process.version} node:http`
+          : '@durable-streams/server ' + pkgVersion('@durable-streams/server');
       avail.set(sys.id, {
         info: {
           id: sys.id,

@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { startDurableStreams } from './peers/durable-streams.js';
 import { startNats } from './peers/nats.js';
+import { startTrivial } from './peers/node-http-trivial.js';
 import { startRedis } from './peers/redis.js';
 import { startOurs, type OurServer, type S3Settings } from './ours/server.js';
 import type { ServerHandle } from './lib/types.js';
@@ -27,6 +28,11 @@ export interface SystemDef {
   persistent: boolean;
   /** Needs a binary on PATH (peers installed from Debian). */
   binary?: string;
+  /**
+   * A ceiling rather than a store (the trivial node:http server): it runs only these workloads, as
+   * writes alone (no live reader, no catch-up), and every other cell says why it did not run.
+   */
+  ceilingOf?: string[];
   start(ctx: SystemContext): Promise<ServerHandle | OurServer>;
 }
 
@@ -97,6 +103,15 @@ export const systems: SystemDef[] = [
     ack: 'in memory',
     persistent: false,
     start: (c) => startDurableStreams(undefined, c.logDir),
+  },
+  {
+    id: 'node-http-trivial',
+    label: 'node:http trivial',
+    ours: false,
+    ack: 'nothing stored: a fixed answer per POST (the unary HTTP/1.1 ceiling)',
+    persistent: false,
+    ceilingOf: ['W3', 'W4'],
+    start: (c) => startTrivial(c.logDir),
   },
 ];
 

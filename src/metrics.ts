@@ -173,7 +173,7 @@ new Gauge({
 });
 new Gauge({
   name: 's2_active_streamers',
-  help: 'Streams with an active streamer (recently written or read).',
+  help: 'Streams with an active streamer (recently written; reads build none).',
   registers: [registry],
   collect() {
     this.set(stateSource?.activeStreamers() ?? 0);

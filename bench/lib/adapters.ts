@@ -9,6 +9,8 @@ export async function openAdapter(endpoint: Endpoint): Promise<Adapter> {
       return (await import('../peers/nats.js')).openNats(endpoint.port);
     case 'durable-streams':
       return (await import('../peers/durable-streams.js')).openDurableStreams(endpoint.port);
+    case 'trivial':
+      return (await import('../peers/node-http-trivial.js')).openTrivial(endpoint.port);
     case 's2lite':
       return (await import('../ours/client.js')).openS2Lite(endpoint.baseUrl, endpoint.basin, endpoint.live);
   }

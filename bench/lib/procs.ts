@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { createWriteStream, readFileSync } from 'node:fs';
 import net from 'node:net';
-import type { Endpoint, ServerHandle } from './types.js';
+import type { Endpoint, LoopSource, ServerHandle } from './types.js';
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -96,6 +96,7 @@ export async function startRestartable(
   launch: () => Promise<Spawned>,
   endpoint: Endpoint,
   dataDir: string | undefined,
+  loop?: LoopSource,
 ): Promise<ServerHandle> {
   let proc = await launch();
   return {
@@ -104,6 +105,7 @@ export async function startRestartable(
     },
     endpoint,
     dataDir,
+    loop,
     stop: () => proc.stop(),
     async crashAndRestart() {
       await proc.kill9();

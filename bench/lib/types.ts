@@ -14,7 +14,9 @@ export type Endpoint =
    * batches, the counterpart of Redis XREAD and NATS push consumers), an SSE read session, or
    * unary long-poll reads.
    */
-  | { kind: 's2lite'; baseUrl: string; basin: string; live?: LiveMode };
+  | { kind: 's2lite'; baseUrl: string; basin: string; live?: LiveMode }
+  /** A trivial node:http server answering every POST with a fixed body: the ceiling of unary HTTP/1.1 on Node. */
+  | { kind: 'trivial'; port: number };
 
 export type LiveMode = 's2s' | 'sse' | 'poll';
 
@@ -53,10 +55,18 @@ export interface Adapter {
   follow(stream: string, recordBytes: number, onRecord: OnRecord): Promise<Subscription>;
   /** Reads from the first record up to the current tail, then returns. */
   catchup(stream: string, recordBytes: number, onRecord: OnRecord): Promise<void>;
+  /**
+   * Our server only: reads from the first record to the tail through one S2S read session (frames of
+   * protobuf batches, no page round trips), then returns.
+   */
+  catchupSession?(stream: string, recordBytes: number, onRecord: OnRecord): Promise<void>;
   /** Resolves once the server answers requests (used after a restart). */
   ready(): Promise<void>;
   close(): Promise<void>;
 }
+
+/** Where a server's event-loop lag can be read: its Prometheus endpoint, or a loop probe file (SIGUSR2). */
+export type LoopSource = { kind: 'metrics'; port: number } | { kind: 'signal'; file: string };
 
 export type AdapterFactory = (endpoint: Endpoint) => Promise<Adapter>;
 
@@ -66,6 +76,8 @@ export interface ServerHandle {
   readonly endpoint: Endpoint;
   /** Where the data lives (for the report); undefined in memory mode. */
   readonly dataDir?: string;
+  /** Node servers: where their event-loop lag and GC time can be read (bench/lib/server-stats.ts). */
+  readonly loop?: LoopSource;
   /** Graceful stop (SIGTERM or the server's own shutdown command), then SIGKILL after a grace period. */
   stop(): Promise<void>;
   /** SIGKILL, then start again on the same port and data; resolves when the process is listening. */

@@ -6,13 +6,8 @@
  * checks the decoded counts so a broken codec cannot post a fast number.
  */
 import { decodeAppendInputJson, encodeReadBatchJson, type RecordFormat } from '../../src/api/codec/json-records.js';
-import {
-  decodeAppendInput,
-  decodeReadBatch,
-  encodeAppendInput,
-  encodeReadBatch,
-  type ReadBatch,
-} from '../../src/api/codec/proto.js';
+import { decodeAppendInput, encodeReadBatch, type ReadBatch } from '../../src/api/codec/proto.js';
+import { decodeReadBatch, encodeAppendInput } from '../../src/api/codec/proto-client.js';
 import { encodeRegularFrame } from '../../src/api/s2s/frame.js';
 import { FrameReader } from '../../src/api/s2s/reader.js';
 import type { AppendInput, SequencedRecord } from '../../src/domain/types.js';

@@ -7,7 +7,7 @@
  * remains for servers without S2S.
  */
 import http from 'node:http';
-import { decodeAppendAck, decodeReadBatch, encodeAppendInput } from '../../src/api/codec/proto.js';
+import { decodeAppendAck, decodeReadBatch, encodeAppendInput } from '../../src/api/codec/proto-client.js';
 import { encodeRegularFrame, parseTerminalPayload } from '../../src/api/s2s/frame.js';
 import { FrameReader } from '../../src/api/s2s/reader.js';
 import { agent, openEventStream, request, requestOk } from '../lib/http.js';
@@ -35,6 +35,21 @@ function deliver(records: JsonRecord[], onRecord: OnRecord, t: number): number {
     last = r.seq_num;
   }
   return last;
+}
+
+/**
+ * One unary append in `application/protobuf`: the request every unary writer sends. The trivial
+ * node:http ceiling (bench/peers/node-http-trivial.ts) is driven through this same function.
+ */
+export async function postAppend(
+  pool: http.Agent,
+  port: number,
+  path: string,
+  headers: http.OutgoingHttpHeaders,
+  records: Buffer[],
+): Promise<void> {
+  const body = encodeAppendInput({ records: records.map((b) => ({ headers: [], body: b })) });
+  await requestOk(pool, port, 'POST', path, Buffer.from(body.buffer, body.byteOffset, body.length), headers);
 }
 
 export async function createBasin(baseUrl: string, basin: string): Promise<void> {
@@ -71,6 +86,55 @@ export async function openS2Lite(baseUrl: string, basin: string, live: LiveMode 
     for (const r of records) onRecord(r.body, r.body.length, t);
     return records.length ? records[records.length - 1]!.seqNum + 1 : -1;
   };
+
+  const tailOf = async (stream: string) => {
+    const res = await requestOk(control, port, 'GET', `${recordsPath(stream)}/tail`, undefined, headers);
+    return (JSON.parse(res.body.toString('utf8')) as { tail: { seq_num: number } }).tail.seq_num;
+  };
+
+  /**
+   * Catch-up through one S2S read session: from seq 0 with `count` = the tail and no `wait`, so the
+   * server streams stored batches back to back and ends the response at the tail (api.md 8.2, 8.6).
+   */
+  const catchupS2s = (stream: string, count: number, onRecord: OnRecord): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const req = http.get(
+        {
+          host: '127.0.0.1',
+          port,
+          path: `${recordsPath(stream)}?seq_num=0&count=${count}`,
+          headers: { 's2-basin': basin, 'content-type': 's2s/proto' },
+        },
+        (res) => {
+          if (res.statusCode !== 200) {
+            res.resume();
+            reject(new Error(`S2S catch-up read session: HTTP ${res.statusCode}`));
+            return;
+          }
+          let failure: Error | undefined;
+          const frames = new FrameReader();
+          res.on('data', (chunk: Buffer) => {
+            const t = nowNs();
+            try {
+              for (const frame of frames.push(chunk)) {
+                if (frame.terminal) {
+                  const { status, body } = parseTerminalPayload(frame.payload);
+                  failure ??= new Error(`S2S terminal frame ${status}: ${body.slice(0, 200)}`);
+                  continue;
+                }
+                for (const r of decodeReadBatch(frame.payload).records) onRecord(r.body, r.body.length, t);
+              }
+            } catch (e) {
+              failure ??= e as Error;
+              req.destroy();
+            }
+          });
+          res.on('end', () => (failure ? reject(failure) : resolve()));
+          res.on('error', (e) => reject(failure ?? e));
+        },
+      );
+      req.on('error', reject);
+    });
 
   /** An SSE read session from seq 0 with no limits: it follows the tail (api.md, read sessions). */
   const followSse = async (stream: string, onRecord: OnRecord): Promise<Subscription> => {
@@ -260,10 +324,7 @@ export async function openS2Lite(baseUrl: string, basin: string, live: LiveMode 
       pools.add(pool);
       const p = recordsPath(stream);
       return {
-        async send(records) {
-          const body = encodeAppendInput({ records: records.map((b) => ({ headers: [], body: b })) });
-          await requestOk(pool, port, 'POST', p, Buffer.from(body.buffer, body.byteOffset, body.length), proto);
-        },
+        send: (records) => postAppend(pool, port, p, proto, records),
         async close() {
           if (!own) return;
           pool.destroy();
@@ -276,14 +337,17 @@ export async function openS2Lite(baseUrl: string, basin: string, live: LiveMode 
       return live === 'sse' ? followSse(stream, onRecord) : followPoll(stream, onRecord);
     },
     async catchup(stream, _recordBytes, onRecord) {
-      const tailRes = await requestOk(control, port, 'GET', `${recordsPath(stream)}/tail`, undefined, headers);
-      const tail = (JSON.parse(tailRes.body.toString('utf8')) as { tail: { seq_num: number } }).tail.seq_num;
+      const tail = await tailOf(stream);
       let next = 0;
       while (next < tail) {
         const after = await readPage(stream, next, onRecord);
         if (after < 0) throw new Error(`catch-up stalled at ${next} of ${tail}`);
         next = after;
       }
+    },
+    async catchupSession(stream, _recordBytes, onRecord) {
+      const tail = await tailOf(stream);
+      if (tail > 0) await catchupS2s(stream, tail, onRecord);
     },
     async ready() {
       for (;;) {

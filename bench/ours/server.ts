@@ -66,6 +66,8 @@ export async function startOurs(
     launch,
     { kind: 's2lite', baseUrl, basin: opts.basin },
     mode === 'memory' ? undefined : opts.dataDir,
+    // The server's own /metrics carries the event-loop lag histogram (reset at every scrape).
+    { kind: 'metrics', port },
   );
   try {
     await createBasin(baseUrl, opts.basin);

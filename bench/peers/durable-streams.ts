@@ -9,6 +9,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { agent, openEventStream, requestOk } from '../lib/http.js';
+import { PROBE_FILE_ENV } from '../lib/loop-probe.js';
 import { freePort, sleep, spawnListening, startRestartable } from '../lib/procs.js';
 import { nowNs } from '../lib/stats.js';
 import type { Adapter, OnRecord, ServerHandle, Subscription, Writer } from '../lib/types.js';
@@ -17,14 +18,17 @@ export async function startDurableStreams(dataDir: string | undefined, logDir: s
   if (dataDir) mkdirSync(dataDir, { recursive: true });
   const port = await freePort();
   const entry = fileURLToPath(new URL('./durable-streams-server.ts', import.meta.url));
+  const mode = dataDir ? 'file' : 'memory';
+  const probe = path.join(logDir, `durable-streams-${mode}-${port}.loop.json`);
   const launch = () =>
     spawnListening(
       process.execPath,
       ['--import', 'tsx', entry, String(port), ...(dataDir ? [dataDir] : [])],
-      path.join(logDir, `durable-streams-${dataDir ? 'file' : 'memory'}.log`),
+      path.join(logDir, `durable-streams-${mode}.log`),
       port,
+      { env: { ...process.env, [PROBE_FILE_ENV]: probe } },
     );
-  return startRestartable(launch, { kind: 'durable-streams', port }, dataDir);
+  return startRestartable(launch, { kind: 'durable-streams', port }, dataDir, { kind: 'signal', file: probe });
 }
 
 /** Reassembles fixed-size records from arbitrary byte chunks. */

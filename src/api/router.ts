@@ -1,6 +1,7 @@
 /**
- * The route table: every path of the API in one list (api.md 1.2). Unknown paths get an empty
- * 404; a known path with the wrong method gets an empty 405 with `Allow`.
+ * The route table: matches a method and path against the routes the v1 modules register (their
+ * paths are all listed in paths.ts). Unknown paths get an empty 404; a known path with the wrong
+ * method gets an empty 405 with `Allow`.
  */
 import { errors } from '../domain/errors.js';
 import type { RequestContext } from './http.js';

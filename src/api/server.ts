@@ -3,8 +3,10 @@
  * to responses and logs one line per request.
  */
 import type { Logger } from 'pino';
+import { errors } from '../domain/errors.js';
 import type { Engine } from '../engine/engine.js';
 import { bindStateGauges, exposition, metrics } from '../metrics.js';
+import { ConsoleSite, findConsoleDir } from './console.js';
 import { errorResponse } from './errors.js';
 import { RequestContext, type Request, type Response } from './http.js';
 import { listen, type Listener } from './listener.js';
@@ -13,6 +15,7 @@ import { registerBasinRoutes } from './v1/basins.js';
 import { registerNotImplementedRoutes } from './v1/not-implemented.js';
 import { registerRecordRoutes } from './v1/records.js';
 import { registerStreamRoutes } from './v1/streams.js';
+import { paths } from './paths.js';
 
 export interface ServerOptions {
   engine: Engine;
@@ -23,6 +26,8 @@ export interface ServerOptions {
   logger: Logger;
   /** Prometheus exposition for GET /metrics. */
   metrics?: () => Promise<{ contentType: string; body: string }>;
+  /** Serve the web console at `/` and `/console/...` (docs/console.md); `s2-lite serve` turns it on. */
+  console?: boolean;
 }
 
 export function buildRouter(engine: Engine): Router {
@@ -57,11 +62,23 @@ function applyCors(ctx: RequestContext): boolean {
 
 export class S2Server {
   private listener: Listener | undefined;
-  private readonly router: Router;
+  private engine!: Engine;
+  private router!: Router;
+  private readonly console: ConsoleSite | undefined;
 
   constructor(private readonly options: ServerOptions) {
-    this.router = buildRouter(options.engine);
-    const state = options.engine.ctx.state;
+    this.console = options.console ? new ConsoleSite(findConsoleDir()) : undefined;
+    this.useEngine(options.engine);
+  }
+
+  /**
+   * Routes every request from now on to `engine` (how `S2Lite.reset()` swaps in an empty one).
+   * Requests already running finish on the engine they started with.
+   */
+  useEngine(engine: Engine): void {
+    this.engine = engine;
+    this.router = buildRouter(engine);
+    const state = engine.ctx.state;
     bindStateGauges({
       basins: () => state.basins.size,
       streams: () => state.streamsById.size,
@@ -100,20 +117,30 @@ export class S2Server {
       }
       // HEAD is answered like GET (without the body), as the router does for /v1 routes.
       const isGet = ctx.method === 'GET' || ctx.method === 'HEAD';
-      if (isGet && (ctx.path === '/health' || ctx.path === '/ping')) {
+      if (isGet && (ctx.path === paths.health || ctx.path === paths.ping)) {
         route = ctx.path;
         return this.health(ctx);
       }
-      if (isGet && ctx.path === '/metrics') {
+      if (isGet && ctx.path === paths.prometheus) {
         route = ctx.path;
         const { contentType, body } = await (this.options.metrics ?? exposition)();
         return ctx.send(200, body, { 'content-type': contentType });
+      }
+      // Only `/`, `/console` and `/console/...` change; unknown paths stay an empty 404 (api.md 1.2).
+      if (this.console && ConsoleSite.owns(ctx.path)) {
+        route = 'console';
+        return this.console.serve(ctx);
       }
       const match = this.router.match(ctx.method, ctx.path);
       if (match.kind === 'not-found') return ctx.send(404, undefined);
       if (match.kind === 'method-not-allowed') return ctx.send(405, undefined, { allow: match.allow.join(',') });
       route = match.pattern;
       ctx.params = match.params;
+      // A fenced or failed instance answers no /v1 request from its possibly stale view (api.md 10.4:
+      // 503 unavailable): not when the request arrives, nor (reads) when a success is about to go
+      // out after a wait. A write that became durable keeps its acknowledgement.
+      this.requireHealthy();
+      if (isGet) ctx.beforeSuccess = () => this.requireHealthy();
       await match.handler(ctx);
     } catch (error) {
       const response = errorResponse(error);
@@ -152,8 +179,13 @@ export class S2Server {
     );
   }
 
-  private health(ctx: RequestContext): void {
+  private requireHealthy(): void {
     const health = this.options.engine.health();
+    if (!health.ok) throw errors.unavailable(`this instance cannot serve: ${health.reason}`);
+  }
+
+  private health(ctx: RequestContext): void {
+    const health = this.engine.health();
     if (health.ok) ctx.send(200, 'OK', { 'content-type': 'text/plain; charset=utf-8' });
     else ctx.send(503, health.reason, { 'content-type': 'text/plain; charset=utf-8' });
   }

@@ -3,7 +3,7 @@
  * reported as one line naming the option.
  */
 import { InvalidArgumentError, Option } from 'commander';
-import { parseDurationMs, parseSize } from './units.js';
+import { parseDurationMs, parseSize } from '../util/units.js';
 
 /** A non-negative integer (at least `min`) that fits a JS number exactly. */
 export function parseCount(text: string, min = 0): number {

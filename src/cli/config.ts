@@ -7,7 +7,7 @@
 import type { BasinConfig as SdkBasinConfig, StreamConfig as SdkStreamConfig } from '@s2-dev/streamstore';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { BasinConfig, StreamConfigLayer } from '../domain/types.js';
-import { streamConfig } from './spec.js';
+import { streamConfig } from '../lite/spec.js';
 import { UsageError } from './client.js';
 import { parseDurationArg } from './args.js';
 

@@ -4,7 +4,7 @@
  * endpoint through the official SDK (see docs/cli.md).
  */
 import { Command, Option } from 'commander';
-import { serve, serveDefaults } from './serve.js';
+import { serveDefaults, type ServeOptions } from './serve-options.js';
 import { registerApplyCommand } from './commands/apply.js';
 import { registerBasinCommands } from './commands/basins.js';
 import { registerBenchCommand } from './commands/bench.js';
@@ -35,14 +35,26 @@ export function buildProgram(): Command {
     .option('--tls-cert <file>', 'TLS certificate (PEM); requires --tls-key')
     .option('--tls-key <file>', 'TLS private key (PEM); requires --tls-cert')
     .option('--no-cors', 'do not send CORS headers')
+    .option('--no-console', 'do not serve the web console at / and /console/')
     .addOption(
-      new Option('--init-file <file>', 'basins and streams to create or update at startup (JSON)').env('S2LITE_INIT_FILE'),
+      new Option('--init-file <file>', 'basins and streams to create or update at startup (JSON)').env(
+        'S2LITE_INIT_FILE',
+      ),
     )
-    .option('--append-inflight-bytes <size>', 'budget of appended bytes awaiting durability', serveDefaults.appendInflightBytes)
-    .option('--flush-interval <duration>', 'minimum time between storage flushes (default 0 on disk/memory, 50ms on S3)')
+    .option(
+      '--append-inflight-bytes <size>',
+      'budget of appended bytes awaiting durability',
+      serveDefaults.appendInflightBytes,
+    )
+    .option(
+      '--flush-interval <duration>',
+      'minimum time between storage flushes (default 0 on disk/memory, 50ms on S3)',
+    )
     .option('--log-level <level>', 'trace, debug, info, warn, error', 'info')
     .addHelpText('after', '\nExample:\n  s2-lite serve --port 8080 --local-root ./data\n')
-    .action(async (options) => {
+    .action(async (options: ServeOptions) => {
+      // Loaded here, not at the top: the server is most of the code, and client commands skip it.
+      const { serve } = await import('./serve.js');
       await serve(options).catch(exitWithError);
     });
 

@@ -1,128 +1,35 @@
 /**
- * `s2-lite serve`: open the store, recover, apply the init file, serve until SIGINT/SIGTERM.
+ * `s2-lite serve`: the command-line face of `S2Lite` (src/lite/lite.ts), which does the work.
+ * This file adds what only a process needs: a log on stderr (pretty on a terminal), the lines
+ * telling the user where the server is, and SIGINT/SIGTERM handling. Loaded only when `serve`
+ * runs (main.ts): it pulls in the whole server, which client commands do not need.
  */
-import { readFileSync } from 'node:fs';
 import pino, { type Logger } from 'pino';
-import { generate as generateCert } from 'selfsigned';
-import { S2Server } from '../api/server.js';
-import { Engine } from '../engine/engine.js';
-import { appendInflightBytesDefault, appendInflightBytesMin, shutdownGraceMs } from '../limits.js';
-import { openStreamLog } from '../storage/open.js';
-import { loadResourceSpec, type ResourceSpec } from './spec.js';
-import { parseDurationMs, parseSize } from './units.js';
+import { S2Lite } from '../lite/lite.js';
+import { checkLogLevel, describeStorage, loggerRedaction, type LogLevel, type S2LiteOptions } from '../lite/options.js';
+import type { ServeOptions } from './serve-options.js';
 
-export interface ServeOptions {
-  host: string;
-  port?: number;
-  localRoot?: string;
-  bucket?: string;
-  path: string;
-  tlsSelf: boolean;
-  tlsCert?: string;
-  tlsKey?: string;
-  cors: boolean;
-  initFile?: string;
-  appendInflightBytes: string;
-  flushInterval?: string;
-  logLevel: string;
-}
-
-export type StorageMode = { kind: 'memory' } | { kind: 'local'; root: string } | { kind: 's3'; bucket: string; prefix: string };
-
-export function storageMode(options: ServeOptions): StorageMode {
-  if (options.localRoot && options.bucket) throw new Error('--local-root and --bucket cannot be used together');
-  if (options.bucket) return { kind: 's3', bucket: options.bucket, prefix: options.path };
-  if (options.localRoot) return { kind: 'local', root: options.localRoot };
-  return { kind: 'memory' };
-}
-
-export function describeStorage(mode: StorageMode): string {
-  switch (mode.kind) {
-    case 'memory':
-      return 'in-memory (data is lost when the process exits)';
-    case 'local':
-      return `local disk at ${mode.root} (fsync before acknowledging)`;
-    case 's3':
-      return `S3 bucket ${mode.bucket}${mode.prefix ? ` under ${mode.prefix}` : ''}`;
-  }
-}
-
-/**
- * After taking over a store, wait one manifest poll interval before serving so that a previous
- * instance still running on the same store notices it was fenced and stops serving reads.
- */
-const takeoverSettleMs = 1_000;
-
-async function tlsMaterial(options: ServeOptions): Promise<{ cert: string | Buffer; key: string | Buffer } | undefined> {
-  if (options.tlsSelf && (options.tlsCert || options.tlsKey)) {
-    throw new Error('--tls-self cannot be combined with --tls-cert/--tls-key');
-  }
-  if (Boolean(options.tlsCert) !== Boolean(options.tlsKey)) throw new Error('--tls-cert and --tls-key require each other');
-  if (options.tlsCert && options.tlsKey) {
-    return { cert: readFileSync(options.tlsCert), key: readFileSync(options.tlsKey) };
-  }
-  if (!options.tlsSelf) return undefined;
-  const pems = await generateCert([{ name: 'commonName', value: 'localhost' }], {
-    keySize: 2048,
-    algorithm: 'sha256',
-    extensions: [
-      {
-        name: 'subjectAltName',
-        altNames: [
-          { type: 2, value: 'localhost' },
-          { type: 7, ip: '127.0.0.1' },
-          { type: 7, ip: '::1' },
-        ],
-      },
-    ],
-  });
-  return { cert: pems.cert, key: pems.private };
-}
-
-async function applySpec(engine: Engine, spec: ResourceSpec, logger: Logger): Promise<void> {
-  for (const basin of spec.basins) {
-    const { outcome } = await engine.ensureBasin(basin.name, basin.config);
-    logger.info({ basin: basin.name, outcome }, 'init file: basin');
-    for (const stream of basin.streams) {
-      const result = await engine.ensureStream(basin.name, stream.name, stream.config);
-      logger.info({ basin: basin.name, stream: stream.name, outcome: result.outcome }, 'init file: stream');
-    }
-  }
-}
-
-export function makeLogger(level: string): Logger {
+export function makeLogger(level: LogLevel): Logger {
   const pretty = process.stderr.isTTY;
   return pino(
-    { level, redact: { paths: ['req.headers.authorization', 'req.headers["s2-encryption-key"]'], remove: true } },
-    pretty ? pino.transport({ target: 'pino-pretty', options: { destination: 2, colorize: true } }) : pino.destination(2),
+    { level, redact: loggerRedaction },
+    pretty
+      ? pino.transport({ target: 'pino-pretty', options: { destination: 2, colorize: true } })
+      : pino.destination(2),
   );
 }
 
 export async function serve(options: ServeOptions): Promise<void> {
-  const logger = makeLogger(options.logLevel);
-  const mode = storageMode(options);
-  const tls = await tlsMaterial(options);
-  const port = options.port ?? (tls ? 443 : 8080);
-  const inflightBytes = Math.max(appendInflightBytesMin, parseSize(options.appendInflightBytes));
-  const spec = options.initFile ? loadResourceSpec(options.initFile) : undefined;
+  const logger = makeLogger(checkLogLevel(options.logLevel, 'cli'));
+  const tls = options.tlsSelf || Boolean(options.tlsCert);
+  const liteOptions: S2LiteOptions = {
+    ...options,
+    console: options.console !== false,
+    port: options.port ?? (tls ? 443 : 8080),
+    logger,
+  };
+  const lite = await S2Lite.startWith(liteOptions, 'cli');
 
-  if (mode.kind === 's3') process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  const flushIntervalMs = options.flushInterval === undefined ? undefined : parseDurationMs(options.flushInterval);
-  const log = await openStreamLog(mode.kind === 'local' ? { kind: 'local', root: mode.root } : mode, {
-    flushIntervalMs,
-    logger: (event, fields) => logger.info(fields, `storage: ${event}`),
-  });
-  logger.info(log.stats(), 'storage recovered');
-  if (mode.kind !== 'memory') await new Promise((resolve) => setTimeout(resolve, takeoverSettleMs));
-  const engine = new Engine(log, {
-    logEvent: (event, fields) => logger.info(fields, event),
-    appendInflightBytes: inflightBytes,
-  });
-  if (spec) await applySpec(engine, spec, logger);
-  engine.start();
-
-  const server = new S2Server({ engine, host: options.host, port, tls, cors: options.cors, logger });
-  // Handlers go in before the listening line is printed: a supervisor may signal as soon as it sees it.
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) {
@@ -131,32 +38,19 @@ export async function serve(options: ServeOptions): Promise<void> {
     }
     stopping = true;
     logger.info({ signal }, 'shutting down');
-    // Stop accepting, let sequenced appends become durable and be acknowledged, end sessions
-    // cleanly, then wait (up to the grace period) for connections to finish.
-    const closing = server.close(shutdownGraceMs);
-    await engine.drain();
-    await closing;
-    await engine.close();
-    logger.info('stopped');
+    await lite.stop();
     logger.flush?.();
     process.exit(0);
   };
+  // Handlers go in before the listening line is printed: a supervisor may signal as soon as it sees it.
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
-  await server.start();
-  const scheme = tls ? 'https' : 'http';
-  const shownHost = options.host === '0.0.0.0' || options.host === '::' ? 'localhost' : options.host;
-  const endpoint = `${scheme}://${shownHost}:${server.port}`;
-  logger.info({ endpoint, storage: mode.kind, appendInflightBytes: inflightBytes, cors: options.cors }, 'listening');
+  const exports = Object.entries(lite.env).map(([name, value]) => `${name}=${value}`);
   process.stdout.write(
-    `s2-lite listening on ${endpoint}\n` +
-      `storage: ${describeStorage(mode)}\n` +
+    `s2-lite listening on ${lite.endpoint}\n` +
+      `storage: ${describeStorage(lite.storage)}\n` +
+      (lite.console ? `console: ${lite.endpoint}/\n` : '') +
       `Point the S2 CLI and SDKs at it with:\n` +
-      `export S2_ACCOUNT_ENDPOINT=${endpoint} S2_BASIN_ENDPOINT=${endpoint} S2_ACCESS_TOKEN=ignored` +
-      (options.tlsSelf ? ' S2_SSL_NO_VERIFY=1' : '') +
-      '\n',
+      `export ${exports.join(' ')}\n`,
   );
-
 }
-
-export const serveDefaults = { appendInflightBytes: `${appendInflightBytesDefault / (1024 * 1024)}MiB` };

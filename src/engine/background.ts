@@ -7,7 +7,6 @@ import { backgroundTaskPeriodMs } from '../limits.js';
 import type { Timer } from '../util/clock.js';
 import type { EngineContext } from './context.js';
 import { deleteStream } from './streams.js';
-import { hasPendingAppends } from './streamer.js';
 import type { StreamState } from './state.js';
 
 /** Delay between a trigger (e.g. a deletion) and the run, so clients can observe "deleting". */
@@ -124,14 +123,14 @@ export class BackgroundTasks {
       // Re-check after the asynchronous emptiness scan: an append may have landed meanwhile, or be
       // sequenced but not yet durable (deleteStream sequences the terminal trim synchronously).
       if (now - stream.lastWriteMs < minAgeSecs * 1000 || stream.meta.deletedAtMs !== null) continue;
-      if (hasPendingAppends(stream)) continue;
+      if ((stream.runtime?.pendingCount ?? 0) > 0) continue;
       this.log('deleting empty stream', { basin: stream.basin, stream: stream.name });
       await deleteStream(this.ctx, stream.basin, stream.name);
     }
   }
 
   private async isEmpty(stream: StreamState, nowMs: number): Promise<boolean> {
-    const records = await this.ctx.log.read({
+    const { records } = await this.ctx.log.read({
       stream: stream.id,
       startSeqNum: stream.trimPoint,
       endSeqNum: stream.tail.seqNum,

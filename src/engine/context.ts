@@ -3,12 +3,16 @@
  */
 import type { Clock } from '../util/clock.js';
 import type { Rand } from '../util/rand.js';
-import type { StreamLog } from '../storage/types.js';
+import type { DurabilityRouter } from './durability.js';
 import type { EngineState, StreamState } from './state.js';
+import type { EngineLog } from './storage-errors.js';
 
 export interface EngineContext {
   state: EngineState;
-  log: StreamLog;
+  /** The stream log, its errors mapped to API errors. */
+  log: EngineLog;
+  /** Where streamers register their appends to hear when they are durable. */
+  durability: DurabilityRouter;
   clock: Clock;
   rand: Rand;
   /** New unique stream ids (never reused across incarnations). */

@@ -13,6 +13,7 @@ import { BackgroundTasks } from './background.js';
 import * as basins from './basins.js';
 import type { BasinConfigPatch, StreamConfigPatch } from './config.js';
 import type { EngineContext } from './context.js';
+import { DurabilityRouter } from './durability.js';
 import {
   collectUnary,
   openReadSession,
@@ -22,7 +23,8 @@ import {
 } from './read-session.js';
 import { Semaphore } from './semaphore.js';
 import { EngineState, type StreamState } from './state.js';
-import { Streamer, streamerOf } from './streamer.js';
+import { engineLog } from './storage-errors.js';
+import { streamerOf } from './streamer.js';
 import * as streams from './streams.js';
 import type {
   AppendAck,
@@ -47,13 +49,15 @@ export class Engine {
   readonly ctx: EngineContext;
   readonly background: BackgroundTasks;
   private readonly dataPlane: DataPlane;
-  private failure: string | undefined;
 
   constructor(log: StreamLog, options: EngineOptions = {}) {
     const logEvent = options.logEvent ?? (() => {});
+    const state = EngineState.fromRecovered(log.recovered());
+    const durability = new DurabilityRouter(state, logEvent);
     this.ctx = {
-      state: EngineState.fromRecovered(log.recovered()),
-      log,
+      state,
+      log: engineLog(log),
+      durability,
       clock: options.clock ?? systemClock,
       rand: options.rand ?? systemRand,
       newStreamId: options.newStreamId ?? (() => randomUUID()),
@@ -64,14 +68,7 @@ export class Engine {
     this.background = new BackgroundTasks(this.ctx, logEvent);
     const budget = Math.max(appendInflightBytesMin, options.appendInflightBytes ?? appendInflightBytesDefault);
     this.dataPlane = { ctx: this.ctx, budget: new Semaphore(budget), refusal: () => this.writeRefusal() };
-    log.onFailure((reason) => {
-      this.failure = reason;
-      logEvent('storage failed', { reason });
-      // Nothing in flight can become known-durable any more, and followers would wait forever.
-      for (const stream of this.ctx.state.streamsById.values()) {
-        if (stream.runtime instanceof Streamer) stream.runtime.onCommitFailed(new Error(reason));
-      }
-    });
+    this.ctx.log.subscribe(durability);
   }
 
   start(): void {
@@ -85,24 +82,27 @@ export class Engine {
    */
   async drain(): Promise<void> {
     this.ctx.shuttingDown = true;
-    for (const stream of this.ctx.state.streamsById.values()) {
-      if (stream.runtime instanceof Streamer) stream.runtime.endFollowers('server shutting down');
-    }
+    this.endFollowers();
     await this.ctx.log.barrier().catch(() => {});
   }
 
   async close(): Promise<void> {
     await this.background.stop();
-    for (const stream of this.ctx.state.streamsById.values()) {
-      if (stream.runtime instanceof Streamer) stream.runtime.shutdown();
-    }
+    this.endFollowers();
+    for (const stream of this.ctx.state.streamsById.values()) stream.runtime?.shutdown();
     await this.ctx.log.close();
   }
 
   /** ok, or why the server cannot serve (fenced, storage failed, closed). */
   health(): { ok: true } | { ok: false; reason: string } {
-    if (this.failure !== undefined) return { ok: false, reason: this.failure };
-    return this.ctx.log.status();
+    const reason = this.ctx.log.refusal();
+    return reason === undefined ? { ok: true } : { ok: false, reason };
+  }
+
+  /** Live followers end with `unavailable` (after the batches already queued for them). */
+  private endFollowers(): void {
+    const closing = errors.unavailable('server shutting down');
+    for (const stream of this.ctx.state.streamsById.values()) stream.followers?.close(closing);
   }
 
   // Control plane: basins.
@@ -164,10 +164,7 @@ export class Engine {
   }
 
   private writeRefusal(): string | undefined {
-    if (this.failure !== undefined) return this.failure;
-    if (this.ctx.shuttingDown) return 'server shutting down';
-    const status = this.ctx.log.status();
-    return status.ok ? undefined : status.reason;
+    return this.ctx.log.refusal() ?? (this.ctx.shuttingDown ? 'server shutting down' : undefined);
   }
 
   /**

@@ -1,18 +1,61 @@
 /**
  * Live followers of a stream (lite-internals 1.3 `follow_tx`, 7 "Broadcast with lag"). The
- * streamer pushes every batch once it is durable; each follower buffers at most
+ * stream's streamer pushes every batch once it is durable; each follower buffers at most
  * `followerLagBatchesMax` batches. A follower that falls further behind is detached and marked
  * lagged, and its reader goes back to reading from storage, so a slow reader never makes the
  * writer buffer without bound. A close (terminal trim, storage failure) is delivered after the
  * batches already queued, so readers see the terminal trim record before the error.
+ *
+ * The set lives on the stream, not on its streamer: following is the read side's lease, and a
+ * read never builds write state. A streamer that goes dormant and is rebuilt feeds the same set.
  */
 import { followerLagBatchesMax } from '../limits.js';
+import { metrics } from '../metrics.js';
 import type { SequencedRecord, StreamPosition } from '../domain/types.js';
 
 /** A durable append batch as followers receive it; `tail` is the stream tail right after it. */
 export interface LiveBatch {
   records: SequencedRecord[];
   tail: StreamPosition;
+  /** Metered size of `records` (api.md 6.4), as validated when they were appended. */
+  bytes: number;
+}
+
+/** The followers of one stream. */
+export class FollowerSet {
+  private readonly members = new Set<Follower>();
+  private readonly detach = (follower: Follower): void => {
+    // Lagged: the reader goes back to storage (counted so operators see slow readers).
+    if (this.members.delete(follower)) metrics.followers.dec();
+    metrics.followerLagFallbacks.inc();
+  };
+
+  get size(): number {
+    return this.members.size;
+  }
+
+  add(): Follower {
+    const follower = new Follower(this.detach);
+    this.members.add(follower);
+    metrics.followers.inc();
+    return follower;
+  }
+
+  remove(follower: Follower): void {
+    if (this.members.delete(follower)) metrics.followers.dec();
+  }
+
+  /** Called by the streamer, in durability order. */
+  push(batch: LiveBatch): void {
+    for (const follower of this.members) follower.push(batch);
+  }
+
+  /** Ends every follower with `error`, after the batches already queued for it. */
+  close(error: unknown): void {
+    for (const follower of this.members) follower.close(error);
+    metrics.followers.dec(this.members.size);
+    this.members.clear();
+  }
 }
 
 export type FollowerEvent =

@@ -3,8 +3,10 @@
  * durable stream state. Rebuilt from storage at startup; changed only by engine operations,
  * each of which also commits the change to the log.
  */
-import type { RecoveredState, StreamId } from '../storage/types.js';
-import type { BasinMeta, StreamMeta, StreamPosition } from '../domain/types.js';
+import type { StorageError } from '../storage/errors.js';
+import type { DurableStream, RecoveredState, StreamId } from '../storage/types.js';
+import type { BasinMeta } from '../domain/types.js';
+import type { FollowerSet } from './followers.js';
 
 export interface BasinState {
   name: string;
@@ -13,22 +15,30 @@ export interface BasinState {
   streams: Map<string, StreamState>;
 }
 
-export interface StreamState {
-  id: StreamId;
-  basin: string;
-  name: string;
-  meta: StreamMeta;
-  /** Durable tail: what check-tail reports and where reads stop. */
-  tail: StreamPosition;
-  /** Fencing token and trim point in force after the last durable append. */
-  fencingToken: string;
-  trimPoint: number;
-  /** Wall time (ms) of the last durable append, or of creation. */
-  lastWriteMs: number;
+/**
+ * A stream as the engine holds it. The `DurableStream` fields are durable state: `tail` is what
+ * check-tail reports and where reads stop, and they move only when an append is reported durable
+ * (`meta`, a control-plane change, moves when submitted, and is answered once durable).
+ */
+export interface StreamState extends DurableStream {
   /** Set once the terminal trim of a deletion is durable; the purge task then removes the stream. */
   terminalTrimDurable: boolean;
-  /** Per-stream runtime owned by the data plane (streamer, followers); absent while dormant. */
-  runtime?: unknown;
+  /** The stream's writer (streamer.ts) while active; absent while dormant. */
+  runtime?: StreamWriter;
+  /** Read sessions following the stream's live batches (follow.ts); absent while there are none. */
+  followers?: FollowerSet;
+}
+
+/** A stream's writer as the rest of the engine sees it. */
+export interface StreamWriter {
+  /** Appends sequenced but not yet durable. */
+  readonly pendingCount: number;
+  /** The oldest of its appends in flight is durable (called in submission order). */
+  durable(): void;
+  /** The log stopped: fail what is in flight, end the followers, refuse appends from now on. */
+  fail(error: StorageError): void;
+  /** Engine shutdown: leave the stream and arm no timer; appends in flight still settle. */
+  shutdown(): void;
 }
 
 /** Trim point of a deleted stream: everything is trimmed. */
@@ -45,17 +55,7 @@ export class EngineState {
       const basin = state.basins.get(stream.basin);
       // A stream whose basin record is gone cannot be addressed; storage purges such orphans.
       if (!basin) continue;
-      const streamState: StreamState = {
-        id: stream.id,
-        basin: stream.basin,
-        name: stream.name,
-        meta: stream.meta,
-        tail: stream.tail,
-        fencingToken: stream.fencingToken,
-        trimPoint: stream.trimPoint,
-        lastWriteMs: stream.lastWriteMs,
-        terminalTrimDurable: stream.trimPoint >= terminalTrimPoint,
-      };
+      const streamState: StreamState = { ...stream, terminalTrimDurable: stream.trimPoint >= terminalTrimPoint };
       basin.streams.set(stream.name, streamState);
       state.streamsById.set(stream.id, streamState);
     }

@@ -1,32 +1,32 @@
 /**
  * The streamer: one per active stream (lite-internals 1.2-1.4). It is the only writer of its
  * stream: it checks append conditions, assigns seq_nums and timestamps, applies command records,
- * and submits one log commit per append *without* waiting for the previous one (pipelining; the
- * log resolves commits in submission order). Replies are released only once the commit they
- * depend on is durable, in dependency order, so acks come out in sequencing order and a
- * rejection is never caused by state that could still be lost (lite-internals 1.4).
+ * and submits one log commit per append *without* waiting for the previous one (pipelining). The
+ * durability router (durability.ts) reports its appends durable in submission order; each then
+ * moves the durable tail, goes to the stream's followers, and releases the replies it covers
+ * (replies.ts), so acks come out in sequencing order.
  *
  * Two positions matter: `next` (next assignable, including accepted-but-not-durable appends;
  * what match_seq_num compares with) and the durable tail kept in `StreamState.tail` (what
- * check-tail, reads and followers see). Followers receive each batch after it is durable.
+ * check-tail, reads and followers see).
  *
- * Lifecycle: created on demand into `StreamState.runtime`, released after `streamerDormantMs`
- * with no users, nothing in flight and no followers; everything it holds is then equal to the
- * durable state, so a new streamer rebuilds it exactly. After a failed commit the streamer stays
+ * Lifecycle: appends and deletions create it on demand into `StreamState.runtime` (reads never
+ * do); it is released when dormant (dormancy.ts), and everything it holds is then equal to the
+ * durable state, so a new streamer rebuilds it exactly. After the log stops, the streamer stays
  * installed and refuses appends, since the stream's true durable tail is then unknown.
  */
-import { AppendConditionFailed, errors, S2Error } from '../domain/errors.js';
-import { streamerDormantMs } from '../limits.js';
-import { metrics } from '../metrics.js';
+import { AppendConditionFailed, errors, type S2Error } from '../domain/errors.js';
+import { meteredBytes, type AppendAck, type SequencedRecord, type StreamPosition } from '../domain/types.js';
 import { assert } from '../util/assert.js';
-import type { Timer } from '../util/clock.js';
+import { Queue } from '../util/queue.js';
 import type { Append } from '../storage/types.js';
 import type { EngineContext } from './context.js';
-import { Follower, type LiveBatch } from './followers.js';
-import { Queue } from './queue.js';
+import { Dormancy } from './dormancy.js';
+import type { Submitted } from './durability.js';
 import { assignTimestamps, type ValidatedAppend } from './records.js';
-import { terminalTrimPoint, type StreamState } from './state.js';
-import type { AppendAck, SequencedRecord, StreamPosition } from '../domain/types.js';
+import { ReplyQueue } from './replies.js';
+import { terminalTrimPoint, type StreamState, type StreamWriter } from './state.js';
+import { appendNotDurable, streamUnavailable } from './storage-errors.js';
 
 const u64Max = 0xffff_ffff_ffff_ffffn;
 
@@ -38,21 +38,23 @@ export interface SessionHandle {
   poisoned: boolean;
 }
 
-interface Inflight {
+/** An append submitted to the log and not yet durable. */
+interface Inflight extends Submitted {
   records: SequencedRecord[];
   end: StreamPosition;
+  /** Metered size of `records`, for followers' limits. */
+  bytes: number;
   fencingToken?: string;
   trimPoint?: number;
   writtenAtMs: number;
   terminal: boolean;
-  durable: boolean;
 }
 
-interface Reply {
-  /** Released once the durable tail's seq_num reaches this. */
-  dependency: number;
-  release: (tail: StreamPosition) => void;
-  fail: (error: unknown) => void;
+/** What an append changes besides the tail. */
+interface Changes {
+  fencingToken?: string;
+  trimPoint?: number;
+  terminal: boolean;
 }
 
 /** The stream's streamer, created if needed. Throws 409 if the stream is being deleted. */
@@ -66,13 +68,7 @@ export function streamerOf(ctx: EngineContext, stream: StreamState): Streamer {
   return streamer;
 }
 
-/** True if the stream has appends sequenced but not yet durable (delete-on-empty must wait). */
-export function hasPendingAppends(stream: StreamState): boolean {
-  const runtime = stream.runtime;
-  return runtime instanceof Streamer && !runtime.released && runtime.pendingCount > 0;
-}
-
-export class Streamer {
+export class Streamer implements StreamWriter {
   private next: StreamPosition;
   private fencingToken: string;
   /** seq_num after the record that set the current token: a mismatch error depends on it. */
@@ -80,12 +76,9 @@ export class Streamer {
   private trimPoint: number;
   private terminal: Promise<void> | undefined;
   private readonly inflight = new Queue<Inflight>();
-  /** Sorted by dependency; equal dependencies keep sequencing order. */
-  private readonly replies = new Queue<Reply>();
-  private readonly followers = new Set<Follower>();
-  private users = 0;
+  private readonly replies = new ReplyQueue();
+  private readonly dormancy: Dormancy;
   private failure: S2Error | undefined;
-  private idleTimer: Timer | undefined;
   /** Set once this streamer is no longer the stream's (dormant or terminated). */
   released = false;
 
@@ -97,30 +90,26 @@ export class Streamer {
     this.fencingToken = stream.fencingToken;
     this.fencingAppliedEnd = stream.tail.seqNum;
     this.trimPoint = stream.trimPoint;
-    this.armIdleTimer();
+    this.dormancy = new Dormancy(
+      ctx.clock,
+      () => this.inflight.size > 0 || this.replies.size > 0,
+      () => this.release(),
+    );
   }
 
   get pendingCount(): number {
     return this.inflight.size;
   }
 
-  /** Keeps the streamer alive until the returned function is called (read/append sessions). */
+  /** Keeps the streamer alive until the returned function is called (append sessions). */
   lease(): () => void {
-    this.users += 1;
-    this.cancelIdleTimer();
-    let done = false;
-    return () => {
-      if (done) return;
-      done = true;
-      this.users -= 1;
-      this.maybeIdle();
-    };
+    return this.dormancy.lease();
   }
 
   /** Sequences a validated append now; resolves with its ack once durable (api.md 7.1). */
   append(input: ValidatedAppend, session?: SessionHandle): Promise<AppendAck> {
     assert(!this.released, 'append on a released streamer');
-    this.touch();
+    this.dormancy.touch();
     if (this.failure) return Promise.reject(this.failure);
     if (session?.poisoned) return Promise.reject(errors.other('request dropped'));
     // Checks in the order of api.md 7.1 steps 3-6; each rejection is durability-gated.
@@ -165,7 +154,7 @@ export class Streamer {
         }
       }
     }
-    const ack = this.submit(records, nowMs, { fencingToken, trimPoint, terminal: false });
+    const ack = this.submit(records, nowMs, input.meteredBytes, { fencingToken, trimPoint, terminal: false });
     if (session) session.lastAckEnd = this.next.seqNum;
     return ack;
   }
@@ -189,37 +178,9 @@ export class Streamer {
       nowMs,
     );
     this.trimPoint = terminalTrimPoint;
-    this.terminal = this.submit(records, nowMs, { trimPoint: terminalTrimPoint, terminal: true }).then(() => undefined);
+    const changes = { trimPoint: terminalTrimPoint, terminal: true };
+    this.terminal = this.submit(records, nowMs, meteredBytes(records[0]!), changes).then(() => undefined);
     return this.terminal;
-  }
-
-  /**
-   * Subscribes a reader at exactly the durable tail (lite-internals 1.6 "At tail"). Returns the
-   * newer durable tail instead if `startSeqNum` is behind it (the reader catches up first).
-   */
-  follow(startSeqNum: number): Follower | StreamPosition {
-    if (this.failure) throw errors.unavailable(this.failure.message);
-    if (this.released) throw errors.unavailable('stream is no longer served (deleted)');
-    if (this.ctx.shuttingDown) throw errors.unavailable('server shutting down');
-    const tail = this.stream.tail;
-    assert(startSeqNum <= tail.seqNum, 'follower start beyond the durable tail');
-    if (startSeqNum < tail.seqNum) return { ...tail };
-    const follower = new Follower((f) => {
-      // Lagged: the reader goes back to storage (counted so operators see slow readers).
-      if (this.followers.delete(f)) metrics.followers.dec();
-      metrics.followerLagFallbacks.inc();
-    });
-    this.followers.add(follower);
-    metrics.followers.inc();
-    this.cancelIdleTimer();
-    return follower;
-  }
-
-  unfollow(follower: Follower): void {
-    if (this.followers.delete(follower)) {
-      metrics.followers.dec();
-      this.maybeIdle();
-    }
   }
 
   private reject(error: unknown, dependency: number, session?: SessionHandle): Promise<never> {
@@ -228,24 +189,17 @@ export class Streamer {
       dependency = Math.max(dependency, session.lastAckEnd);
     }
     if (dependency <= this.stream.tail.seqNum) {
-      this.maybeIdle();
+      this.dormancy.check();
       return Promise.reject(error);
     }
-    return new Promise<never>((_, reject) =>
-      this.enqueueReply({ dependency, release: () => reject(error), fail: reject }),
-    );
+    return this.replies.reject(error, dependency);
   }
 
-  private submit(
-    records: SequencedRecord[],
-    nowMs: number,
-    changes: { fencingToken?: string; trimPoint?: number; terminal: boolean },
-  ): Promise<AppendAck> {
+  private submit(records: SequencedRecord[], nowMs: number, bytes: number, changes: Changes): Promise<AppendAck> {
     const first = records[0]!;
     const last = records[records.length - 1]!;
     const end = { seqNum: last.seqNum + 1, timestamp: last.timestamp };
     assert(first.seqNum === this.next.seqNum, 'append does not start at the next assignable seq_num');
-    this.next = end;
     const retention = this.stream.meta.config.retentionPolicy;
     const mutation: Append = {
       kind: 'append',
@@ -257,131 +211,78 @@ export class Streamer {
     };
     if (changes.fencingToken !== undefined) mutation.fencingToken = changes.fencingToken;
     if (changes.trimPoint !== undefined) mutation.trimPoint = changes.trimPoint;
-    const entry: Inflight = { records, end, writtenAtMs: nowMs, terminal: changes.terminal, durable: false };
+    let ordinal: number;
+    try {
+      ordinal = this.ctx.log.submit([mutation]);
+    } catch (error) {
+      // The log stopped under us, or refused a malformed commit (a bug): this stream's state is unknown.
+      this.fail(error);
+      return Promise.reject(appendNotDurable(error));
+    }
+    this.next = end;
+    const entry: Inflight = {
+      ordinal,
+      writer: this,
+      records,
+      end,
+      bytes,
+      writtenAtMs: nowMs,
+      terminal: changes.terminal,
+    };
     if (changes.fencingToken !== undefined) entry.fencingToken = changes.fencingToken;
     if (changes.trimPoint !== undefined) entry.trimPoint = changes.trimPoint;
     this.inflight.push(entry);
-    this.cancelIdleTimer();
-    const start = { seqNum: first.seqNum, timestamp: first.timestamp };
-    const ack = new Promise<AppendAck>((resolve, reject) => {
-      this.enqueueReply({ dependency: end.seqNum, release: (tail) => resolve({ start, end, tail }), fail: reject });
-    });
-    this.ctx.log.commit([mutation]).then(
-      () => this.onDurable(entry),
-      (error: unknown) => this.onCommitFailed(error),
-    );
-    return ack;
+    this.ctx.durability.track(entry);
+    this.dormancy.hold();
+    return this.replies.ack({ seqNum: first.seqNum, timestamp: first.timestamp }, end);
   }
 
-  /** Inserts keeping `replies` sorted by dependency, after equal ones (sequencing order). */
-  private enqueueReply(reply: Reply): void {
-    this.replies.insertSorted(reply, (r) => r.dependency);
-  }
-
-  private onDurable(entry: Inflight): void {
+  /** The oldest append in flight is durable: move the durable tail, feed followers, release replies. */
+  durable(): void {
     if (this.failure) return;
-    entry.durable = true;
+    const done = this.inflight.shift()!;
     const stream = this.stream;
-    let terminalDurable = false;
-    while (this.inflight.peek()?.durable) {
-      const done = this.inflight.shift()!;
-      assert(done.records[0]!.seqNum === stream.tail.seqNum, 'durable batch does not continue the durable tail');
-      stream.tail = done.end;
-      stream.lastWriteMs = done.writtenAtMs;
-      if (done.fencingToken !== undefined) stream.fencingToken = done.fencingToken;
-      if (done.trimPoint !== undefined && done.trimPoint > stream.trimPoint) stream.trimPoint = done.trimPoint;
-      if (done.terminal) {
-        stream.terminalTrimDurable = true;
-        terminalDurable = true;
-      }
-      const batch: LiveBatch = { records: done.records, tail: done.end };
-      for (const follower of this.followers) follower.push(batch);
-    }
-    this.releaseReplies();
-    if (terminalDurable) {
+    assert(done.records[0]!.seqNum === stream.tail.seqNum, 'durable batch does not continue the durable tail');
+    stream.tail = done.end;
+    stream.lastWriteMs = done.writtenAtMs;
+    if (done.fencingToken !== undefined) stream.fencingToken = done.fencingToken;
+    if (done.trimPoint !== undefined && done.trimPoint > stream.trimPoint) stream.trimPoint = done.trimPoint;
+    stream.followers?.push({ records: done.records, tail: done.end, bytes: done.bytes });
+    this.replies.release(done.end);
+    if (done.terminal) {
+      stream.terminalTrimDurable = true;
       // Followers get the terminal trim record, then `unavailable` (api.md 8.7).
-      for (const follower of this.followers) follower.close(errors.unavailable('stream deleted'));
-      metrics.followers.dec(this.followers.size);
-      this.followers.clear();
+      stream.followers?.close(errors.unavailable('stream deleted'));
       this.release();
       return;
     }
-    this.maybeIdle();
-  }
-
-  private releaseReplies(): void {
-    const tail = this.stream.tail;
-    while (this.replies.size > 0 && this.replies.peek()!.dependency <= tail.seqNum) {
-      this.replies.shift()!.release(tail);
-    }
+    this.dormancy.check();
   }
 
   /**
-   * A rejected commit is indefinite (storage/types.ts): this append and every later one in flight
-   * fail with `storage`, queued rejections too (their basis may be lost), and the stream refuses
-   * further appends with `unavailable` because its true tail is unknown until restart. The
-   * engine also calls this on every streamer when the log reports itself failed.
+   * The log stopped (or refused this stream's commit): the appends in flight are indefinite and
+   * fail with `storage`, queued rejections too (their basis may be lost), followers end, and the
+   * stream refuses further appends with `unavailable` because its true tail is unknown until
+   * restart.
    */
-  onCommitFailed(error: unknown): void {
+  fail(error: unknown): void {
     if (this.failure) return;
-    const reason = error instanceof Error ? error.message : String(error);
-    const failed = errors.storage(`append could not be made durable: ${reason}`);
-    this.failure = errors.unavailable(`stream unavailable after a storage failure: ${reason}`);
+    this.failure = streamUnavailable(error);
     this.inflight.clear();
-    for (const reply of this.replies.clear()) reply.fail(failed);
-    for (const follower of this.followers) follower.close(this.failure);
-    metrics.followers.dec(this.followers.size);
-    this.followers.clear();
-    this.cancelIdleTimer();
+    this.replies.failAll(appendNotDurable(error));
+    this.stream.followers?.close(this.failure);
+    this.dormancy.stop();
   }
 
-  private isIdle(): boolean {
-    return this.users === 0 && this.inflight.size === 0 && this.replies.size === 0 && this.followers.size === 0;
-  }
-
-  /** Activity: the dormancy period restarts from now. */
-  private touch(): void {
-    this.cancelIdleTimer();
-    this.maybeIdle();
-  }
-
-  private maybeIdle(): void {
-    if (this.isIdle()) this.armIdleTimer();
-  }
-
-  private armIdleTimer(): void {
-    if (this.idleTimer || this.released || this.failure) return;
-    this.idleTimer = this.ctx.clock.setTimer(streamerDormantMs, () => {
-      this.idleTimer = undefined;
-      if (this.isIdle() && !this.failure) this.release();
-    });
-  }
-
-  private cancelIdleTimer(): void {
-    this.idleTimer?.cancel();
-    this.idleTimer = undefined;
-  }
-
-  /**
-   * Engine shutdown: followers end with `unavailable` and no timer is left armed. Appends in
-   * flight still settle when the log flushes them on close.
-   */
+  /** Engine shutdown: no timer is left armed. Appends in flight still settle when the log flushes on close. */
   shutdown(): void {
-    this.endFollowers('server shutting down');
     this.release();
-  }
-
-  /** Ends every live follower with `unavailable` (after the batches already queued for it). */
-  endFollowers(reason: string): void {
-    for (const follower of this.followers) follower.close(errors.unavailable(reason));
-    metrics.followers.dec(this.followers.size);
-    this.followers.clear();
   }
 
   /** Drops the streamer from its stream; the next user builds a fresh one from durable state. */
   private release(): void {
     this.released = true;
-    this.cancelIdleTimer();
+    this.dormancy.stop();
     if (this.stream.runtime === this) this.stream.runtime = undefined;
   }
 }

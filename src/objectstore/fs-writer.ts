@@ -11,160 +11,44 @@
  * Group commit at this level too: a worker takes every put queued for it, writes all, fdatasyncs
  * each file, publishes them, then fsyncs each directory once for all of them.
  *
- * The worker's code is plain JavaScript evaluated from a string (`eval: true`), so that it runs the
- * same from dist/, under tsx and under vitest without a TypeScript loader in the worker.
+ * The thread's code is fs-writer-thread.ts (see startWriterThread for how it is loaded).
  */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-
-export interface FsWrite {
-  /** Directory of both names; fsynced after the file is published. */
-  dir: string;
-  tmp: string;
-  final: string;
-  /** link (fails with EEXIST if `final` exists: create-if-absent) or rename (replace). */
-  publish: 'link' | 'rename';
-  parts: Uint8Array[];
-}
-
-/** A failed syscall, as the worker saw it. `step` names the call. */
-export interface FsWriteError {
-  code?: string;
-  message: string;
-  step: 'open' | 'write' | 'fdatasync' | 'close' | 'link' | 'rename' | 'fsync-dir';
-}
-
-interface Reply {
-  id: number;
-  error?: FsWriteError;
-  /** Durations of the fdatasync and directory fsync this put waited for, in seconds. */
-  syncSeconds: number[];
-}
+import type { FsWrite, FsWriteReply, FsWriteRequest } from './fs-writer-thread.js';
 
 interface Pending {
-  resolve(reply: Reply): void;
+  resolve(reply: FsWriteReply): void;
   bytes: number;
 }
 
-const workerSource = String.raw`
-'use strict';
-const fs = require('node:fs');
-const { parentPort, receiveMessageOnPort } = require('node:worker_threads');
-
-function timed(fn) {
-  const start = process.hrtime.bigint();
-  fn();
-  return Number(process.hrtime.bigint() - start) / 1e9;
-}
-
-function fail(step, error) {
-  return { code: error && error.code, message: String(error && error.message || error), step };
-}
-
-/** Creates the temp file and writes the body; leaves the fd open in op.fd, or sets op.error. */
-function createAndWrite(op) {
-  try {
-    op.fd = fs.openSync(op.tmp, 'wx', 0o644);
-  } catch (error) {
-    op.error = fail('open', error);
-    return;
-  }
-  try {
-    let parts = op.parts;
-    let total = 0;
-    for (const p of parts) total += p.length;
-    let done = 0;
-    while (done < total) {
-      done += fs.writevSync(op.fd, parts, done);
-      if (done < total) parts = remaining(op.parts, done);
-    }
-  } catch (error) {
-    op.error = fail('write', error);
-  }
-}
-
-function sync(op) {
-  if (op.error) return;
-  try {
-    op.syncSeconds.push(timed(() => fs.fdatasyncSync(op.fd)));
-  } catch (error) {
-    op.error = fail('fdatasync', error);
-  }
-}
-
-/** Closes the file and publishes it under its final name; the temp name is always removed. */
-function publish(op) {
-  if (op.fd !== undefined) {
-    try {
-      fs.closeSync(op.fd);
-    } catch (error) {
-      op.error = op.error || fail('close', error);
-    }
-  }
-  if (!op.error && op.fd !== undefined) {
-    try {
-      if (op.publish === 'link') fs.linkSync(op.tmp, op.final);
-      else fs.renameSync(op.tmp, op.final);
-    } catch (error) {
-      op.error = fail(op.publish, error);
-    }
-  }
-  // After rename the temp name is gone already; after link it is a second name for the file.
-  if (op.fd !== undefined) try { fs.unlinkSync(op.tmp); } catch {}
-}
-
-/** The parts after the first offset bytes (a short writev is rare but legal). */
-function remaining(parts, offset) {
-  const out = [];
-  for (const p of parts) {
-    if (offset >= p.length) { offset -= p.length; continue; }
-    out.push(offset > 0 ? p.subarray(offset) : p);
-    offset = 0;
-  }
-  return out;
-}
-
-function syncDir(dir) {
-  const fd = fs.openSync(dir, 'r');
-  try {
-    return timed(() => fs.fsyncSync(fd));
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
 /**
- * In phases, so the batch shares journal commits: every file is written before the first
- * fdatasync (on ext4 one commit then carries the others' metadata, and their later fdatasyncs
- * find little left to do), and each directory is fsynced once after every file in it is linked.
+ * Starts a writer thread running fs-writer-thread. Built code (dist/) loads the compiled .js file.
+ * Under tsx and vitest this module is TypeScript and so is the thread's, which a worker cannot load
+ * by itself (Node 20 does not apply a worker's `--import` loader to its entry module, and
+ * registering tsx inside each thread cost ~0.4 s of CPU per thread start, many times over in the
+ * test suite): the source is compiled once per process with esbuild, the compiler tsx and vitest
+ * use (a devDependency), and the thread evaluates the result.
  */
-function run(batch) {
-  for (const op of batch) op.syncSeconds = [];
-  for (const op of batch) createAndWrite(op);
-  for (const op of batch) sync(op);
-  for (const op of batch) publish(op);
-  const dirs = new Map();
-  for (const op of batch) {
-    if (op.error) continue;
-    if (!dirs.has(op.dir)) dirs.set(op.dir, []);
-    dirs.get(op.dir).push(op);
-  }
-  for (const [dir, ops] of dirs) {
-    try {
-      const seconds = syncDir(dir);
-      for (const op of ops) op.syncSeconds.push(seconds);
-    } catch (error) {
-      for (const op of ops) op.error = fail('fsync-dir', error);
-    }
-  }
-  for (const op of batch) parentPort.postMessage({ id: op.id, error: op.error, syncSeconds: op.syncSeconds });
+function startWriterThread(): Worker {
+  const name = 's2-lite fs writer';
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./fs-writer-thread.js', import.meta.url), { name });
+  return new Worker(threadSourceCompiled(), { name, eval: true });
 }
 
-parentPort.on('message', (first) => {
-  const batch = [first];
-  for (let next; (next = receiveMessageOnPort(parentPort)); ) batch.push(next.message);
-  run(batch);
-});
-`;
+let compiledSource: string | undefined;
+
+function threadSourceCompiled(): string {
+  if (compiledSource === undefined) {
+    const esbuild = createRequire(import.meta.url)('esbuild') as typeof import('esbuild');
+    const file = fileURLToPath(new URL('./fs-writer-thread.ts', import.meta.url));
+    const options = { loader: 'ts', format: 'cjs', sourcefile: file } as const;
+    compiledSource = esbuild.transformSync(readFileSync(file, 'utf8'), options).code;
+  }
+  return compiledSource;
+}
 
 /** A writer thread idle this long is stopped (stores are many in tests; a thread is cheap to restart). */
 const idleStopMs = 10_000;
@@ -177,9 +61,9 @@ class FsWorker {
   private idleTimer: NodeJS.Timeout | undefined;
 
   constructor(onFatal: (error: Error) => void, onIdle: () => void) {
-    this.worker = new Worker(workerSource, { eval: true, name: 's2-lite fs writer' });
+    this.worker = startWriterThread();
     this.worker.unref();
-    this.worker.on('message', (reply: Reply) => {
+    this.worker.on('message', (reply: FsWriteReply) => {
       const waiter = this.pending.get(reply.id);
       if (!waiter) return;
       this.pending.delete(reply.id);
@@ -193,9 +77,9 @@ class FsWorker {
     this.worker.on('error', onFatal);
   }
 
-  send(id: number, message: object, waiter: Pending): void {
+  send(message: FsWriteRequest, waiter: Pending): void {
     clearTimeout(this.idleTimer);
-    this.pending.set(id, waiter);
+    this.pending.set(message.id, waiter);
     this.pendingBytes += waiter.bytes;
     this.worker.postMessage(message);
   }
@@ -254,13 +138,13 @@ export class FsWriterPool {
 
   constructor(private readonly size = 2) {}
 
-  async write(op: FsWrite): Promise<Reply> {
+  async write(op: FsWrite): Promise<FsWriteReply> {
     if (this.closed) throw new Error('the filesystem writer is closed');
     const id = this.nextId++;
     const size = op.parts.reduce((n, p) => n + p.length, 0);
     const worker = this.pick();
     if (size < sharedMinBytes) {
-      return new Promise<Reply>((resolve) => worker.send(id, { id, ...op }, { resolve, bytes: size }));
+      return new Promise<FsWriteReply>((resolve) => worker.send({ id, ...op }, { resolve, bytes: size }));
     }
     // Large bodies travel in a shared buffer (see SharedBuffers), released once the worker is done.
     const shared = this.shared.lease(size);
@@ -270,8 +154,8 @@ export class FsWriterPool {
       at += part.length;
     }
     try {
-      return await new Promise<Reply>((resolve) =>
-        worker.send(id, { id, ...op, parts: [shared] }, { resolve, bytes: size }),
+      return await new Promise<FsWriteReply>((resolve) =>
+        worker.send({ id, ...op, parts: [shared] }, { resolve, bytes: size }),
       );
     } finally {
       this.shared.release(shared);

@@ -1,12 +1,12 @@
 /**
- * Opens the object store the server was configured with, wrapped for retries, and checks at startup
- * that it is usable so misconfiguration fails fast with a clear message.
+ * Opens the object store the server was configured with and checks at startup that it is usable,
+ * so misconfiguration fails fast with a clear message. Stores make one attempt per call: the
+ * stream log retries (storage/store-ops.ts), because it alone knows what a failure means.
  */
 import { systemClock, type Clock } from '../util/clock.js';
 import { systemRand, type Rand } from '../util/rand.js';
 import { LocalFsObjectStore } from './local-fs.js';
 import { MemoryObjectStore } from './memory.js';
-import { DEFAULT_RETRY_POLICY, RetryingObjectStore, type RetryPolicy } from './retrying.js';
 import { S3ObjectStore, s3OptionsFromEnv, type S3ObjectStoreOptions } from './s3.js';
 import type { ObjectStore } from './types.js';
 import { InstrumentedObjectStore, type ObjectStoreObserver } from './instrumented.js';
@@ -25,10 +25,9 @@ export type ObjectStoreConfig =
 export interface OpenObjectStoreOptions {
   clock?: Clock;
   rand?: Rand;
-  retry?: Partial<RetryPolicy>;
   /** Environment for the S3 settings; default process.env. */
   env?: NodeJS.ProcessEnv;
-  /** Sees every attempt (it wraps the backend inside the retry layer). */
+  /** Sees every request the backend makes (each retry of the stream log is one more). */
   observer?: ObjectStoreObserver;
 }
 
@@ -40,8 +39,6 @@ export async function openObjectStore(
   const rand = options.rand ?? systemRand;
   const observed = (inner: ObjectStore) =>
     options.observer ? new InstrumentedObjectStore(inner, options.observer, clock) : inner;
-  const retrying = (inner: ObjectStore) =>
-    new RetryingObjectStore(observed(inner), { ...DEFAULT_RETRY_POLICY, ...options.retry, clock, rand });
   switch (config.kind) {
     case 'memory':
       return observed(new MemoryObjectStore());
@@ -52,7 +49,7 @@ export async function openObjectStore(
       } catch (error) {
         throw new Error(`local root ${store.root} is not usable: ${(error as Error).message}`, { cause: error });
       }
-      return retrying(store);
+      return observed(store);
     }
     case 's3': {
       const store = new S3ObjectStore({
@@ -66,7 +63,7 @@ export async function openObjectStore(
         await store.close();
         throw new Error(`cannot use ${store.describe()}: ${(error as Error).message}`, { cause: error });
       }
-      return retrying(store);
+      return observed(store);
     }
   }
 }
@@ -80,6 +77,5 @@ export {
 } from './instrumented.js';
 export { LocalFsObjectStore } from './local-fs.js';
 export { MemoryObjectStore, compareKeys } from './memory.js';
-export { DEFAULT_RETRY_POLICY, RetryingObjectStore, type RetryPolicy } from './retrying.js';
 export { S3ObjectStore, s3OptionsFromEnv, type S3ObjectStoreOptions } from './s3.js';
 export * from './types.js';

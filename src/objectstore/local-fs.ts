@@ -7,10 +7,8 @@
  * or `rename(tmp, final)` for overwrite; then it unlinks the temp name and fsyncs the directory so the
  * new entry survives a crash. Readers therefore see either no object or the complete one.
  *
- * The put-id must be readable by head() and must appear atomically with the body, so it lives in a
- * small header at the start of the same file (a sidecar file or xattr could not be published in the
- * same atomic step): magic 'S2OB', version 1, u16 BE put-id byte length, put-id bytes (UTF-8), then
- * the body. get/head/list report and return only the body.
+ * The put-id lives in a small header at the start of the same file (local-fs-header.ts), so it
+ * appears atomically with the body. Filesystem errors map to object-store kinds in local-fs-errors.ts.
  *
  * Limitation: a key cannot be both an object and a directory prefix of another key ('a' and 'a/b');
  * S3 allows that, the filesystem does not. The storage layout never does it; it surfaces as Fatal.
@@ -22,14 +20,13 @@ import { mkdir, open, readdir, rmdir, stat, unlink, lstat, type FileHandle } fro
 import path from 'node:path';
 import { metrics } from '../metrics.js';
 import { FsWriterPool } from './fs-writer.js';
+import { errno, fsError, rootError } from './local-fs-errors.js';
+import { encodeObjectHeader, readObjectHeader } from './local-fs-header.js';
 import { systemRand, type Rand } from '../util/rand.js';
 import { TEMP_MARKER, validateKey, validatePutId } from './keys.js';
 import { compareKeys } from './memory.js';
 import { ObjectStoreError, type ByteRange, type ObjectInfo, type ObjectStore, type PutOptions } from './types.js';
 
-const MAGIC = Buffer.from('S2OB', 'latin1');
-const VERSION = 1;
-const FIXED_HEADER = MAGIC.length + 1 + 2;
 /** Concurrent header reads while listing. */
 const LIST_CONCURRENCY = 16;
 
@@ -74,7 +71,7 @@ export class LocalFsObjectStore implements ObjectStore {
     let fh: FileHandle | undefined;
     try {
       fh = await open(probe, 'wx');
-      await writeAll(fh, MAGIC, 0);
+      await writeAll(fh, encodeObjectHeader(undefined), 0);
       await fh.sync();
     } catch (error) {
       throw rootError(error, 'write in root directory', this.root);
@@ -88,7 +85,7 @@ export class LocalFsObjectStore implements ObjectStore {
     validateKey(key);
     validatePutId(options.putId);
     if (this.closed) throw new ObjectStoreError('Fatal', `object store ${this.describe()} is closed`);
-    const header = encodeHeader(options.putId);
+    const header = encodeObjectHeader(options.putId);
     const finalPath = this.pathOf(key);
     const dir = path.dirname(finalPath);
     const publish = options.ifNoneMatch === '*' ? 'link' : 'rename';
@@ -228,20 +225,7 @@ export class LocalFsObjectStore implements ObjectStore {
         await fh.close();
         return null;
       }
-      const fixed = Buffer.alloc(FIXED_HEADER);
-      const { bytesRead } = await fh.read(fixed, 0, FIXED_HEADER, 0);
-      if (bytesRead < FIXED_HEADER || !fixed.subarray(0, MAGIC.length).equals(MAGIC) || fixed[4] !== VERSION) {
-        throw new ObjectStoreError('Fatal', `${file} is not an object file of this store (bad header)`);
-      }
-      const idLength = fixed.readUInt16BE(5);
-      const headerLength = FIXED_HEADER + idLength;
-      if (stat.size < headerLength) throw new ObjectStoreError('Fatal', `${file} has a truncated header`);
-      let putId: string | undefined;
-      if (idLength > 0) {
-        const id = Buffer.alloc(idLength);
-        await fh.read(id, 0, idLength, FIXED_HEADER);
-        putId = id.toString('utf8');
-      }
+      const { headerLength, putId } = await readObjectHeader(fh, stat.size, file);
       return { fh, headerLength, size: stat.size - headerLength, putId };
     } catch (error) {
       await fh.close().catch(() => undefined);
@@ -324,16 +308,6 @@ export class LocalFsObjectStore implements ObjectStore {
   }
 }
 
-function encodeHeader(putId: string | undefined): Buffer {
-  const id = Buffer.from(putId ?? '', 'utf8'); // validatePutId bounds it to 256 bytes
-  const header = Buffer.alloc(FIXED_HEADER + id.length);
-  MAGIC.copy(header, 0);
-  header[4] = VERSION;
-  header.writeUInt16BE(id.length, 5);
-  id.copy(header, FIXED_HEADER);
-  return header;
-}
-
 /**
  * `mkdir -p`, without Node 20's `mkdir(dir, { recursive: true })`, which never settles for a path
  * the kernel answers ENOENT for although its parent exists (e.g. anything under /proc).
@@ -358,27 +332,6 @@ async function makeDirectories(dir: string): Promise<void> {
   }
 }
 
-/** Errors about the root itself: Fatal, and worded for the operator who chose the path. */
-function rootError(error: unknown, action: string, root: string): ObjectStoreError {
-  if (error instanceof ObjectStoreError) return error;
-  const at = `${action} ${root}`;
-  switch (errno(error)) {
-    case 'ENOTDIR':
-    case 'EEXIST':
-      return new ObjectStoreError('Fatal', `not a directory (the path or one of its parents is a file): ${at}`, {
-        cause: error,
-      });
-    case 'ENOENT':
-      return new ObjectStoreError('Fatal', `no such file or directory, and it cannot be created: ${at}`, {
-        cause: error,
-      });
-    default: {
-      const mapped = fsError(error, action, root);
-      return mapped.kind === 'Fatal' ? mapped : new ObjectStoreError('Fatal', mapped.message, { cause: error });
-    }
-  }
-}
-
 async function timedSync(fh: FileHandle): Promise<void> {
   const start = performance.now();
   await fh.sync();
@@ -390,43 +343,5 @@ async function writeAll(fh: FileHandle, data: Uint8Array, position: number): Pro
   while (done < data.length) {
     const { bytesWritten } = await fh.write(data, done, data.length - done, position + done);
     done += bytesWritten;
-  }
-}
-
-function errno(error: unknown): string | undefined {
-  return (error as NodeJS.ErrnoException | undefined)?.code;
-}
-
-/** Maps a filesystem error to an ObjectStoreError; errors that already are one pass through. */
-export function fsError(error: unknown, action: string, file: string): ObjectStoreError {
-  if (error instanceof ObjectStoreError) return error;
-  const code = errno(error);
-  const at = `${action} ${file}`;
-  switch (code) {
-    case 'ENOSPC':
-    case 'EDQUOT':
-      return new ObjectStoreError('Fatal', `no space left on device: ${at}`, { cause: error });
-    case 'EACCES':
-    case 'EPERM':
-      return new ObjectStoreError('Fatal', `permission denied: ${at}`, { cause: error });
-    case 'EROFS':
-      return new ObjectStoreError('Fatal', `read-only filesystem: ${at}`, { cause: error });
-    case 'EIO':
-      return new ObjectStoreError('Fatal', `I/O error: ${at}`, { cause: error });
-    case 'ENOTDIR':
-    case 'EISDIR':
-      return new ObjectStoreError('Fatal', `key conflicts with an object or directory of the same name: ${at}`, {
-        cause: error,
-      });
-    // Resource pressure or a directory pruned by a concurrent delete: worth retrying.
-    case 'EMFILE':
-    case 'ENFILE':
-    case 'EAGAIN':
-    case 'EBUSY':
-    case 'EINTR':
-    case 'ENOENT':
-      return new ObjectStoreError('Transient', `${code}: ${at}`, { cause: error });
-    default:
-      return new ObjectStoreError('Fatal', `${code ?? String(error)}: ${at}`, { cause: error });
   }
 }

@@ -2,8 +2,8 @@
  * S3 object store (`--bucket`), on @aws-sdk/client-s3 (pinned; see package.json).
  *
  * Client options are explicit rather than SDK defaults:
- * - maxAttempts 1: retries belong to RetryingObjectStore, which knows how to resolve an ambiguous
- *   conditional put (HEAD + put-id); SDK retries would hide those ambiguities from it.
+ * - maxAttempts 1: retries belong to the stream log (storage/store-ops.ts), which knows how to resolve
+ *   an ambiguous conditional put (HEAD + put-id); SDK retries would hide those ambiguities from it.
  * - checksums only when an operation requires them: S3-compatible servers differ in support for the
  *   newer flexible checksums, and SigV4 already covers the payload.
  * - a per-request deadline (socket-level timeouts plus an abort timer on the injected clock) and

@@ -7,11 +7,10 @@
  * what was being decoded, never with a RangeError or a silently wrong value.
  */
 import { assert } from '../util/assert.js';
+import { CorruptDataError } from './errors.js';
 
-/** Persisted bytes that cannot be decoded: wrong magic, bad checksum, truncation, bad values. */
-export class CorruptDataError extends Error {
-  override name = 'CorruptDataError';
-}
+/** The codecs take the error their decoders throw from here, beside the reader that throws it. */
+export { CorruptDataError };
 
 const textEncoder = new TextEncoder();
 const textDecoder = new TextDecoder('utf-8', { fatal: true });

@@ -16,7 +16,7 @@
 import type { StreamId } from './types.js';
 import { metrics } from '../metrics.js';
 import { assert } from '../util/assert.js';
-import type { Clock } from '../util/clock.js';
+import { yieldToIo, type Clock } from '../util/clock.js';
 import { meteredBytes } from '../domain/types.js';
 import type { ManifestHeader, SegmentRef, SnapshotRef } from './codec-manifest.js';
 import {
@@ -76,18 +76,17 @@ const encodeSliceBytes = 4 * 1024 * 1024;
 
 /** Encodes a segment, yielding to the event loop about every `encodeSliceBytes` (see encodeSegmentSteps). */
 async function encodeYielding(
+  ctx: CheckpointContext,
   stream: StreamId,
-  epoch: number,
   records: StoredRecord[],
-  options: SegmentOptions,
-  scratch: SegmentScratch,
 ): Promise<EncodedSegment> {
-  const steps = encodeSegmentSteps(stream, epoch, records, options, scratch);
+  const options = ctx.segment;
+  const steps = encodeSegmentSteps(stream, ctx.epoch, records, options, ctx.scratch);
   const blocksPerSlice = Math.max(1, Math.floor(encodeSliceBytes / options.blockBytes));
   for (let blocks = 0; ; blocks++) {
     const step = steps.next();
     if (step.done) return step.value;
-    if (blocks % blocksPerSlice === blocksPerSlice - 1) await new Promise<void>((resolve) => setImmediate(resolve));
+    if (blocks % blocksPerSlice === blocksPerSlice - 1) await yieldToIo(ctx.clock);
   }
 }
 
@@ -124,7 +123,7 @@ export async function runCheckpoint(ctx: CheckpointContext, current: CurrentMani
       );
       const refs: SegmentRef[] = [];
       for (const group of splitBySize(live, ctx.segment.segmentBytesMax)) {
-        const { bytes, summary } = await encodeYielding(id, ctx.epoch, group, ctx.segment, ctx.scratch);
+        const { bytes, summary } = await encodeYielding(ctx, id, group);
         const key = segmentKey(id, summary.firstSeqNum, ctx.epoch, ctx.io.rand);
         written.push(key);
         await withRetry(`put segment ${key}`, ctx.io.store, ctx.io.policy, () => ctx.io.store.put(key, bytes));
@@ -195,12 +194,13 @@ async function segmentRecords(ctx: CheckpointContext, segment: SegmentRef): Prom
 }
 
 /** Groups consecutive records so that each group stays under `bytesMax` metered bytes (at least one record). */
-function splitBySize(records: StoredRecord[], bytesMax: number): StoredRecord[][] {
+function splitBySize(records: (StoredRecord | TailEntry)[], bytesMax: number): StoredRecord[][] {
   const groups: StoredRecord[][] = [];
   let group: StoredRecord[] = [];
   let bytes = 0;
   for (const record of records) {
-    const size = meteredBytes(record.record);
+    // Memory-tail entries carry their size; records of a merged segment are measured here.
+    const size = 'bytes' in record ? record.bytes : meteredBytes(record.record);
     if (group.length > 0 && bytes + size > bytesMax) {
       groups.push(group);
       group = [];

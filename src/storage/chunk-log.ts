@@ -1,65 +1,55 @@
 /**
  * The stream log: `StreamLog` over an `ObjectStore` (docs/formats.md describes every object).
  *
- *   commits -> group-committed chunks (writer.ts) -> applied to the in-memory state (state.ts)
- *   background: checkpoints into segments + manifest (checkpoint.ts), GC (gc.ts), and a poll
- *   that notices a newer writer while idle
- *   reads -> memory tail and segments (reader.ts)
  *   open -> epoch bump, replay, fence (recovery.ts)
+ *   commits -> group-committed chunks (writer.ts) -> applied to the in-memory state (state.ts)
+ *     -> "durable through N" to the subscriber and to waiting promises (durable-waiters.ts)
+ *   reads -> memory tail and segments (reader.ts)
+ *   background: checkpoints, GC and the fencing poll (maintenance.ts)
  *
- * Background work runs one task at a time on a queue, so a checkpoint and GC never interleave.
- *
- * Bounds: a checkpoint starts once the memory tails reach `checkpointBytes` or `checkpointChunks`
- * chunks were applied since the last one (this bounds recovery: a reopen replays only chunks after
- * the last manifest); a chunk applied while one runs queues the next (the flag is reset when a
- * checkpoint starts), so nothing is left unfolded once commits stop. Commits wait (the writer
- * seals nothing) while the tails hold `memoryTailBytesMax`, until a checkpoint folds them; a
- * failed checkpoint is then retried after `checkpointRetryMs`.
+ * This file is the facade that wires them, and the one place the log stops: fenced, failed or
+ * closed, it stops the writer and the background work, rejects what waits, and tells the
+ * subscriber once.
  */
-import { errors, S2Error } from '../domain/errors.js';
 import { metrics } from '../metrics.js';
-import type { SequencedRecord } from '../domain/types.js';
 import type { ObjectStore } from '../objectstore/types.js';
-import type { Timer } from '../util/clock.js';
-import { CorruptDataError } from './binary.js';
-import { runCheckpoint, type CheckpointResult, type CurrentManifest } from './checkpoint.js';
-import { collectLogObjects, collectSegments, sweepOrphanSegments, type GcContext } from './gc.js';
-import { loadManifestHeader, type ManifestIo } from './manifest-io.js';
-import { manifestKey } from './names.js';
+import { assert } from '../util/assert.js';
+import type { CheckpointResult, CurrentManifest } from './checkpoint.js';
+import { DurableWaiters } from './durable-waiters.js';
+import { logClosed, StorageError, storageError, StoreFailure } from './errors.js';
+import { Maintenance } from './maintenance.js';
+import type { ManifestIo } from './manifest-io.js';
 import { resolveOptions, type ChunkLogOptions, type ResolvedOptions } from './options.js';
 import { readRecords, seqNumForTimestamp, type ReadContext } from './reader.js';
-import { FencedError, openLog } from './recovery.js';
+import { openLog } from './recovery.js';
 import { SegmentCache } from './segment-cache.js';
-import type { SegmentScratch } from './codec-segment.js';
 import type { LogState } from './state.js';
-import { StoreFailure, type RetryPolicy } from './store-ops.js';
-import type { LogStatus, Mutation, ReadRequest, RecoveredState, StreamId, StreamLog } from './types.js';
+import type { RetryPolicy } from './store-ops.js';
+import type {
+  DurabilitySubscriber,
+  LogStatus,
+  Mutation,
+  ReadRequest,
+  ReadResult,
+  RecoveredState,
+  StreamId,
+  StreamLog,
+} from './types.js';
 import { ChunkWriter } from './writer.js';
 
 export type { ChunkLogOptions } from './options.js';
 
-const fencedReason = 'fenced by a newer writer';
-/** While commits wait for a checkpoint to free memory, a failed one is retried this often. */
-const checkpointRetryMs = 1_000;
-
 export class ChunkLog implements StreamLog {
   private readonly writer: ChunkWriter;
   private readonly readContext: ReadContext;
-  /** Reused by checkpoints for segment encoding (see SegmentScratch). */
-  private readonly segmentScratch: SegmentScratch = {};
-  private readonly gcContext: GcContext;
+  private readonly maintenance: Maintenance;
+  private readonly waiters = new DurableWaiters();
   private readonly recoveredState: RecoveredState;
-  private readonly listeners: ((reason: string) => void)[] = [];
-  private readonly timers = new Map<string, Timer>();
-  private tasks: Promise<void> = Promise.resolve();
-  private checkpointQueued = false;
-  private gcQueued = false;
-  private chunksSinceCheckpoint = 0;
-  private halted: string | null = null;
-  private closing = false;
-  private closed = false;
-  /** The memory tails are full: the writer seals nothing until a checkpoint folds them. */
-  private paused = false;
+  private subscriber: DurabilitySubscriber | null = null;
+  private stopped: StorageError | null = null;
+  /** `close`'s final flush ignores the memory bound. */
+  private finalFlush = false;
+  private closed: Promise<void> | null = null;
 
   /** Opens the log: takes the next writer epoch, replays, fences older writers. */
   static async open(store: ObjectStore, options: ChunkLogOptions = {}): Promise<ChunkLog> {
@@ -88,7 +78,7 @@ export class ChunkLog implements StreamLog {
   }
 
   private constructor(
-    private readonly io: ManifestIo,
+    io: ManifestIo,
     private readonly options: ResolvedOptions,
     private readonly state: LogState,
     readonly epoch: number,
@@ -97,8 +87,12 @@ export class ChunkLog implements StreamLog {
   ) {
     this.recoveredState = state.recovered();
     const log = options.logger;
-    this.readContext = { state, segments: new SegmentCache(io.store, io.policy, options.blockCacheBytes), log };
-    this.gcContext = { io, clock: options.clock, state, epoch, manifestsKept: options.manifestsKept, log };
+    const segments = new SegmentCache(io.store, io.policy, options.blockCacheBytes);
+    this.readContext = { state, segments, log };
+    this.maintenance = new Maintenance(io, options, state, epoch, current, segments, {
+      resumeWrites: () => this.writer.resume(),
+      fenced: (error) => this.stop(error),
+    });
     this.writer = new ChunkWriter(
       io.store,
       io.policy,
@@ -108,76 +102,74 @@ export class ChunkLog implements StreamLog {
       fenceChunkId,
       options,
       {
-        onDurable: (chunkId, chunkEpoch, commits) => this.onDurable(chunkId, chunkEpoch, commits),
-        onStop: (kind, reason) =>
-          this.halt(kind === 'fenced' ? `${fencedReason}: ${reason}` : `storage failure: ${reason}`),
-        maySeal: () => this.maySeal(),
-        fencedError: () => errors.unavailable(fencedReason),
-        failedError: (reason) => errors.storage(`the stream log stopped after a storage failure: ${reason}`),
+        onDurable: (chunkId, chunkEpoch, commits, lastOrdinal) =>
+          this.onDurable(chunkId, chunkEpoch, commits, lastOrdinal),
+        onStop: (error) => this.stop(error),
+        maySeal: () => this.finalFlush || this.maintenance.memoryAvailable(),
       },
       log,
     );
-    this.every('checkpoint', options.checkpointIntervalMs, () => this.requestCheckpoint());
-    this.every('gc', options.gcIntervalMs, () => this.requestGc());
-    this.every('poll', options.manifestPollIntervalMs, () => void this.poll());
-    // Leftovers of the previous writer: folded chunks, old manifests, orphan segments, dead segments.
-    if (options.sweepOrphansOnOpen) this.enqueue('orphan-sweep', () => sweepOrphanSegments(this.gcContext));
-    this.enqueue('gc-log-objects', () => collectLogObjects(this.gcContext, this.current));
-    this.requestGc();
   }
 
   recovered(): RecoveredState {
     return this.recoveredState;
   }
 
-  commit(mutations: Mutation[]): Promise<void> {
+  subscribe(subscriber: DurabilitySubscriber): void {
+    assert(this.subscriber === null, 'the log has one durability subscriber');
+    this.subscriber = subscriber;
+  }
+
+  submit(mutations: Mutation[]): number {
     return this.writer.submit(mutations);
   }
 
-  barrier(): Promise<void> {
-    return this.writer.barrier();
+  commit(mutations: Mutation[]): Promise<void> {
+    if (mutations.length === 0) return this.barrier();
+    let ordinal: number;
+    try {
+      ordinal = this.writer.submit(mutations);
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+    return this.waiters.wait(ordinal);
   }
 
-  read(request: ReadRequest): Promise<SequencedRecord[]> {
-    return readRecords(this.readContext, request).catch(readError);
+  barrier(): Promise<void> {
+    return this.waiters.wait(this.writer.lastOrdinal);
+  }
+
+  read(request: ReadRequest): Promise<ReadResult> {
+    return readRecords(this.readContext, request);
   }
 
   seqNumForTimestamp(stream: StreamId, timestamp: bigint, endSeqNum: number, nowMs: number): Promise<number | null> {
-    return seqNumForTimestamp(this.readContext, stream, timestamp, endSeqNum, nowMs).catch(readError);
+    return seqNumForTimestamp(this.readContext, stream, timestamp, endSeqNum, nowMs);
   }
 
   status(): LogStatus {
-    if (this.halted) return { ok: false, reason: this.halted };
-    if (this.closed) return { ok: false, reason: 'closed' };
-    return { ok: true };
+    return this.stopped ? { ok: false, error: this.stopped } : { ok: true };
   }
 
-  onFailure(listener: (reason: string) => void): void {
-    this.listeners.push(listener);
-  }
-
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closing = true; // the final flush ignores the memory bound
-    if (!this.halted) await this.writer.flushNow().catch(() => {});
-    this.closed = true;
-    for (const timer of this.timers.values()) timer.cancel();
-    this.timers.clear();
-    this.writer.stop(errors.unavailable('the stream log is closed'));
-    await this.tasks;
+  close(): Promise<void> {
+    this.finalFlush = true;
+    this.closed ??= (async () => {
+      this.writer.flushNow();
+      await this.barrier().catch(() => {});
+      this.stop(logClosed());
+      await this.maintenance.idle();
+    })();
+    return this.closed;
   }
 
   /** Folds everything applied so far into segments and a new manifest (normally automatic). */
   checkpoint(): Promise<CheckpointResult> {
-    return this.enqueue('checkpoint', () => this.doCheckpoint());
+    return this.maintenance.checkpoint();
   }
 
   /** Runs segment GC (trim, retention, purged streams) and log-object GC now. */
   collectGarbage(): Promise<void> {
-    return this.enqueue('gc', async () => {
-      await collectSegments(this.gcContext);
-      await collectLogObjects(this.gcContext, this.current);
-    });
+    return this.maintenance.collectGarbage();
   }
 
   /** Numbers for tests and metrics. */
@@ -188,139 +180,27 @@ export class ChunkLog implements StreamLog {
       foldedChunkId: this.current.header.lastAppliedChunkId,
       appliedChunkId: this.state.appliedChunkId,
       memoryTailBytes: this.state.tailBytes,
-      writesPaused: this.paused,
+      writesPaused: this.maintenance.writesPaused,
     };
   }
 
-  private maySeal(): boolean {
-    const full = !this.closing && this.state.tailBytes >= this.options.memoryTailBytesMax;
-    if (full !== this.paused) {
-      this.paused = full;
-      this.options.logger(full ? 'writes-paused' : 'writes-resumed', { memoryTailBytes: this.state.tailBytes });
-      if (full) this.requestCheckpoint(); // normally running already
-    }
-    return !full;
-  }
-
-  private onDurable(chunkId: number, chunkEpoch: number, commits: Mutation[][]): void {
+  /** Reads see the chunk's records before anyone hears they are durable. */
+  private onDurable(chunkId: number, chunkEpoch: number, commits: Mutation[][], lastOrdinal: number): void {
     this.state.applyChunk(chunkId, chunkEpoch, commits);
-    this.chunksSinceCheckpoint++;
-    const { state, options } = this;
-    if (state.tailBytes >= options.checkpointBytes || this.chunksSinceCheckpoint >= options.checkpointChunks) {
-      this.requestCheckpoint();
-    }
-    if (state.trimmedStreams.size > 0 || state.purgedStreams.size > 0 || state.unreachableSegments.length > 0) {
-      this.requestGc();
-    }
+    this.maintenance.chunkApplied();
+    this.waiters.through(lastOrdinal);
+    this.subscriber?.durableThrough(lastOrdinal);
   }
 
-  private async doCheckpoint(): Promise<CheckpointResult> {
-    if (this.halted || this.closed) return { kind: 'nothing' };
-    const applied = this.state.appliedChunkId;
-    const result = await runCheckpoint(
-      {
-        io: this.io,
-        clock: this.options.clock,
-        state: this.state,
-        epoch: this.epoch,
-        segment: this.options,
-        segments: this.readContext.segments,
-        log: this.options.logger,
-        scratch: this.segmentScratch,
-      },
-      this.current,
-    );
-    if (result.kind === 'fenced') {
-      this.halt(`${fencedReason}: ${result.reason}`);
-    } else if (result.kind === 'done') {
-      this.chunksSinceCheckpoint = this.state.appliedChunkId - applied;
-      this.writer.resume();
-      await collectLogObjects(this.gcContext, this.current);
-      if (this.state.unreachableSegments.length > 0) this.requestGc(); // merged-away segments
-    }
-    return result;
-  }
-
-  private requestCheckpoint(): void {
-    if (this.checkpointQueued) return;
-    this.checkpointQueued = true;
-    this.enqueue('checkpoint', () => {
-      this.checkpointQueued = false;
-      return this.doCheckpoint();
-    }).catch(() => this.retryCheckpointWhilePaused());
-  }
-
-  /** Commits are waiting for memory that only a checkpoint frees: do not wait for the next trigger. */
-  private retryCheckpointWhilePaused(): void {
-    if (!this.paused || this.halted || this.closed || this.timers.has('checkpoint-retry')) return;
-    this.timers.set(
-      'checkpoint-retry',
-      this.options.clock.setTimer(checkpointRetryMs, () => {
-        this.timers.delete('checkpoint-retry');
-        this.requestCheckpoint();
-      }),
-    );
-  }
-
-  private requestGc(): void {
-    if (this.gcQueued) return;
-    this.gcQueued = true;
-    this.enqueue('gc', () => {
-      this.gcQueued = false;
-      return collectSegments(this.gcContext);
-    }).catch(() => {});
-  }
-
-  /** Runs `task` after the queued ones; failures are logged and returned, never left unhandled. */
-  private enqueue<T>(name: string, task: () => Promise<T>): Promise<T> {
-    const run = this.tasks.then(() => {
-      if (this.closed) throw errors.unavailable('the stream log is closed');
-      return task();
-    });
-    this.tasks = run.then(
-      () => {},
-      (error: unknown) =>
-        this.options.logger('background-task-failed', { task: name, error: (error as Error).message }),
-    );
-    return run;
-  }
-
-  private every(name: string, ms: number, fn: () => void): void {
-    const arm = () => {
-      if (this.closed || this.halted) return;
-      this.timers.set(
-        name,
-        this.options.clock.setTimer(ms, () => {
-          fn();
-          arm();
-        }),
-      );
-    };
-    arm();
-  }
-
-  /** An idle writer learns it was fenced by finding the next manifest written by a newer epoch. */
-  private async poll(): Promise<void> {
-    if (this.halted || this.closed || this.current.pendingPutId !== null) return;
-    const next = this.current.header.manifestId + 1;
-    try {
-      const info = await this.io.store.head(manifestKey(next));
-      if (!info || this.halted) return;
-      const { header } = await loadManifestHeader(this.io, next);
-      if (header.epoch > this.epoch) this.halt(`${fencedReason}: manifest ${next} has writer epoch ${header.epoch}`);
-    } catch (error) {
-      this.options.logger('poll-failed', { error: (error as Error).message });
-    }
-  }
-
-  private halt(reason: string): void {
-    if (this.halted || this.closed) return;
-    this.halted = reason;
-    this.options.logger('halted', { reason });
-    this.writer.stop(reason.startsWith(fencedReason) ? errors.unavailable(fencedReason) : errors.storage(reason));
-    for (const timer of this.timers.values()) timer.cancel();
-    this.timers.clear();
-    for (const listener of this.listeners) listener(reason);
+  /** Stops the log for good with `error` (fenced, failed, closed); the first stop wins. */
+  private stop(error: StorageError): void {
+    if (this.stopped) return;
+    this.stopped = error;
+    if (error.kind !== 'closed') this.options.logger('halted', { reason: error.message });
+    this.writer.stop(error);
+    this.maintenance.stop(error);
+    this.waiters.stop(error);
+    this.subscriber?.failed(error);
   }
 }
 
@@ -335,18 +215,12 @@ function reportWriterEpoch(epoch: number): void {
   metrics.writerEpoch.set(epoch);
 }
 
-/** Reads fail with typed errors the client can see; the log itself stays usable. */
-function readError(error: unknown): never {
-  if (error instanceof CorruptDataError) throw errors.storage(`corrupt data: ${error.message}`);
-  if (error instanceof StoreFailure) throw errors.storage(error.message);
-  throw error;
-}
-
-function openError(store: ObjectStore, error: unknown): Error {
+/** The same kind of error, saying what could not be opened (anything untyped is a failure). */
+function openError(store: ObjectStore, error: unknown): StorageError {
   const where = `cannot open the stream log on ${store.describe()}`;
-  if (error instanceof FencedError) return errors.unavailable(`${where}: ${error.message}`);
-  if (error instanceof CorruptDataError) return errors.storage(`${where}: corrupt data: ${error.message}`);
-  if (error instanceof StoreFailure) return errors.storage(`${where}: ${error.message}`);
-  if (error instanceof S2Error) return error;
-  return errors.storage(`${where}: ${(error as Error).message ?? String(error)}`);
+  if (!(error instanceof StorageError)) {
+    return new StoreFailure(`${where}: ${(error as Error).message ?? String(error)}`, { cause: error });
+  }
+  const detail = error.kind === 'corrupt' ? `corrupt data: ${error.message}` : error.message;
+  return storageError(error.kind, `${where}: ${detail}`, { cause: error });
 }

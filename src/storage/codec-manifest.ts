@@ -7,11 +7,13 @@
  * the snapshot is large (so an epoch bump at startup does not rewrite it). u64 timestamps are
  * decimal strings in JSON. Layout and versioning rules: docs/formats.md.
  */
-import type { BasinMeta, StreamMeta, StreamPosition } from '../domain/types.js';
+import type { BasinMeta, StreamMeta } from '../domain/types.js';
 import { ByteReader, ByteWriter, CorruptDataError, utf8 } from './binary.js';
+import { arr, int, obj, parseJson, str, u64 } from './codec-json.js';
+import { persistBasinMeta, persistStreamMeta, readBasinMeta, readStreamMeta } from './codec-meta.js';
 import type { SegmentSummary } from './codec-segment.js';
 import { decodeFrame, encodeFrame } from './framing.js';
-import type { StreamId } from './types.js';
+import type { DurableStream } from './types.js';
 
 export const manifestMagic = 'S2LM';
 export const snapshotMagic = 'S2LN';
@@ -22,15 +24,7 @@ export interface SegmentRef extends SegmentSummary {
   key: string;
 }
 
-export interface StreamSnapshot {
-  id: StreamId;
-  basin: string;
-  name: string;
-  meta: StreamMeta;
-  tail: StreamPosition;
-  fencingToken: string;
-  trimPoint: number;
-  lastWriteMs: number;
+export interface StreamSnapshot extends DurableStream {
   /** Ascending by seq_num, non-overlapping. */
   segments: SegmentRef[];
 }
@@ -70,9 +64,10 @@ export function emptySnapshot(): Snapshot {
 /** The snapshot as JSON bytes; the caller decides whether it goes inline or into its own object. */
 export function snapshotJson(snapshot: Snapshot): Uint8Array {
   const json = {
-    basins: [...snapshot.basins].map(([name, meta]) => ({ name, meta })),
+    basins: [...snapshot.basins].map(([name, meta]) => ({ name, meta: persistBasinMeta(meta) })),
     streams: snapshot.streams.map((s) => ({
       ...s,
+      meta: persistStreamMeta(s.meta),
       tail: { seqNum: s.tail.seqNum, timestamp: s.tail.timestamp.toString() },
       segments: s.segments.map((g) => ({
         ...g,
@@ -119,7 +114,7 @@ export function decodeManifest(data: Uint8Array, expectedId: number): Manifest {
   if (frame.fields.manifestId !== expectedId) {
     throw new CorruptDataError(`${what}: header says manifest ${frame.fields.manifestId}`);
   }
-  const body = parseJson(frame.body, what) as Record<string, unknown>;
+  const body = obj(parseBody(frame.body, what), what);
   if (body.snapshot !== undefined) return { ...frame.fields, snapshot: { inline: readSnapshot(body.snapshot, what) } };
   const ref = body.snapshotRef as Record<string, unknown> | undefined;
   if (!ref || typeof ref.key !== 'string') throw new CorruptDataError(`${what}: no snapshot`);
@@ -143,46 +138,11 @@ export function decodeSnapshotObject(data: Uint8Array, ref: SnapshotRef): Snapsh
   if (frame.fields.manifestId !== ref.manifestId || frame.fields.epoch !== ref.epoch) {
     throw new CorruptDataError(`${what}: does not match its manifest reference`);
   }
-  return readSnapshot(parseJson(frame.body, what), what);
+  return readSnapshot(parseBody(frame.body, what), what);
 }
 
-function parseJson(body: Uint8Array, what: string): unknown {
-  try {
-    return JSON.parse(Buffer.from(body).toString('utf8'));
-  } catch {
-    throw new CorruptDataError(`${what}: body is not valid JSON`);
-  }
-}
-
-function int(value: unknown, what: string): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
-    throw new CorruptDataError(`${what}: expected a non-negative integer, got ${JSON.stringify(value)}`);
-  }
-  return value;
-}
-
-function u64(value: unknown, what: string): bigint {
-  if (typeof value !== 'string' || !/^\d{1,20}$/.test(value) || BigInt(value) >= 1n << 64n) {
-    throw new CorruptDataError(`${what}: expected a u64 decimal string, got ${JSON.stringify(value)}`);
-  }
-  return BigInt(value);
-}
-
-function str(value: unknown, what: string): string {
-  if (typeof value !== 'string') throw new CorruptDataError(`${what}: expected a string`);
-  return value;
-}
-
-function obj(value: unknown, what: string): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new CorruptDataError(`${what}: expected an object`);
-  }
-  return value as Record<string, unknown>;
-}
-
-function arr(value: unknown, what: string): unknown[] {
-  if (!Array.isArray(value)) throw new CorruptDataError(`${what}: expected an array`);
-  return value;
+function parseBody(body: Uint8Array, what: string): unknown {
+  return parseJson(Buffer.from(body).toString('utf8'), `${what} body`);
 }
 
 function readSnapshot(value: unknown, what: string): Snapshot {
@@ -190,7 +150,7 @@ function readSnapshot(value: unknown, what: string): Snapshot {
   const basins = new Map<string, BasinMeta>();
   for (const entry of arr(json.basins, `${what} basins`)) {
     const basin = obj(entry, `${what} basin`);
-    basins.set(str(basin.name, `${what} basin name`), obj(basin.meta, `${what} basin meta`) as unknown as BasinMeta);
+    basins.set(str(basin.name, `${what} basin name`), readBasinMeta(basin.meta, `${what} basin meta`));
   }
   const streams = arr(json.streams, `${what} streams`).map((entry) => readStream(obj(entry, `${what} stream`), what));
   return { basins, streams };
@@ -202,7 +162,7 @@ function readStream(s: Record<string, unknown>, what: string): StreamSnapshot {
     id: str(s.id, `${what} stream id`),
     basin: str(s.basin, `${what} stream basin`),
     name: str(s.name, `${what} stream name`),
-    meta: obj(s.meta, `${what} stream meta`) as unknown as StreamMeta,
+    meta: readStreamMeta(s.meta, `${what} stream meta`),
     tail: { seqNum: int(tail.seqNum, what), timestamp: u64(tail.timestamp, what) },
     fencingToken: str(s.fencingToken, `${what} fencing token`),
     trimPoint: int(s.trimPoint, `${what} trim point`),

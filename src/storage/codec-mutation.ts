@@ -3,9 +3,11 @@
  * (headers + body) shared with segment blocks. Layouts are drawn in docs/formats.md; tags are
  * persisted and must never be renumbered.
  */
-import type { BasinMeta, Header, SequencedRecord, StreamMeta } from '../domain/types.js';
+import type { Header, SequencedRecord } from '../domain/types.js';
 import { assert } from '../util/assert.js';
 import { ByteReader, ByteWriter, CorruptDataError, type Slab } from './binary.js';
+import { parseJson } from './codec-json.js';
+import { persistBasinMeta, persistStreamMeta, readBasinMeta, readStreamMeta } from './codec-meta.js';
 import type { Append, Mutation } from './types.js';
 
 const tagBasinPut = 1;
@@ -69,14 +71,17 @@ function approximateBytes(mutation: Mutation): number {
 function writeMutation(writer: ByteWriter, mutation: Mutation): void {
   switch (mutation.kind) {
     case 'basin.put':
-      writer.u8(tagBasinPut).string(mutation.basin).string(JSON.stringify(mutation.meta));
+      writer
+        .u8(tagBasinPut)
+        .string(mutation.basin)
+        .string(JSON.stringify(persistBasinMeta(mutation.meta)));
       return;
     case 'basin.delete':
       writer.u8(tagBasinDelete).string(mutation.basin);
       return;
     case 'stream.put':
       writer.u8(tagStreamPut).string(mutation.stream).string(mutation.basin).string(mutation.name);
-      writer.string(JSON.stringify(mutation.meta));
+      writer.string(JSON.stringify(persistStreamMeta(mutation.meta)));
       return;
     case 'stream.delete':
       writer.u8(tagStreamDelete).string(mutation.stream);
@@ -114,27 +119,22 @@ export function decodeCommit(reader: ByteReader): Mutation[] {
   return mutations;
 }
 
-function readMeta<T>(reader: ByteReader): T {
-  const text = reader.string();
-  try {
-    return JSON.parse(text) as T;
-  } catch {
-    throw new CorruptDataError('commit: metadata is not valid JSON');
-  }
-}
-
 function readMutation(reader: ByteReader): Mutation {
   const tag = reader.u8();
   switch (tag) {
-    case tagBasinPut:
-      return { kind: 'basin.put', basin: reader.string(), meta: readMeta<BasinMeta>(reader) };
+    case tagBasinPut: {
+      const basin = reader.string();
+      const meta = readBasinMeta(parseJson(reader.string(), 'commit: basin meta'), 'commit: basin meta');
+      return { kind: 'basin.put', basin, meta };
+    }
     case tagBasinDelete:
       return { kind: 'basin.delete', basin: reader.string() };
     case tagStreamPut: {
       const stream = reader.string();
       const basin = reader.string();
       const name = reader.string();
-      return { kind: 'stream.put', stream, basin, name, meta: readMeta<StreamMeta>(reader) };
+      const meta = readStreamMeta(parseJson(reader.string(), 'commit: stream meta'), 'commit: stream meta');
+      return { kind: 'stream.put', stream, basin, name, meta };
     }
     case tagStreamDelete:
       return { kind: 'stream.delete', stream: reader.string() };

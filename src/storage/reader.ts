@@ -3,16 +3,17 @@
  * read is re-resolved against the current state after every await, because a checkpoint may
  * move records from the memory tail into segments, and GC may drop segments, while a read is
  * in progress. Only surviving records are returned: at or above the trim point, not expired,
- * below the durable tail and `endSeqNum`, of a stream that still exists.
+ * below the durable tail and `endSeqNum`, of a stream that still exists. This is the one place
+ * the trim point, retention and a read's limits (`until`, count, metered bytes) are applied.
  */
-import { errors } from '../domain/errors.js';
 import type { SequencedRecord } from '../domain/types.js';
 import { meteredBytes } from '../domain/types.js';
 import type { SegmentRef } from './codec-manifest.js';
 import type { StoredRecord } from './codec-segment.js';
+import { CorruptDataError } from './errors.js';
 import { SegmentVanished, type SegmentCache } from './segment-cache.js';
 import type { LogState, Logger, StreamState } from './state.js';
-import type { ReadRequest, StreamId } from './types.js';
+import type { ReadRequest, ReadResult, ReadStop, StreamId } from './types.js';
 
 export interface ReadContext {
   state: LogState;
@@ -36,17 +37,13 @@ function expired(record: StoredRecord, nowMs: number): boolean {
   return record.expiresAtMs !== null && record.expiresAtMs <= nowMs;
 }
 
+/** Sees a surviving record and its metered size; returns false to end the scan. */
+type Visit = (record: SequencedRecord, bytes: number) => boolean;
+
 /**
  * Visits surviving records with seq_num in [start, end) in order until `visit` returns false.
  */
-async function scan(
-  ctx: ReadContext,
-  streamId: StreamId,
-  start: number,
-  end: number,
-  nowMs: number,
-  visit: (record: SequencedRecord) => boolean,
-): Promise<void> {
+async function scan(ctx: ReadContext, streamId: StreamId, start: number, end: number, nowMs: number, visit: Visit) {
   let cursor = start;
   for (;;) {
     const stream = ctx.state.streams.get(streamId);
@@ -71,17 +68,11 @@ async function scan(
   }
 }
 
-function scanMemory(
-  stream: StreamState,
-  cursor: number,
-  limit: number,
-  nowMs: number,
-  visit: (record: SequencedRecord) => boolean,
-): void {
+function scanMemory(stream: StreamState, cursor: number, limit: number, nowMs: number, visit: Visit): void {
   for (let i = lowerBound(stream.records, (r) => r.record.seqNum >= cursor); i < stream.records.length; i++) {
     const entry = stream.records[i];
     if (entry.record.seqNum >= limit) return;
-    if (!expired(entry, nowMs) && !visit(entry.record)) return;
+    if (!expired(entry, nowMs) && !visit(entry.record, entry.bytes)) return;
   }
 }
 
@@ -96,7 +87,7 @@ async function scanSegmentBlock(
   cursor: number,
   limit: number,
   nowMs: number,
-  visit: (record: SequencedRecord) => boolean,
+  visit: Visit,
 ): Promise<number | null> {
   const after = segment.lastSeqNum + 1;
   if (segment.maxExpiresAtMs !== null && segment.maxExpiresAtMs <= nowMs) return after;
@@ -116,7 +107,7 @@ async function scanSegmentBlock(
   }
   for (const entry of records) {
     if (entry.record.seqNum < cursor || expired(entry, nowMs)) continue;
-    if (entry.record.seqNum >= limit || !visit(entry.record)) return null;
+    if (entry.record.seqNum >= limit || !visit(entry.record, meteredBytes(entry.record))) return null;
   }
   return blockEnd;
 }
@@ -142,24 +133,34 @@ function vanished(
     ctx.log('segment-missing-assumed-expired', { key: segment.key, maxExpiresAtMs: segment.maxExpiresAtMs, nowMs });
     return segment.lastSeqNum + 1;
   }
-  throw errors.storage(`segment ${segment.key} of stream ${streamId} is missing from the object store`);
+  throw new CorruptDataError(`segment ${segment.key} of stream ${streamId} is missing from the object store`);
 }
 
-export async function readRecords(ctx: ReadContext, request: ReadRequest): Promise<SequencedRecord[]> {
-  const out: SequencedRecord[] = [];
+export async function readRecords(ctx: ReadContext, request: ReadRequest): Promise<ReadResult> {
+  const { maxRecords, maxBytes, until } = request;
+  const records: SequencedRecord[] = [];
   let bytes = 0;
-  if (request.maxRecords <= 0) return out;
-  await scan(ctx, request.stream, request.startSeqNum, request.endSeqNum, request.nowMs, (record) => {
-    const size = meteredBytes(record);
-    if (bytes + size > request.maxBytes) return false;
-    bytes += size;
-    out.push(record);
-    return out.length < request.maxRecords;
+  let stop: ReadStop = 'end';
+  if (maxRecords <= 0) return { records, bytes, stop: 'count' };
+  await scan(ctx, request.stream, request.startSeqNum, request.endSeqNum, request.nowMs, (record, size) => {
+    if (until !== undefined && record.timestamp >= until) stop = 'until';
+    else if (bytes + size > maxBytes) stop = 'bytes';
+    else {
+      bytes += size;
+      records.push(record);
+      if (records.length < maxRecords) return true;
+      stop = 'count';
+    }
+    return false;
   });
   // The stream may have been purged or trimmed while the read awaited the store.
   const stream = ctx.state.streams.get(request.stream);
-  if (!stream) return [];
-  return out[0] && out[0].seqNum < stream.trimPoint ? out.filter((r) => r.seqNum >= stream.trimPoint) : out;
+  if (!stream) return { records: [], bytes: 0, stop: 'end' };
+  const trimPoint = stream.trimPoint;
+  if (records.length === 0 || records[0].seqNum >= trimPoint) return { records, bytes, stop };
+  const kept = records.filter((r) => r.seqNum >= trimPoint);
+  for (let i = 0; i < records.length - kept.length; i++) bytes -= meteredBytes(records[i]);
+  return { records: kept, bytes, stop };
 }
 
 export async function seqNumForTimestamp(

@@ -14,18 +14,13 @@
  */
 import { isNotFound } from '../objectstore/types.js';
 import { assert } from '../util/assert.js';
-import { CorruptDataError } from './binary.js';
 import { decodeChunk, decodeChunkHeader, encodeChunk } from './codec-chunk.js';
 import { emptySnapshot, type ManifestHeader, type SnapshotRef } from './codec-manifest.js';
+import { CorruptDataError, FencedError } from './errors.js';
 import { listManifestIds, loadManifest, writeManifest, type ManifestIo } from './manifest-io.js';
 import { chunkKey, chunkPrefix, newPutId, parseNumberedKey } from './names.js';
 import { LogState, type Logger } from './state.js';
 import { putIfAbsent, withRetry } from './store-ops.js';
-
-/** A newer writer holds the log. */
-export class FencedError extends Error {
-  override name = 'FencedError';
-}
 
 export interface Opened {
   epoch: number;

@@ -5,12 +5,19 @@
  * Only durable commits are ever applied here (at recovery, or when their chunk and every
  * earlier chunk are durable), so everything a read finds here may be returned.
  */
-import type { BasinMeta, StreamMeta, StreamPosition } from '../domain/types.js';
+import type { BasinMeta } from '../domain/types.js';
 import { meteredBytes } from '../domain/types.js';
 import { assert } from '../util/assert.js';
 import type { SegmentRef, Snapshot } from './codec-manifest.js';
 import type { StoredRecord } from './codec-segment.js';
-import type { Append, Mutation, RecoveredState, StreamId } from './types.js';
+import {
+  durableStream,
+  type Append,
+  type DurableStream,
+  type Mutation,
+  type RecoveredState,
+  type StreamId,
+} from './types.js';
 
 /** Per-record bookkeeping overhead counted against the memory tail, beyond its metered size. */
 const tailRecordOverheadBytes = 64;
@@ -18,21 +25,17 @@ const tailRecordOverheadBytes = 64;
 export interface TailEntry extends StoredRecord {
   /** The chunk that made this record durable; checkpoints fold whole chunks. */
   chunkId: number;
+  /** Metered size (api.md 6.4), computed once as the record entered memory; reads reuse it. */
+  bytes: number;
 }
 
-export interface StreamState {
-  id: StreamId;
-  basin: string;
-  name: string;
-  meta: StreamMeta;
-  tail: StreamPosition;
-  fencingToken: string;
-  trimPoint: number;
-  lastWriteMs: number;
+/** A stream as the log holds it: its durable state, checkpointed records and memory tail. */
+export interface StreamState extends DurableStream {
   /** Checkpointed records: ascending, non-overlapping, all below `records[0]`. */
   segments: SegmentRef[];
   /** Records not yet in segments, ascending by seq_num. */
   records: TailEntry[];
+  /** Memory the records take (their metered size plus bookkeeping), counted in `tailBytes`. */
   recordBytes: number;
 }
 
@@ -139,12 +142,14 @@ export class LogState {
       append.records[0].seqNum === stream.tail.seqNum,
       `append to ${append.stream} starts at ${append.records[0].seqNum}, tail is ${stream.tail.seqNum}`,
     );
+    let held = 0;
     for (const record of append.records) {
-      const bytes = meteredBytes(record) + tailRecordOverheadBytes;
-      stream.records.push({ record, expiresAtMs: append.expiresAtMs, chunkId });
-      stream.recordBytes += bytes;
-      this.tailBytes += bytes;
+      const bytes = meteredBytes(record);
+      stream.records.push({ record, expiresAtMs: append.expiresAtMs, chunkId, bytes });
+      held += bytes + tailRecordOverheadBytes;
     }
+    stream.recordBytes += held;
+    this.tailBytes += held;
     stream.tail = append.tail;
     stream.lastWriteMs = append.writtenAtMs;
     if (append.fencingToken !== undefined) stream.fencingToken = append.fencingToken;
@@ -194,7 +199,7 @@ export class LogState {
   private removeTailPrefix(stream: StreamState, count: number): void {
     if (count === 0) return;
     let bytes = 0;
-    for (let i = 0; i < count; i++) bytes += meteredBytes(stream.records[i].record) + tailRecordOverheadBytes;
+    for (let i = 0; i < count; i++) bytes += stream.records[i].bytes + tailRecordOverheadBytes;
     stream.records.splice(0, count);
     stream.recordBytes -= bytes;
     this.tailBytes -= bytes;
@@ -204,33 +209,12 @@ export class LogState {
   snapshot(): Snapshot {
     return {
       basins: new Map(this.basins),
-      streams: [...this.streams.values()].map((s) => ({
-        id: s.id,
-        basin: s.basin,
-        name: s.name,
-        meta: s.meta,
-        tail: s.tail,
-        fencingToken: s.fencingToken,
-        trimPoint: s.trimPoint,
-        lastWriteMs: s.lastWriteMs,
-        segments: [...s.segments],
-      })),
+      streams: [...this.streams.values()].map((s) => ({ ...durableStream(s), segments: [...s.segments] })),
     };
   }
 
+  /** What the engine rebuilds its view from at startup (positions are replaced, never mutated). */
   recovered(): RecoveredState {
-    return {
-      basins: new Map(this.basins),
-      streams: [...this.streams.values()].map((s) => ({
-        id: s.id,
-        basin: s.basin,
-        name: s.name,
-        meta: s.meta,
-        tail: { ...s.tail },
-        fencingToken: s.fencingToken,
-        trimPoint: s.trimPoint,
-        lastWriteMs: s.lastWriteMs,
-      })),
-    };
+    return { basins: new Map(this.basins), streams: [...this.streams.values()].map(durableStream) };
   }
 }

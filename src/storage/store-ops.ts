@@ -1,12 +1,19 @@
 /**
- * Object-store calls with bounded retries. Transient failures are retried with jittered
+ * Object-store calls with bounded retries: the one retry layer between the log and the store
+ * (object stores make one attempt per call). Transient failures are retried with jittered
  * exponential backoff until a deadline; a create-if-absent put whose outcome is ambiguous (an
  * error, or a PreconditionFailed on a retry) is resolved by a HEAD that compares put-ids, so a
  * lost response after a successful write is recognised as our own write.
+ *
+ * The retries live here, not in an object-store wrapper, because what the end of the budget
+ * means is a storage decision (a chunk of unknown fate stops the log), and the outcome of a
+ * conditional put ("ours" or "taken") is what fencing is decided on. Every backend, memory
+ * included, gets the same treatment, on the log's injected clock, randomness and logger.
  */
-import { isNotFound, isPreconditionFailed, ObjectStoreError, type ObjectStore } from '../objectstore/types.js';
+import { isFatal, isNotFound, isPreconditionFailed, type ObjectStore } from '../objectstore/types.js';
 import type { Clock } from '../util/clock.js';
 import type { Rand } from '../util/rand.js';
+import { StoreFailure } from './errors.js';
 import type { Logger } from './state.js';
 
 export interface RetryPolicy {
@@ -17,34 +24,28 @@ export interface RetryPolicy {
   log: Logger;
 }
 
-/** The store could not complete an operation within the retry budget, or refused it outright. */
-export class StoreFailure extends Error {
-  override name = 'StoreFailure';
-}
-
 const backoffMsMin = 10;
 const backoffMsMax = 1_000;
 
-function backoffMs(policy: RetryPolicy, attempt: number): number {
+/** Sleeps before retry `attempt` (jittered, doubling, capped), never past the deadline. */
+function backOff(policy: RetryPolicy, attempt: number, deadline: number): Promise<void> {
   const base = Math.min(backoffMsMax, backoffMsMin * 2 ** attempt);
-  return Math.round(base * (0.5 + policy.rand.next()));
-}
-
-/** Errors that retrying cannot fix: a missing bucket, denied access, a full disk the backend reports as fatal. */
-function isFatal(error: unknown): boolean {
-  return error instanceof ObjectStoreError && error.kind === 'Fatal';
+  const delay = Math.round(base * (0.5 + policy.rand.next()));
+  return policy.clock.sleep(Math.min(delay, Math.max(0, deadline - policy.clock.monotonicMs())));
 }
 
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-export type PutOutcome = { kind: 'ok' } | { kind: 'taken'; putId: string | undefined };
+export type PutOutcome = { kind: 'ok' } | { kind: 'taken' };
 
 /**
  * Creates `key` if absent. Returns `ok` if the object there is ours (written now or by an earlier
- * attempt whose response was lost), `taken` if another writer's object occupies the key.
- * Throws `StoreFailure` when the store refuses or keeps failing past the deadline.
+ * attempt whose response was lost), `taken` if another writer's object occupies the key. Errors
+ * that retrying cannot fix (a missing bucket, denied access, a full disk the backend reports as
+ * Fatal) are not retried. Throws `StoreFailure` when the store refuses or keeps failing past the
+ * deadline.
  */
 export async function putIfAbsent(
   store: ObjectStore,
@@ -62,12 +63,14 @@ export async function putIfAbsent(
     } catch (error) {
       if (isFatal(error))
         throw new StoreFailure(`put ${key} on ${store.describe()}: ${describe(error)}`, { cause: error });
+      // Before any attempt of ours could have landed, a conflict can only be another writer's object.
+      if (attempt === 0 && isPreconditionFailed(error)) return { kind: 'taken' };
       failure = error;
     }
     // Whatever happened, the object at the key (if any) says whether our write took effect.
     try {
       const info = await store.head(key);
-      if (info) return info.putId === putId ? { kind: 'ok' } : { kind: 'taken', putId: info.putId };
+      if (info) return info.putId === putId ? { kind: 'ok' } : { kind: 'taken' };
     } catch (error) {
       if (isFatal(error))
         throw new StoreFailure(`head ${key} on ${store.describe()}: ${describe(error)}`, { cause: error });
@@ -84,7 +87,7 @@ export async function putIfAbsent(
       error: describe(failure),
       preconditionFailed: isPreconditionFailed(failure),
     });
-    await policy.clock.sleep(backoffMs(policy, attempt));
+    await backOff(policy, attempt, deadline);
   }
 }
 
@@ -109,7 +112,7 @@ export async function withRetry<T>(
         throw new StoreFailure(`${what} on ${store.describe()}: ${describe(error)}`, { cause: error });
       }
       policy.log('retry', { what, attempt, error: describe(error) });
-      await policy.clock.sleep(backoffMs(policy, attempt));
+      await backOff(policy, attempt, deadline);
     }
   }
 }

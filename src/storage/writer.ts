@@ -1,15 +1,16 @@
 /**
- * Group commit: turns submitted commits into chunk objects and resolves them, strictly in
+ * Group commit: turns submitted commits into chunk objects and reports them durable, strictly in
  * submission order, once their chunk and every earlier chunk are durable.
  *
- * Commits submitted while earlier chunks are being written wait in `pending`; a flush seals
- * them into the next chunk (`chunk/<id>`, create-if-absent, with a put-id). Up to
- * `chunksInFlightMax` chunks are written concurrently. Each chunk names its predecessor in
- * this writer's chain (`prevChunkId`), which is what recovery follows (docs/formats.md).
+ * Each commit gets an ordinal (1, 2, 3...). Commits submitted while earlier chunks are being
+ * written wait in `pending`; a flush seals them into the next chunk (`chunk/<id>`,
+ * create-if-absent, with a put-id), which remembers the last ordinal it holds. Up to
+ * `chunksInFlightMax` chunks are written concurrently. Each chunk names its predecessor in this
+ * writer's chain (`prevChunkId`), which is what recovery follows (docs/formats.md).
  *
  * When a chunk id turns out to be occupied:
  * - by an object of a higher epoch (or of our epoch with a put-id not ours): a newer writer
- *   exists, we are fenced: every pending and future commit is rejected;
+ *   exists, we are fenced: the writer stops and the log with it;
  * - by an object of a lower epoch (a zombie writer's leftover): the chunk is "displaced".
  *   Chunks after it may already be durable, but they chain to the displaced id, so recovery
  *   never applies them. Once every in-flight put has settled, all unresolved chunks are
@@ -24,7 +25,6 @@
  * Metrics: per durable chunk, the time from seal to durable (retries and re-issues included),
  * its size and its record count (how many records one put carried: the group-commit factor).
  */
-import type { S2Error } from '../domain/errors.js';
 import { metrics } from '../metrics.js';
 import type { ObjectStore } from '../objectstore/types.js';
 import { assert } from '../util/assert.js';
@@ -32,6 +32,7 @@ import type { Clock, Timer } from '../util/clock.js';
 import type { Rand } from '../util/rand.js';
 import { chunkHeaderBytes, decodeChunkHeader, encodeChunk } from './codec-chunk.js';
 import { encodeCommitIn } from './codec-mutation.js';
+import { FencedError, StoreFailure, type StorageError } from './errors.js';
 import { CompressionProbe, isCompressedFrame } from './framing.js';
 import { Slab } from './binary.js';
 import { chunkKey, newPutId } from './names.js';
@@ -47,25 +48,21 @@ export interface WriterOptions {
 }
 
 export interface WriterHooks {
-  /** A chunk is durable and all before it are: apply it. Called in chain order. */
-  onDurable(chunkId: number, epoch: number, commits: Mutation[][]): void;
-  /** The writer stopped for good: `fenced` by a newer writer, or `failed` (store trouble). */
-  onStop(kind: 'fenced' | 'failed', reason: string): void;
+  /**
+   * A chunk is durable and all before it are: apply it; commits up to `lastOrdinal` are now
+   * durable. Called in chain order.
+   */
+  onDurable(chunkId: number, epoch: number, commits: Mutation[][], lastOrdinal: number): void;
+  /** The writer stopped for good (fenced by a newer writer, or failed): the log stops with `error`. */
+  onStop(error: StorageError): void;
   /** False while the log cannot take more records in memory: sealing waits for `resume()`. */
   maySeal(): boolean;
-  fencedError(): S2Error;
-  failedError(reason: string): S2Error;
-}
-
-interface Waiter {
-  resolve(): void;
-  reject(error: Error): void;
 }
 
 interface PendingCommit {
-  mutations: Mutation[] | null;
-  encoded: Uint8Array | null;
-  waiter: Waiter;
+  mutations: Mutation[];
+  encoded: Uint8Array;
+  ordinal: number;
 }
 
 interface ChunkInFlight {
@@ -73,7 +70,8 @@ interface ChunkInFlight {
   prev: number;
   commits: Mutation[][];
   encoded: Uint8Array[];
-  waiters: Waiter[];
+  /** Ordinal of the last commit in the chunk. */
+  lastOrdinal: number;
   status: 'putting' | 'durable' | 'displaced';
   /** Monotonic ms when sealed, for the flush-duration metric. */
   sealedMs: number;
@@ -89,11 +87,18 @@ export class ChunkWriter {
   private sealTimer: Timer | null = null;
   private lastSealMs = -Infinity;
   private draining = false;
-  private stopped: Error | null = null;
+  private stopped: StorageError | null = null;
+  /** Ordinal of the last commit submitted. */
+  private submitted = 0;
   /** Chunks skip zstd for a while after several did not compress (see CompressionProbe). */
   private readonly compression: CompressionProbe;
   /** Commits are encoded into shared slabs rather than an allocation each. */
   private readonly slab = new Slab();
+  /** `seal`, as the callback `schedule` queues (one closure for the writer's life). */
+  private readonly runQueuedSeal = (): void => {
+    this.sealQueued = false;
+    this.seal();
+  };
 
   constructor(
     private readonly store: ObjectStore,
@@ -113,39 +118,30 @@ export class ChunkWriter {
     this.chainId = lastChunkId;
   }
 
-  submit(mutations: Mutation[]): Promise<void> {
-    if (this.stopped) return Promise.reject(this.stopped);
-    if (mutations.length === 0) return this.barrier();
-    let encoded: Uint8Array;
-    try {
-      encoded = encodeCommitIn(this.slab, mutations);
-    } catch (error) {
-      return Promise.reject(error as Error); // a malformed commit (an engine bug) fails alone
-    }
-    return new Promise<void>((resolve, reject) => {
-      this.pending.push({ mutations, encoded, waiter: { resolve, reject } });
-      this.pendingBytes += encoded.length;
-      this.schedule();
-    });
-  }
-
-  /** Resolves once everything submitted before it is durable; writes nothing by itself. */
-  barrier(): Promise<void> {
-    if (this.stopped) return Promise.reject(this.stopped);
-    return new Promise<void>((resolve, reject) => {
-      const waiter = { resolve, reject };
-      if (this.pending.length > 0) this.pending.push({ mutations: null, encoded: null, waiter });
-      else if (this.inflight.length > 0) this.inflight.at(-1)!.waiters.push(waiter);
-      else resolve();
-    });
-  }
-
-  /** Seals whatever is pending without waiting for the flush interval, and waits for it. */
-  flushNow(): Promise<void> {
-    this.lastSealMs = -Infinity;
-    const done = this.barrier();
+  /**
+   * Queues a non-empty commit and returns its ordinal. Throws the stop error once stopped, and
+   * the encoder's error for a malformed commit (an engine bug), which then fails alone.
+   */
+  submit(mutations: Mutation[]): number {
+    if (this.stopped) throw this.stopped;
+    assert(mutations.length > 0, 'a commit holds at least one mutation');
+    const encoded = encodeCommitIn(this.slab, mutations);
+    const ordinal = ++this.submitted;
+    this.pending.push({ mutations, encoded, ordinal });
+    this.pendingBytes += encoded.length;
     this.schedule();
-    return done;
+    return ordinal;
+  }
+
+  /** Ordinal of the last commit submitted (0 before the first). */
+  get lastOrdinal(): number {
+    return this.submitted;
+  }
+
+  /** Seals whatever is pending without waiting for the flush interval. */
+  flushNow(): void {
+    this.lastSealMs = -Infinity;
+    this.schedule();
   }
 
   /** Seals what is pending, if anything, now that `hooks.maySeal()` may say yes again. */
@@ -153,21 +149,15 @@ export class ChunkWriter {
     this.schedule();
   }
 
-  get isStopped(): boolean {
-    return this.stopped !== null;
-  }
-
-  /** Rejects everything pending and in flight with `error` and refuses further commits. */
-  stop(error: Error): void {
+  /** Drops everything pending and in flight and refuses further commits with `error`. */
+  stop(error: StorageError): void {
     if (this.stopped) return;
     this.stopped = error;
     this.sealTimer?.cancel();
     this.sealTimer = null;
-    const waiters = [...this.inflight.flatMap((c) => c.waiters), ...this.pending.map((p) => p.waiter)];
     this.inflight.length = 0;
     this.pending = [];
     this.pendingBytes = 0;
-    for (const waiter of waiters) waiter.reject(error);
   }
 
   private schedule(): void {
@@ -179,14 +169,11 @@ export class ChunkWriter {
     if (waitMs <= 0 || this.pendingBytes >= this.options.chunkBytesMax) {
       this.sealTimer?.cancel();
       this.sealTimer = null;
-      // After the current I/O phase (setImmediate), so that commits from every request whose bytes
+      // After the current I/O phase (`afterIo`), so that commits from every request whose bytes
       // arrived in this event-loop turn share one chunk: sealing in a microtask gave each request its
       // own chunk whenever a put completes fast (memory, a free slot), multiplying per-chunk costs.
       this.sealQueued = true;
-      setImmediate(() => {
-        this.sealQueued = false;
-        this.seal();
-      });
+      this.clock.afterIo(this.runQueuedSeal);
     } else if (!this.sealTimer) {
       this.sealTimer = this.clock.setTimer(waitMs, () => {
         this.sealTimer = null;
@@ -199,11 +186,11 @@ export class ChunkWriter {
     if (this.stopped || this.pending.length === 0 || this.inflight.length >= this.options.chunksInFlightMax) return;
     if (this.inflight.some((c) => c.status === 'displaced') || !this.hooks.maySeal()) return;
     const chunk: ChunkInFlight = {
-      id: 0,
-      prev: 0,
+      id: this.nextId++,
+      prev: this.chainId,
       commits: [],
       encoded: [],
-      waiters: [],
+      lastOrdinal: 0,
       status: 'putting',
       sealedMs: this.clock.monotonicMs(),
     };
@@ -211,31 +198,19 @@ export class ChunkWriter {
     let taken = 0;
     while (taken < this.pending.length) {
       const next = this.pending[taken];
-      if (next.encoded && chunk.encoded.length > 0 && bytes + next.encoded.length > this.options.chunkBytesMax) break;
+      if (taken > 0 && bytes + next.encoded.length > this.options.chunkBytesMax) break;
       taken++;
-      chunk.waiters.push(next.waiter);
-      if (!next.encoded) continue;
-      chunk.commits.push(next.mutations!);
+      chunk.commits.push(next.mutations);
       chunk.encoded.push(next.encoded);
+      chunk.lastOrdinal = next.ordinal;
       bytes += next.encoded.length;
     }
     this.pending = this.pending.slice(taken);
     this.pendingBytes -= bytes;
-    if (chunk.encoded.length === 0) {
-      // Only barriers: they wait for whatever is already in flight, no object needed.
-      const last = this.inflight.at(-1);
-      for (const waiter of chunk.waiters) {
-        if (last) last.waiters.push(waiter);
-        else waiter.resolve();
-      }
-    } else {
-      chunk.id = this.nextId++;
-      chunk.prev = this.chainId;
-      this.chainId = chunk.id;
-      this.inflight.push(chunk);
-      this.lastSealMs = this.clock.monotonicMs();
-      this.put(chunk);
-    }
+    this.chainId = chunk.id;
+    this.inflight.push(chunk);
+    this.lastSealMs = chunk.sealedMs;
+    this.put(chunk);
     this.schedule();
   }
 
@@ -257,7 +232,8 @@ export class ChunkWriter {
           const occupant = await this.occupantEpoch(id);
           if (this.stopped) return;
           if (occupant >= this.epoch) {
-            this.fail('fenced', `chunk ${id} was written by writer epoch ${occupant} (ours is ${this.epoch})`);
+            const reason = `chunk ${id} was written by writer epoch ${occupant} (ours is ${this.epoch})`;
+            this.fail(new FencedError(`fenced by a newer writer: ${reason}`));
             return;
           }
           this.log('chunk-displaced', { chunkId: id, occupantEpoch: occupant, epoch: this.epoch });
@@ -265,7 +241,7 @@ export class ChunkWriter {
         }
         this.drain();
       })
-      .catch((error: unknown) => this.fail('failed', `chunk ${id} could not be written: ${(error as Error).message}`));
+      .catch((error: unknown) => this.failWith(`chunk ${id} could not be written`, error));
   }
 
   private async occupantEpoch(id: number): Promise<number> {
@@ -282,11 +258,10 @@ export class ChunkWriter {
     try {
       while (!this.stopped && this.inflight[0]?.status === 'durable') {
         const chunk = this.inflight.shift()!;
-        this.hooks.onDurable(chunk.id, this.epoch, chunk.commits);
-        for (const waiter of chunk.waiters) waiter.resolve();
+        this.hooks.onDurable(chunk.id, this.epoch, chunk.commits, chunk.lastOrdinal);
       }
     } catch (error) {
-      this.fail('failed', `applying a durable chunk failed: ${(error as Error).message}`);
+      this.failWith('applying a durable chunk failed', error);
     } finally {
       this.draining = false;
     }
@@ -309,11 +284,17 @@ export class ChunkWriter {
     }
   }
 
-  private fail(kind: 'fenced' | 'failed', reason: string): void {
+  /** Stops the log: storage failure while `doing`, because of `error`. */
+  private failWith(doing: string, error: unknown): void {
+    const message = `storage failure: ${doing}: ${error instanceof Error ? error.message : String(error)}`;
+    this.fail(new StoreFailure(message, { cause: error }));
+  }
+
+  private fail(error: StorageError): void {
     if (this.stopped) return;
-    this.log(kind === 'fenced' ? 'fenced' : 'writer-failed', { reason });
-    this.stop(kind === 'fenced' ? this.hooks.fencedError() : this.hooks.failedError(reason));
-    this.hooks.onStop(kind, reason);
+    this.log(error.kind === 'fenced' ? 'fenced' : 'writer-failed', { reason: error.message });
+    this.stop(error);
+    this.hooks.onStop(error);
   }
 }
 

@@ -15,6 +15,17 @@ export interface Clock {
   setTimer(ms: number, fn: () => void): Timer;
   /** Resolves after `ms` milliseconds. */
   sleep(ms: number): Promise<void>;
+  /**
+   * Runs `fn` once the I/O already received in this turn of the event loop has been handled
+   * (Node's `setImmediate`): how the group commit lets every request that arrived together join
+   * one chunk, and how long work yields so requests are not starved.
+   */
+  afterIo(fn: () => void): void;
+}
+
+/** Resolves on the clock's `afterIo`: a long task's way to let waiting I/O run. */
+export function yieldToIo(clock: Clock): Promise<void> {
+  return new Promise<void>((resolve) => clock.afterIo(resolve));
 }
 
 export const systemClock: Clock = {
@@ -25,16 +36,22 @@ export const systemClock: Clock = {
     return { cancel: () => clearTimeout(handle) };
   },
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  afterIo: (fn) => void setImmediate(fn),
 };
 
 /**
  * A clock that only moves when a test advances it. Timers fire in deadline order during `advance`.
+ *
+ * `afterIo` callbacks queue here, in order, and run on the real event loop's next check phase (so
+ * commits keep flowing in tests that never advance time) or when `runAfterIo()` asks, so a test or
+ * a simulation can see and decide when they run.
  */
 export class ManualClock implements Clock {
   private wallMs: number;
   private monoMs = 0;
   private timers: { at: number; seq: number; fn: () => void; cancelled: boolean }[] = [];
   private seq = 0;
+  private afterIoQueue: (() => void)[] = [];
 
   constructor(startWallMs = 1_700_000_000_000) {
     this.wallMs = startWallMs;
@@ -56,6 +73,24 @@ export class ManualClock implements Clock {
 
   sleep(ms: number): Promise<void> {
     return new Promise((resolve) => this.setTimer(ms, resolve));
+  }
+
+  afterIo(fn: () => void): void {
+    this.afterIoQueue.push(fn);
+    if (this.afterIoQueue.length === 1) setImmediate(() => this.runAfterIo());
+  }
+
+  /** Runs the `afterIo` callbacks queued so far, in order; returns how many ran. */
+  runAfterIo(): number {
+    const due = this.afterIoQueue;
+    this.afterIoQueue = [];
+    for (const fn of due) fn();
+    return due.length;
+  }
+
+  /** Number of `afterIo` callbacks waiting. */
+  pendingAfterIo(): number {
+    return this.afterIoQueue.length;
   }
 
   /** Number of timers still armed. */

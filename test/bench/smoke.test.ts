@@ -1,7 +1,8 @@
 /**
  * Keeps the benchmark harness working: runs `npm run bench:smoke` (seconds-long loads, memory mode,
- * one peer) and checks that it produced a well-formed report whose runs all verified. It asserts
- * nothing about any number's size: benchmark numbers are reported, never tested.
+ * one peer and the node:http ceiling) and checks that it produced a well-formed report whose runs
+ * all verified, with the server-side columns and both catch-up paths. It asserts nothing about any
+ * number's size: benchmark numbers are reported, never tested.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -46,11 +47,26 @@ describe('npm run bench:smoke', () => {
       for (const [k, v] of Object.entries(c.metrics)) expect(typeof v, k).toBe('number');
     }
 
+    // Server-side columns: CPU for every system, loop lag and GC for ours (read from /metrics).
+    const cell = (w: string, sys: string) => done.find((c) => c.workload === w && c.system === sys);
+    const ours = cell('W4', 'ours-memory');
+    expect(ours, 'W4 on ours-memory did not complete').toBeDefined();
+    for (const k of ['serverCpuS', 'cpuUsPerRec', 'loopP99Ms', 'loopMaxMs', 'gcMs']) {
+      expect(Number.isFinite(ours!.metrics[k]), `W4 ours-memory ${k}`).toBe(true);
+    }
+    // The node:http ceiling ran the unary shapes through the same client, and only those.
+    expect(cell('W4', 'node-http-trivial')?.metrics.recPerS).toBeGreaterThan(0);
+    expect(report.cells.find((c) => c.workload === 'W5' && c.system === 'node-http-trivial')?.status).toBe('n/a');
+    expect(report.targets.find((t) => t.id === 'T13m')?.status).not.toBe('not measured');
+    // W8 read our stream twice: unary pages and one S2S read session, both verified above.
+    expect(cell('W8', 'ours-memory')?.metrics.catchupS2sMiBps).toBeGreaterThan(0);
+
     // Medians and targets are derived from those cells, and the markdown carries them.
     expect(report.summaries.some((s) => s.runs > 0)).toBe(true);
     for (const t of report.targets) expect(['met', 'missed', 'not measured']).toContain(t.status);
     const md = readFileSync(path.join(out, 'report.md'), 'utf8');
     expect(md).toContain('### Results (medians)');
     expect(md).toContain('### Targets');
+    expect(md).toContain('loop lag p99 ms');
   });
 });

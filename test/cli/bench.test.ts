@@ -3,26 +3,14 @@
  * record (live and catch-up), report consistent counts in both output forms, and delete its
  * temporary stream. Only counts and structure are asserted, never timings.
  */
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { spawnServer, type SpawnedServer } from '../support/server.js';
-import { cli } from './support.js';
+import { describe, expect, it, vi } from 'vitest';
+import { cli, cliServer } from './support.js';
 
 vi.setConfig({ testTimeout: 300_000, hookTimeout: 120_000 });
 
-let server: SpawnedServer;
-let url: string;
 const basin = 'cli-bench-basin';
 
-beforeAll(async () => {
-  server = await spawnServer();
-  url = server.baseUrl;
-  const created = await cli(url, ['create-basin', basin]);
-  expect(created.code, created.stderr).toBe(0);
-});
-
-afterAll(async () => {
-  await server?.stop();
-});
+const setup = cliServer(basin);
 
 interface Throughput {
   mibps: number;
@@ -43,7 +31,7 @@ interface Latency {
 
 /** Streams left in the basin that are not on their way out. */
 async function liveBenchStreams(): Promise<string[]> {
-  const listed = await cli(url, ['ls', `s2://${basin}/bench/`]);
+  const listed = await cli(setup.url, ['ls', `s2://${basin}/bench/`]);
   expect(listed.code, listed.stderr).toBe(0);
   return listed.stdout
     .split('\n')
@@ -53,7 +41,7 @@ async function liveBenchStreams(): Promise<string[]> {
 
 describe('bench', () => {
   it('runs with --json, verifies every record and deletes its stream', async () => {
-    const result = await cli(url, ['bench', basin, '--json', '-b', '1KiB', '-t', '2', '-d', '3s', '-w', '0s']);
+    const result = await cli(setup.url, ['bench', basin, '--json', '-b', '1KiB', '-t', '2', '-d', '3s', '-w', '0s']);
     expect(result.code, result.stderr).toBe(0);
     const report = JSON.parse(result.stdout) as {
       stream: string;
@@ -92,7 +80,7 @@ describe('bench', () => {
   });
 
   it('prints the text report of s2 bench, over SSE reads and unary protobuf appends too', async () => {
-    const result = await cli(url, [
+    const result = await cli(setup.url, [
       'bench',
       `s2://${basin}`,
       '-b',
@@ -130,13 +118,13 @@ describe('bench', () => {
   });
 
   it('rejects a record size outside 128 B..1 MiB and an unknown basin with one line', async () => {
-    const small = await cli(url, ['bench', basin, '-b', '100']);
+    const small = await cli(setup.url, ['bench', basin, '-b', '100']);
     expect(small.code).toBe(1);
     expect(small.stderr).toBe(
       "error: option '-b, --record-size <size>' argument '100' is invalid. must be between 128 B and 1 MiB\n",
     );
 
-    const missing = await cli(url, ['bench', 'no-such-bench-basin', '-d', '1s']);
+    const missing = await cli(setup.url, ['bench', 'no-such-bench-basin', '-d', '1s']);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/^error: basin `no-such-bench-basin` not found.*\n$/);
   });

@@ -6,28 +6,16 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { spawnServer, type SpawnedServer } from '../support/server.js';
-import { cli, shell, spawnCli, stopChild, watchOutput, type CliResult } from './support.js';
+import { describe, expect, it, vi } from 'vitest';
+import { cli, cliServer, shell, spawnCli, stopChild, watchOutput, type CliResult } from './support.js';
 
 // Every step is a process start; on a loaded machine that can take seconds. No timing is asserted.
 vi.setConfig({ testTimeout: 300_000, hookTimeout: 120_000 });
 
-let server: SpawnedServer;
-let url: string;
 const basin = 'cli-records-basin';
 const tmp = mkdtempSync(path.join(tmpdir(), 's2-cli-records-'));
 
-beforeAll(async () => {
-  server = await spawnServer();
-  url = server.baseUrl;
-  const created = await cli(url, ['create-basin', basin]);
-  expect(created.code, created.stderr).toBe(0);
-});
-
-afterAll(async () => {
-  await server?.stop();
-});
+const setup = cliServer(basin);
 
 function expectOk(result: CliResult, what: string): void {
   expect(result.stderr, what).not.toMatch(/^error/m);
@@ -35,7 +23,7 @@ function expectOk(result: CliResult, what: string): void {
 }
 
 async function ok(args: string[], input?: string | Buffer): Promise<CliResult> {
-  const result = await cli(url, args, input);
+  const result = await cli(setup.url, args, input);
   expectOk(result, args.join(' '));
   return result;
 }
@@ -56,7 +44,7 @@ function jsonLines(text: string): Record<string, unknown>[] {
 describe('append and read', () => {
   it('round-trips `printf a\\nb\\n | append` through read in text, json and json-base64', async () => {
     const uri = await newStream('text-roundtrip');
-    const appended = await shell(url, `printf 'a\\nb\\n' | $S2LITE append ${uri}`);
+    const appended = await shell(setup.url, `printf 'a\\nb\\n' | $S2LITE append ${uri}`);
     expectOk(appended, 'append');
     expect(appended.stdout).toBe('');
     expect(appended.stderr).toMatch(/\[APPENDED\] 0\.\.2 \/\/ tail: 2 @ \d+\n$/);
@@ -100,7 +88,7 @@ describe('append and read', () => {
     // The output of `read --format json` can be piped straight back into `append`.
     const copy = await newStream('json-copy');
     const piped = await shell(
-      url,
+      setup.url,
       `$S2LITE read ${uri} -s 0 -n 3 --format json | $S2LITE append ${copy} --format json`,
     );
     expectOk(piped, 'read | append');
@@ -146,7 +134,7 @@ describe('append and read', () => {
 
     // A reader that goes away (`| head`) ends the command quietly (the JSON lines overflow the pipe).
     const head = await shell(
-      url,
+      setup.url,
       `{ $S2LITE read ${uri} -s 0 -n 2500 --format json; echo "read exit $?" >&2; } | head -n 1`,
     );
     expect(jsonLines(head.stdout)).toMatchObject([{ seq_num: 0, body: 'record-0' }]);
@@ -174,17 +162,17 @@ describe('append and read', () => {
   it('reports reading past the tail, a missing stream and bad JSON input as one line', async () => {
     const uri = await newStream('errors');
     await ok(['append', uri], 'only\n');
-    const past = await cli(url, ['read', uri, '-s', '5', '-n', '1']);
+    const past = await cli(setup.url, ['read', uri, '-s', '5', '-n', '1']);
     expect(past.code).toBe(1);
     expect(past.stderr).toMatch(
       /^error: nothing to read: the start position is at or beyond the tail of the stream.*\n$/,
     );
 
-    const missing = await cli(url, ['append', `s2://${basin}/does-not-exist`], 'x\n');
+    const missing = await cli(setup.url, ['append', `s2://${basin}/does-not-exist`], 'x\n');
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/^error: stream `does-not-exist` in basin `cli-records-basin` not found.*\n$/);
 
-    const badJson = await cli(url, ['append', uri, '--format', 'json'], '{"body":"ok"}\n{oops}\n');
+    const badJson = await cli(setup.url, ['append', uri, '--format', 'json'], '{"body":"ok"}\n{oops}\n');
     expect(badJson.code).toBe(1);
     expect(badJson.stderr).toMatch(/^error: line 2: not a JSON record .*\n$/);
     expect((await ok(['check-tail', uri])).stdout).toMatch(/^1\t/);
@@ -199,11 +187,11 @@ describe('fencing and trimming', () => {
     const fenced = await ok(['fence', uri, 'writer-1']);
     expect(fenced.stderr).toMatch(/\[FENCED\] 2 \/\/ tail: 3 /);
 
-    const wrongToken = await cli(url, ['append', uri, '-f', 'writer-0'], 'x\n');
+    const wrongToken = await cli(setup.url, ['append', uri, '-f', 'writer-0'], 'x\n');
     expect(wrongToken.code).toBe(1);
     expect(wrongToken.stderr).toBe(`error: fencing token mismatch: the stream's current fencing token is "writer-1"\n`);
 
-    const wrongSeq = await cli(url, ['append', uri, '-f', 'writer-1', '-m', '7'], 'x\n');
+    const wrongSeq = await cli(setup.url, ['append', uri, '-f', 'writer-1', '-m', '7'], 'x\n');
     expect(wrongSeq.code).toBe(1);
     expect(wrongSeq.stderr).toBe(`error: sequence number mismatch: the stream's next sequence number is 3\n`);
 
@@ -218,7 +206,7 @@ describe('fencing and trimming', () => {
     const json = jsonLines((await ok(['read', uri, '-s', '2', '-n', '1', '--format', 'json'])).stdout);
     expect(json[0]).toMatchObject({ seq_num: 2, headers: [['', 'fence']], body: 'writer-1' });
 
-    const wrongFence = await cli(url, ['fence', uri, 'writer-2', '-f', 'nope']);
+    const wrongFence = await cli(setup.url, ['fence', uri, 'writer-2', '-f', 'nope']);
     expect(wrongFence.code).toBe(1);
     expect(wrongFence.stderr).toMatch(/^error: fencing token mismatch/);
     await ok(['fence', uri, 'writer-2', '-f', 'writer-1', '-m', '5']);
@@ -245,7 +233,7 @@ describe('tail and following reads', () => {
   it('`tail -f` sees a record appended afterwards', async () => {
     const uri = await newStream('tail-follow');
     await ok(['append', uri], 'before-1\nbefore-2\n');
-    const follower = spawnCli(url, ['tail', uri, '-n', '1', '-f']);
+    const follower = spawnCli(setup.url, ['tail', uri, '-n', '1', '-f']);
     const output = watchOutput(follower);
     try {
       await output.waitFor((out) => out.includes('before-2\n'));
@@ -260,7 +248,7 @@ describe('tail and following reads', () => {
 
   it('`read` without a limit follows the tail until interrupted', async () => {
     const uri = await newStream('read-follow');
-    const follower = spawnCli(url, ['read', uri, '-s', '0', '--format', 'json']);
+    const follower = spawnCli(setup.url, ['read', uri, '-s', '0', '--format', 'json']);
     const output = watchOutput(follower);
     try {
       // Nothing to print yet; the first append proves the session is following.

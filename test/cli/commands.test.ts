@@ -5,29 +5,19 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { spawnServer, type SpawnedServer } from '../support/server.js';
-import { cli } from './support.js';
+import { describe, expect, it, vi } from 'vitest';
+import { cli, cliServer } from './support.js';
 
 // Every step is a process start; on a loaded machine that can take seconds. No timing is asserted.
 vi.setConfig({ testTimeout: 300_000, hookTimeout: 120_000 });
 
-let server: SpawnedServer;
-let url: string;
 const tmp = mkdtempSync(path.join(tmpdir(), 's2-cli-'));
 
-beforeAll(async () => {
-  server = await spawnServer();
-  url = server.baseUrl;
-});
-
-afterAll(async () => {
-  await server?.stop();
-});
+const setup = cliServer();
 
 /** Runs the CLI, expects success and returns stdout. */
 async function ok(args: string[], input?: string): Promise<string> {
-  const result = await cli(url, args, input);
+  const result = await cli(setup.url, args, input);
   expect(result.stderr, `stderr of ${args.join(' ')}`).not.toMatch(/^error/m);
   expect(result.code, `exit code of ${args.join(' ')}: ${result.stderr}`).toBe(0);
   return result.stdout;
@@ -206,7 +196,7 @@ describe('apply', () => {
     };
     writeFileSync(specFile, JSON.stringify(spec));
 
-    const plan = await cli(url, ['apply', specFile, '--dry-run']);
+    const plan = await cli(setup.url, ['apply', specFile, '--dry-run']);
     expect(plan.code).toBe(0);
     expect(rows(plan.stdout)).toEqual([
       ['create', 'basin', 'cli-apply-basin'],
@@ -257,7 +247,7 @@ describe('apply', () => {
       specFile,
       JSON.stringify({ basins: [{ name: 'cli-apply-bad', streams: [{ name: 'x', config: { retention: '1d' } }] }] }),
     );
-    const result = await cli(url, ['apply', specFile]);
+    const result = await cli(setup.url, ['apply', specFile]);
     expect(result.code).toBe(1);
     expect(result.stderr).toBe(
       'error: spec.basins[0].streams[0].config: unknown field `retention` (expected one of storage_class, retention_policy, timestamping, delete_on_empty)\n',
@@ -267,33 +257,33 @@ describe('apply', () => {
 
 describe('errors', () => {
   it('reports an unknown basin as one line on stderr and exits 1', async () => {
-    const result = await cli(url, ['get-basin-config', 'no-such-basin-here']);
+    const result = await cli(setup.url, ['get-basin-config', 'no-such-basin-here']);
     expect(result.code).toBe(1);
     expect(result.stdout).toBe('');
     expect(result.stderr).toMatch(/^error: basin `no-such-basin-here` not found \[basin_not_found\]\n$/);
 
-    const streams = await cli(url, ['create-stream', 's2://no-such-basin-here/s']);
+    const streams = await cli(setup.url, ['create-stream', 's2://no-such-basin-here/s']);
     expect(streams.code).toBe(1);
     expect(streams.stderr).toMatch(/^error: basin `no-such-basin-here` not found \[basin_not_found\]\n$/);
   });
 
   it('reports an unknown stream, an existing basin and bad arguments as one line', async () => {
     await ok(['create-basin', 'cli-errors-basin']);
-    const stream = await cli(url, ['get-stream-config', 's2://cli-errors-basin/nope']);
+    const stream = await cli(setup.url, ['get-stream-config', 's2://cli-errors-basin/nope']);
     expect(stream.code).toBe(1);
     expect(stream.stderr).toMatch(
       /^error: stream `nope` in basin `cli-errors-basin` not found \[stream_not_found\]\n$/,
     );
 
-    const exists = await cli(url, ['create-basin', 'cli-errors-basin']);
+    const exists = await cli(setup.url, ['create-basin', 'cli-errors-basin']);
     expect(exists.code).toBe(1);
     expect(exists.stderr).toMatch(/^error: .*already exists.*\n$/);
 
-    const uri = await cli(url, ['get-stream-config', 'cli-errors-basin/nope']);
+    const uri = await cli(setup.url, ['get-stream-config', 'cli-errors-basin/nope']);
     expect(uri.code).toBe(2);
     expect(uri.stderr).toBe('error: invalid S2 URI `cli-errors-basin/nope` (expected s2://basin/stream)\n');
 
-    const flag = await cli(url, ['create-stream', 's2://cli-errors-basin/x', '--retention-policy', 'soon']);
+    const flag = await cli(setup.url, ['create-stream', 's2://cli-errors-basin/x', '--retention-policy', 'soon']);
     expect(flag.code).toBe(1);
     expect(flag.stderr.trim().split('\n')).toHaveLength(1);
     expect(flag.stderr).toContain("'--retention-policy <age>' argument 'soon' is invalid");
@@ -334,7 +324,7 @@ describe('help', () => {
     // A few at a time: each is a process start.
     const worker = async () => {
       for (let command = pending.shift(); command; command = pending.shift()) {
-        const result = await cli(url, [command, '--help']);
+        const result = await cli(setup.url, [command, '--help']);
         expect(result.code, command).toBe(0);
         expect(result.stdout, command).toMatch(new RegExp(`Usage: s2-lite ${command}`));
         expect(result.stdout, command).toMatch(/Examples?(?: \(.*\))?:\n {2}.*s2-lite /);

@@ -1,10 +1,11 @@
 /**
- * Proves how `serve` reads its storage flags (src/cli/serve.ts): memory by default, local disk or
+ * Proves how `serve` reads its storage flags (src/cli/serve-options.ts): memory by default, local disk or
  * S3 when asked, the two together refused, and the storage line it prints for each.
  */
 import { describe, expect, it } from 'vitest';
-import { describeStorage, serveDefaults, storageMode, type ServeOptions } from '../../src/cli/serve.js';
-import { parseSize } from '../../src/cli/units.js';
+import { describeStorage, storageMode } from '../../src/lite/options.js';
+import { serveDefaults, type ServeOptions } from '../../src/cli/serve-options.js';
+import { parseSize } from '../../src/util/units.js';
 
 const base: ServeOptions = {
   host: '127.0.0.1',

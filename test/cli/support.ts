@@ -1,14 +1,63 @@
 /**
- * Runs the `s2-lite` CLI as a real process (from source, through tsx) against a server, the way a
- * user would: arguments, stdin, the S2_* environment, and the exit code, stdout and stderr.
+ * Runs the `s2-lite` CLI as a real process against a server, the way a user would: arguments,
+ * stdin, the S2_* environment, and the exit code, stdout and stderr. It runs the built CLI in
+ * dist/, as installed (`npm test` builds first): through tsx every command spent seconds
+ * compiling before doing anything, which made these tests a large share of the suite's time.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { repoRoot } from '../support/server.js';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { repoRoot, spawnServer, type SpawnedServer } from '../support/server.js';
 
-export const mainTs = path.join(repoRoot, 'src/cli/main.ts');
+/** dist/cli/main.js, checked to exist and to be built from the current src/. */
+export const mainJs = builtCli();
+
+function builtCli(): string {
+  const main = path.join(repoRoot, 'dist/cli/main.js');
+  const built = statSync(main, { throwIfNoEntry: false });
+  const rebuild = 'run `npm run build` before the CLI tests (`npm test` does)';
+  if (!built) throw new Error(`${main} does not exist: ${rebuild}`);
+  const newer = newestFile(path.join(repoRoot, 'src'));
+  if (newer.mtimeMs > built.mtimeMs) throw new Error(`dist/ is older than ${newer.file}: ${rebuild}`);
+  return main;
+}
+
+function newestFile(dir: string): { file: string; mtimeMs: number } {
+  let newest = { file: dir, mtimeMs: 0 };
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const file = path.join(dir, entry.name);
+    const found = entry.isDirectory() ? newestFile(file) : { file, mtimeMs: statSync(file).mtimeMs };
+    if (found.mtimeMs > newest.mtimeMs) newest = found;
+  }
+  return newest;
+}
+
+/** The server a CLI test file talks to; `url` is set once the file's tests run. */
+export interface CliServer {
+  url: string;
+  server: SpawnedServer;
+}
+
+/**
+ * Registers a test file's server: `s2-lite serve` as its own process, started before the file's
+ * tests (then `basin` is created through the CLI, if given) and stopped after them.
+ */
+export function cliServer(basin?: string): CliServer {
+  const setup: CliServer = { url: '', server: undefined as unknown as SpawnedServer };
+  beforeAll(async () => {
+    setup.server = await spawnServer();
+    setup.url = setup.server.baseUrl;
+    if (basin === undefined) return;
+    const created = await cli(setup.url, ['create-basin', basin]);
+    expect(created.code, created.stderr).toBe(0);
+  });
+  afterAll(async () => {
+    await setup.server?.stop();
+  });
+  return setup;
+}
 
 export interface CliResult {
   code: number | null;
@@ -28,7 +77,7 @@ export function cliEnv(baseUrl: string): NodeJS.ProcessEnv {
 }
 
 export function spawnCli(baseUrl: string, args: string[]): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', mainTs, ...args], {
+  return spawn(process.execPath, [mainJs, ...args], {
     cwd: repoRoot,
     env: cliEnv(baseUrl),
     stdio: ['pipe', 'pipe', 'pipe'],
@@ -54,12 +103,12 @@ export async function cli(baseUrl: string, args: string[], input?: string | Buff
 
 let launcher: string | undefined;
 
-/** A `s2-lite` executable for shell scripts: a wrapper running the CLI from source. */
+/** A `s2-lite` executable for shell scripts: a wrapper running the built CLI. */
 function s2liteLauncher(): string {
   if (!launcher) {
     launcher = path.join(mkdtempSync(path.join(tmpdir(), 's2-cli-bin-')), 's2-lite');
     const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-    writeFileSync(launcher, `#!/bin/sh\nexec ${quote(process.execPath)} --import tsx ${quote(mainTs)} "$@"\n`);
+    writeFileSync(launcher, `#!/bin/sh\nexec ${quote(process.execPath)} ${quote(mainJs)} "$@"\n`);
     chmodSync(launcher, 0o755);
   }
   return launcher;

@@ -10,6 +10,7 @@ import { MemoryObjectStore } from '../../src/objectstore/memory.js';
 import { ChunkLog } from '../../src/storage/chunk-log.js';
 import type { Mutation, StreamLog } from '../../src/storage/types.js';
 import { ManualClock } from '../../src/util/clock.js';
+import { until } from '../support/until.js';
 
 const memoryLog = (): Promise<ChunkLog> => ChunkLog.open(new MemoryObjectStore());
 
@@ -68,11 +69,6 @@ async function newEngine(log?: StreamLog): Promise<{ engine: Engine; clock: Manu
 }
 
 const basinConfig = { createStreamOnAppend: false, createStreamOnRead: false };
-
-async function until(what: string, check: () => boolean): Promise<void> {
-  for (let i = 0; i < 1000 && !check(); i++) await new Promise((resolve) => setImmediate(resolve));
-  if (!check()) throw new Error(`never: ${what}`);
-}
 
 describe('background tasks', () => {
   it('finishes the deletion of a basin whose streams were already deleted in a single pass', async () => {

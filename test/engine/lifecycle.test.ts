@@ -1,6 +1,6 @@
 /**
- * Streamer lifecycle on a ManualClock: dormancy, leases, append sessions, deletion sequencing
- * and delete-on-empty with pending appends.
+ * Streamer lifecycle on a ManualClock: dormancy (and reads, which build no streamer), append
+ * session leases, deletion sequencing and delete-on-empty with pending appends.
  */
 import { describe, expect, it } from 'vitest';
 import { Streamer } from '../../src/engine/streamer.js';
@@ -25,22 +25,27 @@ describe('dormancy', () => {
     expect(ack.start.seqNum).toBe(1);
   });
 
-  it('is kept alive by a read session lease, which survives the idle period', async () => {
+  it('is not built by reads: a follower outlives the dormancy of the streamer that feeds it', async () => {
     const f = await setup();
     await createStream(f, 's');
     const session = await f.engine.openReadSession(basin, 's', { start: { seqNum: 0 } });
     const it = session[Symbol.asyncIterator]();
     expect((await it.next()).value).toMatchObject({ kind: 'heartbeat' });
     const stream = f.engine.ctx.state.stream(basin, 's')!;
+    expect(stream.runtime).toBeUndefined(); // following takes no write state
+    expect(stream.followers?.size).toBe(1);
+    await f.engine.append(basin, 's', input(['live']));
+    expect(stream.runtime).toBeInstanceOf(Streamer);
+    expect((await it.next()).value).toMatchObject({ kind: 'batch', tail: { seqNum: 1 } });
+    // The streamer goes dormant while the reader keeps following; a new one feeds the same follower.
     const next = it.next();
     await f.clock.advance(streamerDormantMs + 1000);
-    expect(stream.runtime).toBeInstanceOf(Streamer);
-    expect((await next).value).toMatchObject({ kind: 'heartbeat' });
-    await f.engine.append(basin, 's', input(['live']));
-    expect((await it.next()).value).toMatchObject({ kind: 'batch', tail: { seqNum: 1 } });
-    await it.return!();
-    await f.clock.advance(streamerDormantMs);
     expect(stream.runtime).toBeUndefined();
+    expect((await next).value).toMatchObject({ kind: 'heartbeat' });
+    await f.engine.append(basin, 's', input(['again']));
+    expect((await it.next()).value).toMatchObject({ kind: 'batch', tail: { seqNum: 2 } });
+    await it.return!();
+    expect(stream.followers).toBeUndefined();
   });
 });
 

@@ -8,6 +8,7 @@ import { RangeNotSatisfiable } from '../../src/domain/errors.js';
 import type { ReadOutput, ReadSession } from '../../src/engine/read-session.js';
 import { meteredBytes } from '../../src/domain/types.js';
 import { heartbeatGapMsMax, heartbeatGapMsMin } from '../../src/limits.js';
+import { StoreFailure } from '../../src/storage/errors.js';
 import { basin, createStream, input, rec, settle, setup, text, track, type Fixture } from './support.js';
 
 /** Pulls outputs as they come, recording them, without blocking the test. */
@@ -276,9 +277,10 @@ describe('follow limits and lag (lite-internals 5.7)', () => {
   it('reports a storage read failure as 500 storage', async () => {
     const f = await setup();
     await stream(f, 's', ['a']);
-    f.log.read = () => Promise.reject(new Error('object store unreachable'));
+    f.log.read = () => Promise.reject(new StoreFailure('get segment/x on memory kept failing: 503'));
     await expect(f.engine.read(basin, 's', { start: { seqNum: 0 }, count: 10 })).rejects.toMatchObject({
       code: 'storage',
+      message: 'get segment/x on memory kept failing: 503',
     });
   });
 

@@ -3,22 +3,19 @@
  * observe pipelining and durability gating), and an engine on a ManualClock with a seeded rand.
  */
 import { Engine, type EngineOptions } from '../../src/engine/engine.js';
-import type { AppendInput, AppendRecord, SequencedRecord, StreamConfigLayer } from '../../src/domain/types.js';
+import type { AppendInput, AppendRecord, StreamConfigLayer } from '../../src/domain/types.js';
 import { ChunkLog } from '../../src/storage/chunk-log.js';
+import { DurableWaiters } from '../../src/storage/durable-waiters.js';
+import { StoreFailure, type StorageError } from '../../src/storage/errors.js';
 import { MemoryObjectStore } from '../../src/objectstore/memory.js';
-import type { LogStatus, Mutation, ReadRequest, RecoveredState, StreamId, StreamLog } from '../../src/storage/types.js';
+import type { DurabilitySubscriber, LogStatus, Mutation, RecoveredState, StreamLog } from '../../src/storage/types.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { seededRand } from '../../src/util/rand.js';
 
-interface Held {
-  mutations: Mutation[];
-  resolve: () => void;
-  reject: (error: unknown) => void;
-}
-
 /**
  * Passes commits to an in-memory log, except while `hold()` is in force: then every commit
- * queues (keeping submission order) until `release()` or `fail()`.
+ * queues (keeping submission order) until `release()` or `fail()`. Ordinals are its own; it
+ * reports a commit durable once the inner log reports the commit it passed on durable.
  */
 export class ControlledLog implements StreamLog {
   /** The real chunk log over the in-memory object store, as in-memory mode runs it. */
@@ -26,18 +23,24 @@ export class ControlledLog implements StreamLog {
     return new ControlledLog(await ChunkLog.open(store), store);
   }
 
+  /** Every mutation list submitted, in order. */
+  readonly submitted: Mutation[][] = [];
+  private holding = false;
+  private held: { mutations: Mutation[]; ordinal: number }[] = [];
+  /** Commits passed on, oldest first: the inner log's ordinal and ours. */
+  private passed: { inner: number; outer: number }[] = [];
+  private lastOrdinal = 0;
+  private readonly waiters = new DurableWaiters();
+  private subscriber: DurabilitySubscriber | null = null;
+  private stopped: StorageError | null = null;
+
   constructor(
     readonly inner: StreamLog,
     /** The object store under the log: open a new log on it to simulate a restart. */
     readonly store: MemoryObjectStore,
-  ) {}
-
-  /** Every mutation list submitted, in order. */
-  readonly submitted: Mutation[][] = [];
-  private holding = false;
-  private held: Held[] = [];
-  private failedReason: string | undefined;
-  private listeners: ((reason: string) => void)[] = [];
+  ) {
+    inner.subscribe({ durableThrough: (ordinal) => this.innerDurable(ordinal), failed: (error) => this.stop(error) });
+  }
 
   hold(): void {
     this.holding = true;
@@ -51,51 +54,76 @@ export class ControlledLog implements StreamLog {
   release(n = this.held.length): void {
     const batch = this.held.splice(0, n);
     if (this.held.length === 0) this.holding = false;
-    for (const h of batch) this.inner.commit(h.mutations).then(h.resolve, h.reject);
+    for (const h of batch) this.pass(h.mutations, h.ordinal);
   }
 
-  /** Rejects every held commit and marks the log failed, as a storage failure would. */
+  /** Drops every held commit and stops the log, as a storage failure would. */
   fail(reason = 'injected failure'): void {
-    this.failedReason = reason;
-    const batch = this.held.splice(0);
+    this.held = [];
     this.holding = false;
-    for (const h of batch) h.reject(new Error(reason));
-    for (const listener of this.listeners) listener(reason);
+    this.stop(new StoreFailure(reason));
   }
 
   recovered(): RecoveredState {
     return this.inner.recovered();
   }
 
-  commit(mutations: Mutation[]): Promise<void> {
+  subscribe(subscriber: DurabilitySubscriber): void {
+    this.subscriber = subscriber;
+  }
+
+  submit(mutations: Mutation[]): number {
     this.submitted.push(mutations);
-    if (this.failedReason !== undefined) return Promise.reject(new Error(this.failedReason));
-    if (!this.holding) return this.inner.commit(mutations);
-    return new Promise<void>((resolve, reject) => this.held.push({ mutations, resolve, reject }));
+    if (this.stopped) throw this.stopped;
+    const ordinal = ++this.lastOrdinal;
+    if (this.holding) this.held.push({ mutations, ordinal });
+    else this.pass(mutations, ordinal);
+    return ordinal;
+  }
+
+  commit(mutations: Mutation[]): Promise<void> {
+    if (mutations.length === 0) return this.barrier();
+    try {
+      return this.waiters.wait(this.submit(mutations));
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
   }
 
   barrier(): Promise<void> {
-    return this.commit([]);
+    return this.waiters.wait(this.lastOrdinal);
   }
 
-  read(request: ReadRequest): Promise<SequencedRecord[]> {
-    return this.inner.read(request);
-  }
-
-  seqNumForTimestamp(stream: StreamId, timestamp: bigint, endSeqNum: number, nowMs: number): Promise<number | null> {
-    return this.inner.seqNumForTimestamp(stream, timestamp, endSeqNum, nowMs);
-  }
+  /** Reads go straight to the inner log (a test may replace them). */
+  read: StreamLog['read'] = (request) => this.inner.read(request);
+  seqNumForTimestamp: StreamLog['seqNumForTimestamp'] = (...args) => this.inner.seqNumForTimestamp(...args);
 
   status(): LogStatus {
-    return this.failedReason === undefined ? { ok: true } : { ok: false, reason: this.failedReason };
-  }
-
-  onFailure(listener: (reason: string) => void): void {
-    this.listeners.push(listener);
+    return this.stopped ? { ok: false, error: this.stopped } : { ok: true };
   }
 
   close(): Promise<void> {
     return this.inner.close();
+  }
+
+  private pass(mutations: Mutation[], ordinal: number): void {
+    this.passed.push({ inner: this.inner.submit(mutations), outer: ordinal });
+  }
+
+  private innerDurable(ordinal: number): void {
+    if (this.stopped) return;
+    let through = 0;
+    while (this.passed.length > 0 && this.passed[0].inner <= ordinal) through = this.passed.shift()!.outer;
+    if (through === 0) return;
+    this.waiters.through(through);
+    this.subscriber?.durableThrough(through);
+  }
+
+  private stop(error: StorageError): void {
+    if (this.stopped) return;
+    this.stopped = error;
+    this.waiters.stop(error);
+    this.subscriber?.failed(error);
   }
 }
 

@@ -2,7 +2,8 @@ import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promise
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { fsError, LocalFsObjectStore } from '../../src/objectstore/local-fs.js';
+import { LocalFsObjectStore } from '../../src/objectstore/local-fs.js';
+import { fsError } from '../../src/objectstore/local-fs-errors.js';
 import { openObjectStore } from '../../src/objectstore/index.js';
 import { ObjectStoreError } from '../../src/objectstore/types.js';
 import { runObjectStoreContract } from './contract.js';

@@ -14,6 +14,7 @@ import { MemoryObjectStore } from '../../src/objectstore/memory.js';
 import { openObjectStore } from '../../src/objectstore/index.js';
 import type { ObjectStore } from '../../src/objectstore/types.js';
 import { ChunkLog } from '../../src/storage/chunk-log.js';
+import type { StorageError } from '../../src/storage/errors.js';
 import { createTestBucket, type TestBucket } from '../setup/s3-env.js';
 import { createStream, makeAppend, readRange, seqs } from './helpers.js';
 
@@ -122,17 +123,17 @@ describe.each([memoryBackend(), localBackend(), s3Backend()])('ChunkLog on $name
 
   it('a second log on the same prefix fences the first; nothing acknowledged is lost', async () => {
     const first = await open('fencing');
-    const failures: string[] = [];
-    first.onFailure((reason) => failures.push(reason));
+    const failures: StorageError[] = [];
+    first.subscribe({ durableThrough: () => {}, failed: (error) => failures.push(error) });
     await first.commit(createStream('s'));
     await Promise.all([first.commit([makeAppend('s', 0, 4)]), first.commit([makeAppend('s', 4, 4)])]);
 
     const second = await open('fencing');
     expect(second.epoch).toBe(first.epoch + 1);
     expect(second.recovered().streams[0].tail.seqNum).toBe(8);
-    await expect(first.commit([makeAppend('s', 8, 1)])).rejects.toMatchObject({ code: 'unavailable' });
-    expect(first.status().ok).toBe(false);
-    expect(failures).toHaveLength(1);
+    await expect(first.commit([makeAppend('s', 8, 1)])).rejects.toMatchObject({ kind: 'fenced' });
+    expect(first.status()).toMatchObject({ ok: false, error: { kind: 'fenced' } });
+    expect(failures.map((e) => e.kind)).toEqual(['fenced']);
     expect(await first.checkpoint()).toMatchObject({ kind: 'nothing' });
 
     await second.commit([makeAppend('s', 8, 2)]);

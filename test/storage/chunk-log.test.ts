@@ -47,12 +47,12 @@ describe('commit', () => {
     store.release((call) => call.key === chunkKey(4));
     await tick();
     expect(order).toEqual([]);
-    expect(await log.read(readAll('s', 2))).toEqual([]);
+    expect((await log.read(readAll('s', 2))).records).toEqual([]);
 
     store.release();
     await Promise.all([first, second]);
     expect(order).toEqual(['first', 'second']);
-    expect(seqs(await log.read(readAll('s', 2)))).toEqual([0, 1]);
+    expect(seqs((await log.read(readAll('s', 2))).records)).toEqual([0, 1]);
   });
 
   it('puts every commit submitted during a flush into the next chunk (group commit)', async () => {
@@ -70,7 +70,7 @@ describe('commit', () => {
     const chunkPuts = store.calls.filter((c) => c.op === 'put' && c.key.startsWith('chunk/'));
     // fence, stream creation, the first append, then one chunk for the 49 that waited.
     expect(chunkPuts.length).toBe(4);
-    expect(seqs(await log.read(readAll('s', 50)))).toEqual(range(0, 50));
+    expect(seqs((await log.read(readAll('s', 50))).records)).toEqual(range(0, 50));
   });
 
   it('seals a chunk early at chunkBytesMax and keeps order across chunks', async () => {
@@ -80,7 +80,7 @@ describe('commit', () => {
     const all = range(0, 100).map((seq) => log.commit([makeAppend('s', seq * 5, 5)]));
     await Promise.all(all);
     expect(store.calls.filter((c) => c.op === 'put' && c.key.startsWith('chunk/')).length).toBeGreaterThan(5);
-    expect(seqs(await log.read(readAll('s', 500)))).toEqual(range(0, 500));
+    expect(seqs((await log.read(readAll('s', 500))).records)).toEqual(range(0, 500));
   });
 
   it('waits for the flush interval between chunks', async () => {
@@ -116,6 +116,41 @@ describe('commit', () => {
     expect(await log.commit([])).toBeUndefined();
   });
 
+  it('reports submitted commits durable by ordinal, in order, once their records are readable', async () => {
+    const store = faulty();
+    const log = await open(store);
+    const heard: string[] = [];
+    const reads: Promise<number[]>[] = [];
+    log.subscribe({
+      durableThrough: (ordinal) => {
+        heard.push(`durable ${ordinal}`);
+        // Started inside the callback: the records are applied before anyone hears of them.
+        reads.push(log.read(readAll('s', 3)).then((r) => seqs(r.records)));
+      },
+      failed: (error) => heard.push(`failed ${error.kind}`),
+    });
+    expect(log.submit(createStream('s'))).toBe(1);
+    await log.barrier();
+    store.faults.add({ op: 'put', prefix: 'chunk/', mode: 'hold' });
+    expect(log.submit([makeAppend('s', 0, 1)])).toBe(2);
+    await tick();
+    expect(log.submit([makeAppend('s', 1, 2)])).toBe(3);
+    await tick();
+    expect(store.held.map((h) => h.key)).toEqual([chunkKey(3), chunkKey(4)]);
+    store.release((call) => call.key === chunkKey(4)); // a later chunk lands first: nothing to report
+    await tick();
+    expect(heard).toEqual(['durable 1']);
+    store.release();
+    await log.barrier();
+    expect(heard).toEqual(['durable 1', 'durable 2', 'durable 3']);
+    expect(await Promise.all(reads)).toEqual([[], [0], [0, 1, 2]]);
+    await log.close();
+    await log.close();
+    expect(heard.at(-1)).toBe('failed closed');
+    expect(heard.filter((h) => h.startsWith('failed'))).toHaveLength(1);
+    expect(() => log.submit([makeAppend('s', 3, 1)])).toThrow(expect.objectContaining({ kind: 'closed' }));
+  });
+
   it('rejects commits after close, and close flushes what was pending', async () => {
     const store = new MemoryObjectStore();
     const log = await open(store);
@@ -123,8 +158,8 @@ describe('commit', () => {
     const pending = log.commit([makeAppend('s', 0, 3)]);
     await log.close();
     await pending;
-    await expect(log.commit([makeAppend('s', 3, 1)])).rejects.toMatchObject({ code: 'unavailable' });
-    expect(log.status()).toEqual({ ok: false, reason: 'closed' });
+    await expect(log.commit([makeAppend('s', 3, 1)])).rejects.toMatchObject({ kind: 'closed' });
+    expect(log.status()).toMatchObject({ ok: false, error: { kind: 'closed', message: 'the stream log is closed' } });
     const reopened = await open(store);
     expect(reopened.recovered().streams[0].tail.seqNum).toBe(3);
   });
@@ -174,9 +209,9 @@ describe('recovery', () => {
     };
     const reopened = await open(store);
     expect(reopened.recovered()).toEqual(expected);
-    expect(seqs(await reopened.read(readAll('s1', 10)))).toEqual(range(0, 10));
-    expect(seqs(await reopened.read(readAll('s2', 6)))).toEqual([3, 4, 5]);
-    expect(await reopened.read(readAll('s3', 10))).toEqual([]);
+    expect(seqs((await reopened.read(readAll('s1', 10))).records)).toEqual(range(0, 10));
+    expect(seqs((await reopened.read(readAll('s2', 6))).records)).toEqual([3, 4, 5]);
+    expect((await reopened.read(readAll('s3', 10))).records).toEqual([]);
 
     // The same after a checkpoint folded everything, and again with more chunks on top.
     await reopened.checkpoint();

@@ -23,9 +23,12 @@ async function main(dir: string): Promise<void> {
     checkpointIntervalMs: 200,
     gcIntervalMs: 300,
   });
-  log.onFailure((reason) => {
-    process.stderr.write(`log failed: ${reason}\n`);
-    process.exit(2);
+  log.subscribe({
+    durableThrough: () => {},
+    failed: (error) => {
+      process.stderr.write(`log failed: ${error.message}\n`);
+      process.exit(2);
+    },
   });
   const existing = log.recovered().streams.find((s) => s.id === crashStream);
   if (!existing) await log.commit(createStream(crashStream));

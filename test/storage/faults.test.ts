@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryObjectStore } from '../../src/objectstore/memory.js';
 import type { ObjectStore } from '../../src/objectstore/types.js';
 import { ChunkLog, type ChunkLogOptions } from '../../src/storage/chunk-log.js';
+import type { StorageError } from '../../src/storage/errors.js';
 import { chunkKey } from '../../src/storage/names.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { seededRand } from '../../src/util/rand.js';
@@ -54,7 +55,7 @@ describe('chunk put faults', () => {
     expect(store.calls.filter((c) => c.op === 'head' && c.key.startsWith('chunk/')).length).toBe(1);
     await log.commit([makeAppend('s', 3, 1)]);
     const reopened = await open(memory);
-    expect(seqs(await reopened.read(readAll('s', 4)))).toEqual([0, 1, 2, 3]);
+    expect(seqs((await reopened.read(readAll('s', 4))).records)).toEqual([0, 1, 2, 3]);
   });
 
   it('a lost response whose retry meets our own object (PreconditionFailed) succeeds', async () => {
@@ -75,7 +76,7 @@ describe('chunk put faults', () => {
     await log.commit(createStream('s'));
     store.faults.add({ op: 'put', prefix: 'chunk/', mode: 'fail', times: 4 });
     await settle(clock, log.commit([makeAppend('s', 0, 2)]));
-    expect(seqs(await log.read(readAll('s', 2)))).toEqual([0, 1]);
+    expect(seqs((await log.read(readAll('s', 2))).records)).toEqual([0, 1]);
     expect(log.status().ok).toBe(true);
   });
 
@@ -84,8 +85,8 @@ describe('chunk put faults', () => {
     const memory = new MemoryObjectStore();
     const store = faulty(memory);
     const log = await open(store, { clock, storeRetryTimeoutMs: 2_000 });
-    const failures: string[] = [];
-    log.onFailure((reason) => failures.push(reason));
+    const failures: StorageError[] = [];
+    log.subscribe({ durableThrough: () => {}, failed: (error) => failures.push(error) });
     await log.commit(createStream('s'));
     await log.commit([makeAppend('s', 0, 1)]);
     // Only chunk 4 fails; chunk 5 (the next commit) is written fine but must not be acknowledged.
@@ -95,17 +96,17 @@ describe('chunk put faults', () => {
     const after = log.commit([makeAppend('s', 2, 1)]);
     const results = await settle(clock, Promise.allSettled([doomed, after]));
     expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
-    expect((results[0] as PromiseRejectedResult).reason).toMatchObject({ code: 'storage', message: /chunk 4/ });
+    expect((results[0] as PromiseRejectedResult).reason).toMatchObject({ kind: 'failed', message: /chunk 4/ });
     expect(await memory.head(chunkKey(5))).not.toBeNull();
-    expect(log.status()).toMatchObject({ ok: false, reason: /storage failure: chunk 4/ });
+    expect(log.status()).toMatchObject({ ok: false, error: { kind: 'failed', message: /storage failure: chunk 4/ } });
     expect(failures.length).toBe(1);
-    await expect(log.commit([makeAppend('s', 1, 1)])).rejects.toMatchObject({ code: 'storage' });
-    expect(seqs(await log.read(readAll('s', 3)))).toEqual([0]);
+    await expect(log.commit([makeAppend('s', 1, 1)])).rejects.toMatchObject({ kind: 'failed' });
+    expect(seqs((await log.read(readAll('s', 3))).records)).toEqual([0]);
 
     const reopened = await open(memory);
     expect(reopened.recovered().streams[0].tail.seqNum).toBe(1);
     await reopened.commit([makeAppend('s', 1, 1)]);
-    expect(seqs(await (await open(memory)).read(readAll('s', 3)))).toEqual([0, 1]);
+    expect(seqs((await (await open(memory)).read(readAll('s', 3))).records)).toEqual([0, 1]);
   });
 
   it('a fatal store error (missing bucket, full disk) rejects at once with the store message', async () => {
@@ -114,7 +115,7 @@ describe('chunk put faults', () => {
     await log.commit(createStream('s'));
     store.faults.add({ op: 'put', prefix: 'chunk/', mode: 'fatal', times: 1 });
     await expect(log.commit([makeAppend('s', 0, 1)])).rejects.toMatchObject({
-      code: 'storage',
+      kind: 'failed',
       message: /injected: fatal error/,
     });
     expect(log.status().ok).toBe(false);
@@ -222,7 +223,7 @@ describe('open faults', () => {
     const store = faulty();
     store.faults.add({ op: 'list', mode: 'fatal', times: 1 });
     await expect(open(store)).rejects.toMatchObject({
-      code: 'storage',
+      kind: 'failed',
       message: /cannot open the stream log on faulty\(memory\): list manifests .*injected: fatal error/,
     });
   });
@@ -232,7 +233,7 @@ describe('open faults', () => {
     const store = faulty();
     store.faults.add({ op: 'list', mode: 'fail' });
     await expect(settle(clock, open(store, { clock, storeRetryTimeoutMs: 1_000 }))).rejects.toMatchObject({
-      code: 'storage',
+      kind: 'failed',
       message: /cannot open the stream log/,
     });
   });
@@ -246,7 +247,9 @@ describe('open faults', () => {
     const bytes = Uint8Array.from(await memory.get(chunkKey(3)));
     bytes[bytes.length - 3] ^= 1;
     await memory.put(chunkKey(3), bytes);
-    await expect(open(memory)).rejects.toMatchObject({ code: 'storage', message: /chunk 3: body checksum mismatch/ });
+    const error = (await open(memory).catch((e: unknown) => e)) as StorageError;
+    expect(error.kind).toBe('corrupt');
+    expect(error.message).toBe('cannot open the stream log on memory: corrupt data: chunk 3: body checksum mismatch');
   });
 
   it('reports a corrupt segment block on read as a storage error', async () => {
@@ -259,7 +262,9 @@ describe('open faults', () => {
     const bytes = Uint8Array.from(await memory.get(segment.key));
     bytes[10] ^= 1;
     await memory.put(segment.key, bytes);
-    await expect(log.read(readAll('s', 5))).rejects.toMatchObject({ code: 'storage', message: /checksum/ });
+    const error = (await log.read(readAll('s', 5)).catch((e: unknown) => e)) as StorageError;
+    expect(error.kind).toBe('corrupt');
+    expect(error.message).toMatch(/checksum/);
   });
 });
 
@@ -284,14 +289,14 @@ describe('checkpoint faults', () => {
       ['a', 25, 3],
       ['b', 7, 0],
     ]);
-    expect(seqs(await reopened.read(readAll('a', 25)))).toEqual(range(3, 25));
-    expect(seqs(await reopened.read(readAll('b', 7)))).toEqual(range(0, 7));
+    expect(seqs((await reopened.read(readAll('a', 25))).records)).toEqual(range(3, 25));
+    expect(seqs((await reopened.read(readAll('b', 7))).records)).toEqual(range(0, 7));
     await reopened.collectGarbage(); // runs after the orphan sweep queued at open
     expect((await memory.list('segment/')).length).toBe(0);
     await reopened.checkpoint();
-    expect(seqs(await reopened.read(readAll('a', 25)))).toEqual(range(3, 25));
+    expect(seqs((await reopened.read(readAll('a', 25))).records)).toEqual(range(3, 25));
     const third = await open(memory);
-    expect(seqs(await third.read(readAll('b', 7)))).toEqual(range(0, 7));
+    expect(seqs((await third.read(readAll('b', 7))).records)).toEqual(range(0, 7));
   });
 
   it('a crash after the manifest but before chunk GC recovers from the manifest without replaying folded chunks twice', async () => {
@@ -306,7 +311,7 @@ describe('checkpoint faults', () => {
     store.crash();
     expect((await memory.list('chunk/')).length).toBeGreaterThan(0);
     const reopened = await open(memory);
-    expect(seqs(await reopened.read(readAll('s', 10)))).toEqual(range(0, 10));
+    expect(seqs((await reopened.read(readAll('s', 10))).records)).toEqual(range(0, 10));
     expect(reopened.recovered().streams[0].tail.seqNum).toBe(10);
   });
 
@@ -324,7 +329,7 @@ describe('checkpoint faults', () => {
     store.faults.clear();
     expect(await log.checkpoint()).toMatchObject({ kind: 'done' });
     expect((await memory.list('segment/')).length).toBe(1);
-    expect(seqs(await log.read(readAll('s', 11)))).toEqual(range(0, 11));
+    expect(seqs((await log.read(readAll('s', 11))).records)).toEqual(range(0, 11));
   });
 
   it('a manifest put of unknown outcome keeps its segments, and the next checkpoint adopts the manifest', async () => {
@@ -346,7 +351,7 @@ describe('checkpoint faults', () => {
     expect(await log.checkpoint()).toMatchObject({ kind: 'done', manifestId: 3 });
     expect(log.status().ok).toBe(true);
     const reopened = await open(memory);
-    expect(seqs(await reopened.read(readAll('s', 11)))).toEqual(range(0, 11));
+    expect(seqs((await reopened.read(readAll('s', 11))).records)).toEqual(range(0, 11));
   });
 });
 

@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryObjectStore } from '../../src/objectstore/memory.js';
 import type { ObjectStore } from '../../src/objectstore/types.js';
 import { ChunkLog, type ChunkLogOptions } from '../../src/storage/chunk-log.js';
+import type { StorageError } from '../../src/storage/errors.js';
 import { encodeChunk } from '../../src/storage/codec-chunk.js';
 import { encodeCommit } from '../../src/storage/codec-mutation.js';
 import { chunkKey } from '../../src/storage/names.js';
@@ -38,8 +39,8 @@ describe('fencing', () => {
   it('a second writer fences the first, which loses nothing it acknowledged', async () => {
     const store = new MemoryObjectStore();
     const first = await open(store);
-    const failures: string[] = [];
-    first.onFailure((reason) => failures.push(reason));
+    const failures: StorageError[] = [];
+    first.subscribe({ durableThrough: () => {}, failed: (error) => failures.push(error) });
     await first.commit(createStream('s'));
     await Promise.all([first.commit([makeAppend('s', 0, 5)]), first.commit([makeAppend('s', 5, 5)])]);
 
@@ -47,18 +48,16 @@ describe('fencing', () => {
     expect(second.epoch).toBe(first.epoch + 1);
     expect(second.recovered().streams[0].tail.seqNum).toBe(10);
 
-    await expect(first.commit([makeAppend('s', 10, 1)])).rejects.toMatchObject({
-      code: 'unavailable',
-      message: 'fenced by a newer writer',
-    });
-    expect(first.status().ok).toBe(false);
-    expect(failures.length).toBe(1);
-    expect(failures[0]).toMatch(/^fenced by a newer writer/);
-    await expect(first.commit([makeAppend('s', 10, 1)])).rejects.toMatchObject({ code: 'unavailable' });
+    const refused = (await first.commit([makeAppend('s', 10, 1)]).catch((e: unknown) => e)) as StorageError;
+    expect(refused.kind).toBe('fenced');
+    expect(refused.message).toMatch(/^fenced by a newer writer: chunk \d+ was written by writer epoch 2/);
+    expect(first.status()).toEqual({ ok: false, error: refused });
+    expect(failures).toEqual([refused]); // the subscriber heard it once
+    await expect(first.commit([makeAppend('s', 10, 1)])).rejects.toBe(refused);
 
     await second.commit([makeAppend('s', 10, 1)]);
     const third = await open(store);
-    expect(seqs(await third.read(readAll('s', 11)))).toEqual(range(0, 11));
+    expect(seqs((await third.read(readAll('s', 11))).records)).toEqual(range(0, 11));
   });
 
   it('an idle fenced writer notices within a poll interval', async () => {
@@ -66,7 +65,7 @@ describe('fencing', () => {
     const clock = new ManualClock();
     const first = await open(store, { clock, manifestPollIntervalMs: 1_000 });
     let failed = '';
-    first.onFailure((reason) => (failed = reason));
+    first.subscribe({ durableThrough: () => {}, failed: (error) => (failed = error.message) });
     await open(store);
     await clock.advance(999);
     expect(first.status().ok).toBe(true);
@@ -84,7 +83,7 @@ describe('fencing', () => {
     expect(await first.checkpoint()).toMatchObject({ kind: 'fenced' });
     expect(first.status().ok).toBe(false);
     await second.commit([makeAppend('s', 3, 1)]);
-    expect(seqs(await (await open(store)).read(readAll('s', 4)))).toEqual([0, 1, 2, 3]);
+    expect(seqs((await (await open(store)).read(readAll('s', 4))).records)).toEqual([0, 1, 2, 3]);
   });
 
   it('exactly one of two writers opening at once can commit', async () => {
@@ -121,18 +120,18 @@ describe('fencing', () => {
     zombieStore.release((call) => call.key === later); // lands after the fence: a zombie chunk
     await tick();
     zombieStore.release(); // finds the fence: the zombie learns it is fenced
-    await expect(Promise.all(lost)).rejects.toMatchObject({ code: 'unavailable' });
+    await expect(Promise.all(lost)).rejects.toMatchObject({ kind: 'fenced' });
     expect(zombie.status().ok).toBe(false);
 
     await writer.commit([makeAppend('s', 2, 3)]);
     expect(writerEvents).toContain('chunk-displaced');
-    expect(seqs(await writer.read(readAll('s', 5)))).toEqual(range(0, 5));
+    expect(seqs((await writer.read(readAll('s', 5))).records)).toEqual(range(0, 5));
 
     const events: string[] = [];
     const reader = await open(memory, {}, events);
     expect(events).toContain('replay-skip-zombie');
     expect(reader.recovered().streams[0].tail.seqNum).toBe(5);
-    const records = await reader.read(readAll('s', 5));
+    const records = (await reader.read(readAll('s', 5))).records;
     expect(records).toEqual(
       makeAppend('s', 2, 3).records.reduce((all, r) => [...all, r], makeAppend('s', 0, 2).records),
     );
@@ -168,7 +167,7 @@ describe('fencing', () => {
 
     const again = await open(store);
     expect(again.recovered().streams[0].tail.seqNum).toBe(3);
-    expect(seqs(await again.read(readAll('s', 3)))).toEqual([0, 1, 2]);
+    expect(seqs((await again.read(readAll('s', 3))).records)).toEqual([0, 1, 2]);
   });
 
   it('refuses to open when the log holds a chunk from a newer epoch than the one it just took', async () => {
@@ -176,7 +175,7 @@ describe('fencing', () => {
     await (await open(store)).close();
     const body = encodeChunk({ epoch: 9, chunkId: 2, prevChunkId: 1 }, [], 0);
     await store.put(chunkKey(2), body, { ifNoneMatch: '*' });
-    await expect(open(store)).rejects.toMatchObject({ code: 'unavailable', message: /epoch 9, newer than ours/ });
+    await expect(open(store)).rejects.toMatchObject({ kind: 'fenced', message: /epoch 9, newer than ours/ });
   });
 });
 

@@ -93,12 +93,16 @@ export function readAll(stream: string, endSeqNum: number, nowMs = 0, startSeqNu
   };
 }
 
-/** Reads everything in [start, end) by repeated reads (a read may stop at an object boundary). */
+/** Reads everything in [start, end) by batches of 1000 records. */
 export async function readRange(log: StreamLog, stream: string, start: number, end: number, nowMs = 0) {
   const out: SequencedRecord[] = [];
   let cursor = start;
   for (;;) {
-    const batch = await log.read({ ...readAll(stream, end, nowMs), startSeqNum: cursor, maxRecords: 1000 });
+    const { records: batch } = await log.read({
+      ...readAll(stream, end, nowMs),
+      startSeqNum: cursor,
+      maxRecords: 1000,
+    });
     if (batch.length === 0) return out;
     out.push(...batch);
     cursor = batch[batch.length - 1].seqNum + 1;

@@ -71,9 +71,9 @@ describe('storage metrics', () => {
 
     const misses = await value(metrics.blockCacheMisses);
     const hits = await value(metrics.blockCacheHits);
-    expect(seqs(await log.read(readAll('s', 20)))).toHaveLength(20);
+    expect(seqs((await log.read(readAll('s', 20))).records)).toHaveLength(20);
     expect((await value(metrics.blockCacheMisses)) - misses).toBe(2); // footer and block
-    expect(seqs(await log.read(readAll('s', 20)))).toHaveLength(20);
+    expect(seqs((await log.read(readAll('s', 20))).records)).toHaveLength(20);
     expect((await value(metrics.blockCacheHits)) - hits).toBe(2);
 
     // A trim below which the segment lies, then a checkpoint that folds the chunks: GC deletes both.

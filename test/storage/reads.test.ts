@@ -1,6 +1,7 @@
 /**
  * Reads against a reference model: the same answers from the memory tail, from segments, and from
- * a mix, for every start position and several limits, including expired and trimmed records;
+ * a mix, for every start position and several limits (count, metered bytes, end, until), with the
+ * bytes and the stop reason storage reports, including expired and trimmed records;
  * seqNumForTimestamp with duplicate timestamps across block and segment boundaries; and the
  * visibility rules GC relies on (trim, retention, stream deletion), including a read that races
  * with GC deleting the segment it is reading.
@@ -9,6 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { meteredBytes, type SequencedRecord } from '../../src/domain/types.js';
 import { MemoryObjectStore } from '../../src/objectstore/memory.js';
 import { ChunkLog, type ChunkLogOptions } from '../../src/storage/chunk-log.js';
+import type { ReadRequest, ReadResult } from '../../src/storage/types.js';
 import type { ObjectStore } from '../../src/objectstore/types.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { seededRand } from '../../src/util/rand.js';
@@ -61,45 +63,45 @@ class Model {
       .map((r) => r.record);
   }
 
-  expectedRead(start: number, end: number, maxRecords: number, maxBytes: number, nowMs: number): SequencedRecord[] {
-    const out: SequencedRecord[] = [];
+  expectedRead(request: Omit<ReadRequest, 'stream'>): ReadResult {
+    const { startSeqNum, endSeqNum, until, maxRecords, maxBytes, nowMs } = request;
+    const records: SequencedRecord[] = [];
     let bytes = 0;
     for (const record of this.surviving(nowMs)) {
-      if (record.seqNum < start) continue;
-      if (record.seqNum >= end || out.length >= maxRecords) break;
-      if (bytes + meteredBytes(record) > maxBytes) break;
+      if (record.seqNum < startSeqNum) continue;
+      if (record.seqNum >= endSeqNum) break;
+      if (records.length >= maxRecords) return { records, bytes, stop: 'count' };
+      if (until !== undefined && record.timestamp >= until) return { records, bytes, stop: 'until' };
+      if (bytes + meteredBytes(record) > maxBytes) return { records, bytes, stop: 'bytes' };
       bytes += meteredBytes(record);
-      out.push(record);
+      records.push(record);
     }
-    return out;
+    // A read that fills `maxRecords` exactly stops on the count, whatever follows.
+    return { records, bytes, stop: records.length >= maxRecords ? 'count' : 'end' };
   }
 
   expectedSeqForTimestamp(timestamp: bigint, end: number, nowMs: number): number | null {
     return this.surviving(nowMs).find((r) => r.seqNum < end && r.timestamp >= timestamp)?.seqNum ?? null;
   }
 
-  /** Every start position, several limits, two clocks. */
+  /** Every start position, several limits (records, metered bytes, end, until), two clocks. */
   async check(nows: number[]): Promise<void> {
     for (const nowMs of nows) {
       for (let start = 0; start <= this.tail; start += 7) {
-        for (const [maxRecords, maxBytes, end] of [
-          [1_000_000, 1 << 30, this.tail],
-          [7, 1 << 30, this.tail],
-          [1_000_000, 500, this.tail],
-          [1_000_000, 1 << 30, Math.min(this.tail, start + 11)],
-        ]) {
-          const got = await this.log.read({
-            stream: this.stream,
-            startSeqNum: start,
-            endSeqNum: end,
-            maxRecords,
-            maxBytes,
-            nowMs,
-          });
-          expect(seqs(got), `start ${start} limits ${maxRecords}/${maxBytes}/${end} now ${nowMs}`).toEqual(
-            seqs(this.expectedRead(start, end, maxRecords, maxBytes, nowMs)),
-          );
-          if (maxRecords === 7) expect(got).toEqual(this.expectedRead(start, end, maxRecords, maxBytes, nowMs));
+        for (const [maxRecords, maxBytes, endSeqNum, until] of [
+          [1_000_000, 1 << 30, this.tail, undefined],
+          [7, 1 << 30, this.tail, undefined],
+          [1_000_000, 500, this.tail, undefined],
+          [1_000_000, 1 << 30, Math.min(this.tail, start + 11), undefined],
+          [1_000_000, 1 << 30, this.tail, BigInt(Math.floor(start / 4) * 10 + 30)],
+        ] as const) {
+          const request = { startSeqNum: start, endSeqNum, until, maxRecords, maxBytes, nowMs };
+          const got = await this.log.read({ stream: this.stream, ...request });
+          const expected = this.expectedRead(request);
+          const what = `start ${start} limits ${maxRecords}/${maxBytes}/${endSeqNum}/${until} now ${nowMs}`;
+          expect(seqs(got.records), what).toEqual(seqs(expected.records));
+          expect({ bytes: got.bytes, stop: got.stop }, what).toEqual({ bytes: expected.bytes, stop: expected.stop });
+          if (maxRecords === 7) expect(got).toEqual(expected);
         }
       }
       const lastTimestamp = Math.floor(this.tail / 4) * 10;
@@ -171,8 +173,8 @@ describe('read and seqNumForTimestamp', () => {
     store.faults.add({ op: 'put', mode: 'hold' });
     const pending = log.commit([makeAppend('s', 5, 5)]);
     await new Promise((resolve) => setImmediate(resolve));
-    expect(seqs(await log.read(readAll('s', 100)))).toEqual([0, 1, 2, 3, 4]);
-    expect(seqs(await log.read(readAll('s', 3)))).toEqual([0, 1, 2]);
+    expect(seqs((await log.read(readAll('s', 100))).records)).toEqual([0, 1, 2, 3, 4]);
+    expect(seqs((await log.read(readAll('s', 3))).records)).toEqual([0, 1, 2]);
     expect(await log.seqNumForTimestamp('s', 50n, 100, 0)).toBe(null);
     store.release();
     await pending;
@@ -193,17 +195,17 @@ describe('trim, retention and deletion', () => {
     expect(segments.length).toBe(2);
 
     await log.commit([makeAppend('s', 200, 1, { trimPoint: 150 })]);
-    expect(seqs(await log.read(readAll('s', 201)))[0]).toBe(150);
+    expect(seqs((await log.read(readAll('s', 201))).records)[0]).toBe(150);
     await log.collectGarbage();
     expect((await store.list('segment/')).map((o) => o.key)).toEqual([segments[1]]);
     store.calls.length = 0;
-    expect(seqs(await log.read(readAll('s', 201)))[0]).toBe(150);
+    expect(seqs((await log.read(readAll('s', 201))).records)[0]).toBe(150);
     expect(store.calls.some((c) => c.key === segments[0])).toBe(false);
     expect(await log.seqNumForTimestamp('s', 0n, 201, 0)).toBe(150);
 
     const reopened = await open(store);
     expect(reopened.recovered().streams[0].trimPoint).toBe(150);
-    expect(seqs(await reopened.read(readAll('s', 201)))).toEqual(range(150, 201));
+    expect(seqs((await reopened.read(readAll('s', 201))).records)).toEqual(range(150, 201));
   });
 
   it('hides expired records and GC deletes segments whose records all expired', async () => {
@@ -216,14 +218,14 @@ describe('trim, retention and deletion', () => {
     await log.checkpoint();
     await log.commit([makeAppend('s', 10, 10, { expiresAtMs: null })]);
     await log.checkpoint();
-    expect(seqs(await log.read(readAll('s', 20, now)))).toEqual(range(0, 20));
-    expect(seqs(await log.read(readAll('s', 20, now + 5_000)))).toEqual(range(10, 20));
+    expect(seqs((await log.read(readAll('s', 20, now))).records)).toEqual(range(0, 20));
+    expect(seqs((await log.read(readAll('s', 20, now + 5_000))).records)).toEqual(range(10, 20));
     await log.collectGarbage();
     expect((await store.list('segment/')).length).toBe(2);
     await clock.advance(5_000);
     await log.collectGarbage();
     expect((await store.list('segment/')).length).toBe(1);
-    expect(seqs(await log.read(readAll('s', 20, now + 5_000)))).toEqual(range(10, 20));
+    expect(seqs((await log.read(readAll('s', 20, now + 5_000))).records)).toEqual(range(10, 20));
   });
 
   it('stream.delete purges records, metadata and segment objects', async () => {
@@ -234,14 +236,14 @@ describe('trim, retention and deletion', () => {
     await log.checkpoint();
     await log.commit([makeAppend('gone', 30, 5)]);
     await log.commit([{ kind: 'stream.delete', stream: 'gone' }]);
-    expect(await log.read(readAll('gone', 35))).toEqual([]);
+    expect((await log.read(readAll('gone', 35))).records).toEqual([]);
     expect(await log.seqNumForTimestamp('gone', 0n, 35, 0)).toBe(null);
     await log.collectGarbage();
     expect((await store.list('segment/gone/')).length).toBe(0);
     expect((await store.list('segment/kept/')).length).toBe(1);
     const reopened = await open(store);
     expect(reopened.recovered().streams.map((s) => s.id)).toEqual(['kept']);
-    expect(await reopened.read(readAll('gone', 35))).toEqual([]);
+    expect((await reopened.read(readAll('gone', 35))).records).toEqual([]);
   });
 
   it('a read that races with GC deleting its segment treats the records as trimmed', async () => {
@@ -260,7 +262,7 @@ describe('trim, retention and deletion', () => {
     await log.collectGarbage();
     expect((await store.list('segment/')).length).toBe(0);
     store.release();
-    expect(seqs(await read)).toEqual(range(55, 60));
+    expect(seqs((await read).records)).toEqual(range(55, 60));
   });
 
   it('rewrites a small last segment with new records instead of adding segments', async () => {
@@ -278,7 +280,7 @@ describe('trim, retention and deletion', () => {
     expect(segments.length).toBeGreaterThan(1);
     expect(segments.length).toBeLessThan(6);
     expect(segments.slice(0, -1).every((s) => s.size >= 2_000)).toBe(true);
-    expect(seqs(await log.read(readAll('s', 48)))).toEqual(range(0, 48));
+    expect(seqs((await log.read(readAll('s', 48))).records)).toEqual(range(0, 48));
 
     // A read holding a reference to a segment that a merge replaces finds the records in the new one.
     await log.commit([makeAppend('s', 48, 1)]);
@@ -295,9 +297,9 @@ describe('trim, retention and deletion', () => {
     await log.collectGarbage();
     expect(await store.head(last)).toBeNull();
     store.release();
-    expect(seqs(await read)).toEqual([48, 49]);
+    expect(seqs((await read).records)).toEqual([48, 49]);
     const reopened = await open(memory);
-    expect(seqs(await reopened.read(readAll('s', 50)))).toEqual(range(0, 50));
+    expect(seqs((await reopened.read(readAll('s', 50))).records)).toEqual(range(0, 50));
   });
 
   it('GC deletes folded chunks and keeps only the newest manifests', async () => {
@@ -317,7 +319,7 @@ describe('trim, retention and deletion', () => {
     ]);
     await log.commit([makeAppend('s', 5, 1)]);
     const reopened = await open(store);
-    expect(seqs(await reopened.read(readAll('s', 6)))).toEqual(range(0, 6));
+    expect(seqs((await reopened.read(readAll('s', 6))).records)).toEqual(range(0, 6));
   });
 
   it('keeps large snapshots in their own object and deletes unreferenced ones', async () => {
@@ -332,7 +334,7 @@ describe('trim, retention and deletion', () => {
     expect((await store.list('snapshot/')).length).toBe(1);
     const reopened = await open(store, { manifestInlineBytesMax: 100 });
     expect(reopened.recovered().streams[0].tail.seqNum).toBe(3);
-    expect(seqs(await reopened.read(readAll('s', 3)))).toEqual([0, 1, 2]);
+    expect(seqs((await reopened.read(readAll('s', 3))).records)).toEqual([0, 1, 2]);
   });
 });
 

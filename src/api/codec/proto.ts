@@ -7,234 +7,34 @@
  * walk the input once. Decoded `bytes` fields are zero-copy views into the input, so callers must not mutate the
  * input afterwards.
  *
- * Wire rules follow proto3 as prost (the reference's decoder) applies them: unknown fields (any valid wire type,
- * including groups) are skipped; a known field with the wrong wire type, a truncated varint or length, a varint over
- * 64 bits, a tag of field 0 or wire type 6/7, or a string that is not UTF-8 is malformed (`bad_proto`). Scalar
- * fields that repeat keep the last value; repeated embedded messages of a non-repeated field are merged.
- * Encoders omit proto3 default values except for fields with explicit presence (`optional`, messages).
+ * This file holds the server's direction only: it decodes `AppendInput` and encodes `ReadBatch` and `AppendAck`. The
+ * wire reader and writer and their rules are in proto-wire.ts; the opposite direction (what a client sends and
+ * reads) is in proto-client.ts, which the server never imports.
  */
-import type {
-  AppendAck,
-  AppendInput,
-  AppendRecord,
-  Header,
-  SequencedRecord,
-  StreamPosition,
-} from '../../domain/types.js';
-import { errors } from '../../domain/errors.js';
-import { AssertionError } from '../../util/assert.js';
+import type { AppendAck, AppendInput, AppendRecord, SequencedRecord, StreamPosition } from '../../domain/types.js';
+import {
+  EMPTY,
+  Reader,
+  WIRE_LEN,
+  WIRE_VARINT,
+  decodeHeader,
+  embedded,
+  finish,
+  headerSize,
+  lenFieldSize,
+  positionFieldsSize,
+  writeBytesField,
+  writeHeader,
+  writePositionFields,
+  writeStreamPosition,
+  writeVarint,
+  wrongWireType,
+} from './proto-wire.js';
 
 export interface ReadBatch {
   records: SequencedRecord[];
   /** Present for batches delivered while following, and heartbeats (api.md 8.3). */
   tail?: StreamPosition;
-}
-
-/**
- * What a `match_seq_num` above 2^53 - 1 decodes to (it cannot be a JS number): `Infinity` never equals a real next
- * seq_num, so such an append fails its condition with 412, as it would on the reference. Never rounded to a nearby
- * number, which could match.
- */
-export const unmatchableSeqNum = Infinity;
-
-const WIRE_VARINT = 0;
-const WIRE_I64 = 1;
-const WIRE_LEN = 2;
-const WIRE_SGROUP = 3;
-const WIRE_EGROUP = 4;
-const WIRE_I32 = 5;
-
-/** Nested unknown groups deeper than this are refused (prost uses the same recursion limit). */
-const groupDepthMax = 100;
-
-const TWO_32 = 4294967296;
-const U64_MAX = 0xffff_ffff_ffff_ffffn;
-const SAFE_MAX_BIG = BigInt(Number.MAX_SAFE_INTEGER);
-const EMPTY: Uint8Array = new Uint8Array(0);
-
-const utf8Strict = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-
-// ---------------------------------------------------------------------------------------------------------------
-// Decoding
-
-class Reader {
-  pos = 0;
-  /** High 32 bits of the last varint read (the low 32 bits are the return value). */
-  hi = 0;
-  constructor(
-    readonly buf: Uint8Array,
-    /** End of the message being decoded; narrowed while inside an embedded message. */
-    public end: number,
-  ) {}
-
-  private byte(): number {
-    if (this.pos >= this.end) throw errors.badProto('truncated varint');
-    return this.buf[this.pos++];
-  }
-
-  /** Reads a varint of up to 64 bits; returns the low 32 bits (unsigned) and leaves the high 32 bits in `hi`. */
-  varint(): number {
-    const buf = this.buf;
-    // Fast path: one byte.
-    if (this.pos < this.end && buf[this.pos] < 0x80) {
-      this.hi = 0;
-      return buf[this.pos++];
-    }
-    let lo = 0;
-    let b: number;
-    for (let shift = 0; shift < 28; shift += 7) {
-      b = this.byte();
-      lo |= (b & 0x7f) << shift;
-      if (b < 0x80) {
-        this.hi = 0;
-        return lo >>> 0;
-      }
-    }
-    b = this.byte();
-    lo |= (b & 0x0f) << 28;
-    let hi = (b & 0x7f) >> 4;
-    if (b < 0x80) {
-      this.hi = hi;
-      return lo >>> 0;
-    }
-    for (let shift = 3; shift < 31; shift += 7) {
-      b = this.byte();
-      hi |= (b & 0x7f) << shift;
-      if (b < 0x80) {
-        this.hi = hi >>> 0;
-        return lo >>> 0;
-      }
-    }
-    // Tenth byte: only bit 63 is left.
-    b = this.byte();
-    if (b > 1) throw errors.badProto('varint exceeds 64 bits');
-    this.hi = (hi | (b << 31)) >>> 0;
-    return lo >>> 0;
-  }
-
-  u64BigInt(): bigint {
-    const lo = this.varint();
-    const hi = this.hi;
-    return hi === 0 ? BigInt(lo) : (BigInt(hi) << 32n) | BigInt(lo);
-  }
-
-  /** A u64 as a JS number, or `unmatchableSeqNum` (Infinity) if it exceeds 2^53 - 1. */
-  u64Number(): number {
-    const lo = this.varint();
-    const hi = this.hi;
-    return hi < 0x200000 ? hi * TWO_32 + lo : unmatchableSeqNum;
-  }
-
-  /** A sequence number; these are never above 2^53 - 1 (domain/types.ts). */
-  seqNum(): number {
-    const n = this.u64Number();
-    if (n === unmatchableSeqNum) throw errors.badProto('sequence number exceeds 2^53 - 1');
-    return n;
-  }
-
-  /** Returns `[field, wireType]` packed as `field * 8 + wireType` after validating it. */
-  tag(): number {
-    const key = this.varint();
-    if (this.hi !== 0) throw errors.badProto('invalid key value');
-    const wire = key & 7;
-    if (key >>> 3 === 0) throw errors.badProto('invalid tag value: 0');
-    if (wire > WIRE_I32) throw errors.badProto(`invalid wire type value: ${wire}`);
-    return key;
-  }
-
-  /** End offset of a length-delimited field starting at the current position. */
-  lengthEnd(): number {
-    const len = this.varint();
-    if (this.hi !== 0 || len > this.end - this.pos) throw errors.badProto('buffer underflow: length past the end');
-    return this.pos + len;
-  }
-
-  bytes(): Uint8Array {
-    const end = this.lengthEnd();
-    const out = this.buf.subarray(this.pos, end);
-    this.pos = end;
-    return out;
-  }
-
-  string(): string {
-    const bytes = this.bytes();
-    try {
-      return utf8Strict.decode(bytes);
-    } catch {
-      throw errors.badProto('invalid string value: data is not UTF-8 encoded');
-    }
-  }
-
-  skip(key: number, depth = 0): void {
-    switch (key & 7) {
-      case WIRE_VARINT:
-        this.varint();
-        return;
-      case WIRE_I64:
-        this.advance(8);
-        return;
-      case WIRE_LEN:
-        this.pos = this.lengthEnd();
-        return;
-      case WIRE_I32:
-        this.advance(4);
-        return;
-      case WIRE_SGROUP: {
-        if (depth >= groupDepthMax) throw errors.badProto('recursion limit reached');
-        for (;;) {
-          if (this.pos >= this.end) throw errors.badProto('unexpected end of group');
-          const inner = this.tag();
-          if ((inner & 7) === WIRE_EGROUP) {
-            if (inner >>> 3 !== key >>> 3) throw errors.badProto('unexpected end group tag');
-            return;
-          }
-          this.skip(inner, depth + 1);
-        }
-      }
-      default: // WIRE_EGROUP without a matching start
-        throw errors.badProto('unexpected end group tag');
-    }
-  }
-
-  private advance(n: number): void {
-    if (n > this.end - this.pos) throw errors.badProto('buffer underflow');
-    this.pos += n;
-  }
-}
-
-function wrongWireType(message: string, field: number, wire: number, expected: number): never {
-  throw errors.badProto(`invalid wire type: ${message}.${field} has wire type ${wire}, expected ${expected}`);
-}
-
-/**
- * Decodes an embedded message: bounds the reader to the message's length while `parse` runs (so nothing inside can
- * read past it), then restores the outer bound. Errors abandon the whole decode, so no restore is needed then.
- */
-function embedded<T>(r: Reader, parse: (r: Reader) => T): T {
-  const end = r.lengthEnd();
-  const outer = r.end;
-  r.end = end;
-  const value = parse(r);
-  r.end = outer;
-  return value;
-}
-
-function decodeHeader(r: Reader): Header {
-  let name = EMPTY;
-  let value = EMPTY;
-  while (r.pos < r.end) {
-    const key = r.tag();
-    const field = key >>> 3;
-    if (field === 1 || field === 2) {
-      if ((key & 7) !== WIRE_LEN) wrongWireType('Header', field, key & 7, WIRE_LEN);
-      const bytes = r.bytes();
-      if (field === 1) name = bytes;
-      else value = bytes;
-    } else {
-      r.skip(key);
-    }
-  }
-  return [name, value];
 }
 
 function decodeAppendRecord(r: Reader): AppendRecord {
@@ -291,204 +91,12 @@ export function decodeAppendInput(bytes: Uint8Array): AppendInput {
   return input;
 }
 
-function decodeStreamPositionInto(r: Reader, pos: StreamPosition): StreamPosition {
-  while (r.pos < r.end) {
-    const key = r.tag();
-    const field = key >>> 3;
-    const wire = key & 7;
-    if (field === 1 || field === 2) {
-      if (wire !== WIRE_VARINT) wrongWireType('StreamPosition', field, wire, WIRE_VARINT);
-      if (field === 1) pos.seqNum = r.seqNum();
-      else pos.timestamp = r.u64BigInt();
-    } else {
-      r.skip(key);
-    }
-  }
-  return pos;
-}
-
-function decodeSequencedRecord(r: Reader): SequencedRecord {
-  const record: SequencedRecord = { seqNum: 0, timestamp: 0n, headers: [], body: EMPTY };
-  while (r.pos < r.end) {
-    const key = r.tag();
-    const field = key >>> 3;
-    const wire = key & 7;
-    switch (field) {
-      case 1:
-        if (wire !== WIRE_VARINT) wrongWireType('SequencedRecord', field, wire, WIRE_VARINT);
-        record.seqNum = r.seqNum();
-        break;
-      case 2:
-        if (wire !== WIRE_VARINT) wrongWireType('SequencedRecord', field, wire, WIRE_VARINT);
-        record.timestamp = r.u64BigInt();
-        break;
-      case 3:
-        if (wire !== WIRE_LEN) wrongWireType('SequencedRecord', field, wire, WIRE_LEN);
-        record.headers.push(embedded(r, decodeHeader));
-        break;
-      case 4:
-        if (wire !== WIRE_LEN) wrongWireType('SequencedRecord', field, wire, WIRE_LEN);
-        record.body = r.bytes();
-        break;
-      default:
-        r.skip(key);
-    }
-  }
-  return record;
-}
-
-/** Decodes a `ReadBatch` (client side: tests, CLI, conformance). Throws `bad_proto` when malformed. */
-export function decodeReadBatch(bytes: Uint8Array): ReadBatch {
-  const r = new Reader(bytes, bytes.length);
-  const batch: ReadBatch = { records: [] };
-  while (r.pos < r.end) {
-    const key = r.tag();
-    const field = key >>> 3;
-    const wire = key & 7;
-    if (field === 1) {
-      if (wire !== WIRE_LEN) wrongWireType('ReadBatch', field, wire, WIRE_LEN);
-      batch.records.push(embedded(r, decodeSequencedRecord));
-    } else if (field === 2) {
-      if (wire !== WIRE_LEN) wrongWireType('ReadBatch', field, wire, WIRE_LEN);
-      const tail = batch.tail ?? { seqNum: 0, timestamp: 0n };
-      batch.tail = embedded(r, (rr) => decodeStreamPositionInto(rr, tail));
-    } else {
-      r.skip(key);
-    }
-  }
-  return batch;
-}
-
-/** Decodes an `AppendAck` (client side). Absent positions decode as `{0, 0}`. Throws `bad_proto` when malformed. */
-export function decodeAppendAck(bytes: Uint8Array): AppendAck {
-  const r = new Reader(bytes, bytes.length);
-  const ack: AppendAck = {
-    start: { seqNum: 0, timestamp: 0n },
-    end: { seqNum: 0, timestamp: 0n },
-    tail: { seqNum: 0, timestamp: 0n },
-  };
-  while (r.pos < r.end) {
-    const key = r.tag();
-    const field = key >>> 3;
-    const wire = key & 7;
-    if (field >= 1 && field <= 3) {
-      if (wire !== WIRE_LEN) wrongWireType('AppendAck', field, wire, WIRE_LEN);
-      const target = field === 1 ? ack.start : field === 2 ? ack.end : ack.tail;
-      embedded(r, (rr) => decodeStreamPositionInto(rr, target));
-    } else {
-      r.skip(key);
-    }
-  }
-  return ack;
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Encoding: sizes first, then one write pass into an exactly-sized buffer.
-
-/** Size of a varint for a non-negative integer up to 2^53. */
-function varintSize(n: number): number {
-  if (n < 0x80) return 1;
-  if (n < 0x4000) return 2;
-  if (n < 0x200000) return 3;
-  if (n < 0x10000000) return 4;
-  if (n < 0x800000000) return 5;
-  if (n < 0x40000000000) return 6;
-  if (n < 0x2000000000000) return 7;
-  return 8;
-}
-
-function checkU64(v: bigint): void {
-  if (v < 0n || v > U64_MAX) throw new AssertionError(`not a u64: ${v}`);
-}
-
-function u64Size(v: bigint): number {
-  if (v >= 0n && v <= SAFE_MAX_BIG) return varintSize(Number(v));
-  checkU64(v);
-  let size = 8; // v >= 2^53 needs at least 8 bytes
-  for (let rest = v >> 56n; rest > 0n; rest >>= 7n) size++;
-  return size;
-}
-
-function writeVarint(buf: Uint8Array, pos: number, n: number): number {
-  while (n > 0x7fffffff) {
-    buf[pos++] = (n % 0x80) | 0x80;
-    n = Math.floor(n / 0x80);
-  }
-  while (n > 0x7f) {
-    buf[pos++] = (n & 0x7f) | 0x80;
-    n >>>= 7;
-  }
-  buf[pos++] = n;
-  return pos;
-}
-
-function writeU64(buf: Uint8Array, pos: number, v: bigint): number {
-  if (v >= 0n && v <= SAFE_MAX_BIG) return writeVarint(buf, pos, Number(v));
-  checkU64(v);
-  while (v > 0x7fn) {
-    buf[pos++] = Number(v & 0x7fn) | 0x80;
-    v >>= 7n;
-  }
-  buf[pos++] = Number(v);
-  return pos;
-}
-
-function writeBytesField(buf: Uint8Array, pos: number, tag: number, bytes: Uint8Array): number {
-  buf[pos++] = tag;
-  pos = writeVarint(buf, pos, bytes.length);
-  buf.set(bytes, pos);
-  return pos + bytes.length;
-}
-
-/** Length-delimited field (1-byte tag + length varint + body). */
-function lenFieldSize(bodySize: number): number {
-  return 1 + varintSize(bodySize) + bodySize;
-}
-
-function headerSize(h: Header): number {
-  return (h[0].length ? lenFieldSize(h[0].length) : 0) + (h[1].length ? lenFieldSize(h[1].length) : 0);
-}
-
-function writeHeader(buf: Uint8Array, pos: number, tag: number, h: Header): number {
-  buf[pos++] = tag;
-  pos = writeVarint(buf, pos, headerSize(h));
-  if (h[0].length) pos = writeBytesField(buf, pos, 0x0a, h[0]);
-  if (h[1].length) pos = writeBytesField(buf, pos, 0x12, h[1]);
-  return pos;
-}
-
-function streamPositionSize(p: StreamPosition): number {
-  return (p.seqNum ? 1 + varintSize(p.seqNum) : 0) + (p.timestamp ? 1 + u64Size(p.timestamp) : 0);
-}
-
-/** Writes a StreamPosition as an embedded message field (always present, even when all-default). */
-function writeStreamPosition(buf: Uint8Array, pos: number, tag: number, p: StreamPosition): number {
-  buf[pos++] = tag;
-  pos = writeVarint(buf, pos, streamPositionSize(p));
-  if (p.seqNum) {
-    buf[pos++] = 0x08;
-    pos = writeVarint(buf, pos, p.seqNum);
-  }
-  if (p.timestamp) {
-    buf[pos++] = 0x10;
-    pos = writeU64(buf, pos, p.timestamp);
-  }
-  return pos;
-}
-
 function sequencedRecordSize(rec: SequencedRecord): number {
-  let size = 0;
-  if (rec.seqNum) size += 1 + varintSize(rec.seqNum);
-  if (rec.timestamp) size += 1 + u64Size(rec.timestamp);
+  let size = positionFieldsSize(rec);
   const headers = rec.headers;
   for (let i = 0; i < headers.length; i++) size += lenFieldSize(headerSize(headers[i]));
   if (rec.body.length) size += lenFieldSize(rec.body.length);
   return size;
-}
-
-function finish(buf: Uint8Array, pos: number): Uint8Array {
-  if (pos !== buf.length) throw new AssertionError(`protobuf size mismatch: wrote ${pos} of ${buf.length}`);
-  return buf;
 }
 
 /** Encodes a `ReadBatch` (unary protobuf read, S2S read frames, heartbeats) into one buffer. */
@@ -502,7 +110,7 @@ export function encodeReadBatch(batch: ReadBatch): Uint8Array {
     sizes[i] = size;
     total += lenFieldSize(size);
   }
-  if (batch.tail) total += lenFieldSize(streamPositionSize(batch.tail));
+  if (batch.tail) total += lenFieldSize(positionFieldsSize(batch.tail));
 
   const buf = Buffer.allocUnsafe(total);
   let pos = 0;
@@ -510,14 +118,7 @@ export function encodeReadBatch(batch: ReadBatch): Uint8Array {
     const rec = records[i];
     buf[pos++] = 0x0a;
     pos = writeVarint(buf, pos, sizes[i]);
-    if (rec.seqNum) {
-      buf[pos++] = 0x08;
-      pos = writeVarint(buf, pos, rec.seqNum);
-    }
-    if (rec.timestamp) {
-      buf[pos++] = 0x10;
-      pos = writeU64(buf, pos, rec.timestamp);
-    }
+    pos = writePositionFields(buf, pos, rec);
     const headers = rec.headers;
     for (let j = 0; j < headers.length; j++) pos = writeHeader(buf, pos, 0x1a, headers[j]);
     if (rec.body.length) pos = writeBytesField(buf, pos, 0x22, rec.body);
@@ -529,56 +130,12 @@ export function encodeReadBatch(batch: ReadBatch): Uint8Array {
 /** Encodes an `AppendAck` (all three positions are always set, api.md 4.7). */
 export function encodeAppendAck(ack: AppendAck): Uint8Array {
   const size =
-    lenFieldSize(streamPositionSize(ack.start)) +
-    lenFieldSize(streamPositionSize(ack.end)) +
-    lenFieldSize(streamPositionSize(ack.tail));
+    lenFieldSize(positionFieldsSize(ack.start)) +
+    lenFieldSize(positionFieldsSize(ack.end)) +
+    lenFieldSize(positionFieldsSize(ack.tail));
   const buf = Buffer.allocUnsafe(size);
   let pos = writeStreamPosition(buf, 0, 0x0a, ack.start);
   pos = writeStreamPosition(buf, pos, 0x12, ack.end);
   pos = writeStreamPosition(buf, pos, 0x1a, ack.tail);
-  return finish(buf, pos);
-}
-
-function appendRecordSize(rec: AppendRecord): number {
-  let size = rec.timestamp !== undefined ? 1 + u64Size(rec.timestamp) : 0;
-  for (const h of rec.headers) size += lenFieldSize(headerSize(h));
-  if (rec.body.length) size += lenFieldSize(rec.body.length);
-  return size;
-}
-
-/**
- * Encodes an `AppendInput` (client side: tests, CLI, benchmarks). `matchSeqNum` must be a safe integer here;
- * `fencingToken` is encoded as UTF-8.
- */
-export function encodeAppendInput(input: AppendInput): Uint8Array {
-  const sizes = input.records.map(appendRecordSize);
-  let total = 0;
-  for (const size of sizes) total += lenFieldSize(size);
-  if (input.matchSeqNum !== undefined) {
-    if (!Number.isSafeInteger(input.matchSeqNum) || input.matchSeqNum < 0) {
-      throw new AssertionError(`matchSeqNum is not encodable: ${input.matchSeqNum}`);
-    }
-    total += 1 + varintSize(input.matchSeqNum);
-  }
-  const token = input.fencingToken !== undefined ? Buffer.from(input.fencingToken, 'utf8') : undefined;
-  if (token) total += lenFieldSize(token.length);
-
-  const buf = Buffer.allocUnsafe(total);
-  let pos = 0;
-  input.records.forEach((rec, i) => {
-    buf[pos++] = 0x0a;
-    pos = writeVarint(buf, pos, sizes[i]);
-    if (rec.timestamp !== undefined) {
-      buf[pos++] = 0x08;
-      pos = writeU64(buf, pos, rec.timestamp);
-    }
-    for (const h of rec.headers) pos = writeHeader(buf, pos, 0x12, h);
-    if (rec.body.length) pos = writeBytesField(buf, pos, 0x1a, rec.body);
-  });
-  if (input.matchSeqNum !== undefined) {
-    buf[pos++] = 0x10;
-    pos = writeVarint(buf, pos, input.matchSeqNum);
-  }
-  if (token) pos = writeBytesField(buf, pos, 0x1a, token);
   return finish(buf, pos);
 }

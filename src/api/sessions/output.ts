@@ -12,7 +12,9 @@
  * engine resources.
  */
 import type { ServerResponse } from 'node:http';
+import { errorResponse } from '../errors.js';
 import type { Request, Response } from '../http.js';
+import type { ReadSessionPort, SessionReadOutput } from './ports.js';
 
 /** Headers every streaming response carries so proxies neither cache nor buffer it (api.md 7.4, 8.4, 8.6). */
 export const streamingHeaders = {
@@ -102,4 +104,48 @@ export class SessionOutput {
 function isClosed(res: Response): boolean {
   if ('stream' in res) return res.stream.destroyed || res.stream.closed;
   return res.destroyed;
+}
+
+/** How one read transport (S2S or SSE) writes what a read session produces. */
+export interface ReadEncoding {
+  contentType: string;
+  /** The message for one output, or undefined to send nothing for it. */
+  message(output: SessionReadOutput): Uint8Array | string | undefined;
+  /** The last chunk after the session ended normally, if any. */
+  end(): Uint8Array | string | undefined;
+  /** The last chunk after a failure (mapped to an API error): a terminal frame or error event. */
+  failure(response: { status: number; body: string }): Uint8Array | string;
+}
+
+/**
+ * Serves a read session until it ends, fails or the client leaves, one message in flight at a
+ * time; always closes the session.
+ */
+export async function serveReadSession(
+  req: Request,
+  res: Response,
+  session: ReadSessionPort,
+  encoding: ReadEncoding,
+): Promise<void> {
+  const out = new SessionOutput(req, res);
+  // Unblocks a pending `next()` (a follower waiting for appends) as soon as the client leaves.
+  const unsubscribe = out.onGone(() => session.close());
+  out.start(encoding.contentType);
+  try {
+    for (;;) {
+      const output = await session.next();
+      if (output === undefined) break;
+      const message = encoding.message(output);
+      if (message !== undefined && !(await out.write(message))) return;
+    }
+    out.end(encoding.end());
+  } catch (error) {
+    const response = errorResponse(error);
+    out.end(encoding.failure(response));
+    // A bug of ours: the client got its error frame or event; rethrown so the server logs it.
+    if (response.internal) throw error;
+  } finally {
+    unsubscribe();
+    session.close();
+  }
 }

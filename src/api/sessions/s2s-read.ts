@@ -8,11 +8,10 @@
  * slow client slows this loop instead of growing a buffer (see output.ts).
  */
 import { encodeReadBatch } from '../codec/proto.js';
-import { errorResponse } from '../errors.js';
 import type { Request, Response } from '../http.js';
 import type { Compression } from '../s2s/compression.js';
 import { encodeRegularFrame, encodeTerminalFrame } from '../s2s/frame.js';
-import { SessionOutput } from './output.js';
+import { serveReadSession } from './output.js';
 import type { ReadSessionPort, SessionReadOutput } from './ports.js';
 
 function encodeOutput(output: SessionReadOutput): Uint8Array {
@@ -36,30 +35,16 @@ function frameOf(output: SessionReadOutput, compression: Compression): Uint8Arra
   return frame;
 }
 
-export async function serveS2SRead(
+export function serveS2SRead(
   req: Request,
   res: Response,
   session: ReadSessionPort,
   compression: Compression,
 ): Promise<void> {
-  const out = new SessionOutput(req, res);
-  // Unblocks a pending `next()` (a follower waiting for appends) as soon as the client leaves.
-  const unsubscribe = out.onGone(() => session.close());
-  out.start('s2s/proto');
-  try {
-    for (;;) {
-      const output = await session.next();
-      if (output === undefined) break;
-      if (!(await out.write(frameOf(output, compression)))) return;
-    }
-    out.end();
-  } catch (error) {
-    const { status, body, internal } = errorResponse(error);
-    out.end(encodeTerminalFrame(status, body));
-    // A bug of ours: the client got its 500 frame; rethrown so the server logs it.
-    if (internal) throw error;
-  } finally {
-    unsubscribe();
-    session.close();
-  }
+  return serveReadSession(req, res, session, {
+    contentType: 's2s/proto',
+    message: (output) => frameOf(output, compression),
+    end: () => undefined,
+    failure: ({ status, body }) => encodeTerminalFrame(status, body),
+  });
 }

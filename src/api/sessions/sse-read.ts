@@ -10,10 +10,9 @@
 import { meteredBytes } from '../../domain/types.js';
 import type { Clock } from '../../util/clock.js';
 import { encodeReadBatchJson, type RecordFormat } from '../codec/json-records.js';
-import { errorResponse } from '../errors.js';
 import type { Request, Response } from '../http.js';
 import { sseBatchEvent, sseDoneEvent, sseErrorEvent, ssePingEvent } from '../sse.js';
-import { SessionOutput } from './output.js';
+import { serveReadSession } from './output.js';
 import type { ReadSessionPort, SessionReadOutput } from './ports.js';
 
 export interface SseReadOptions {
@@ -42,31 +41,17 @@ class SseEncoder {
   }
 }
 
-export async function serveSseRead(
+export function serveSseRead(
   req: Request,
   res: Response,
   session: ReadSessionPort,
   options: SseReadOptions,
 ): Promise<void> {
-  const out = new SessionOutput(req, res);
-  const unsubscribe = out.onGone(() => session.close());
   const encoder = new SseEncoder(options);
-  out.start('text/event-stream');
-  try {
-    for (;;) {
-      const output = await session.next();
-      if (output === undefined) break;
-      const event = encoder.event(output);
-      if (event !== undefined && !(await out.write(event))) return;
-    }
-    out.end(sseDoneEvent());
-  } catch (error) {
-    const { body, internal } = errorResponse(error);
-    out.end(sseErrorEvent(body));
-    // A bug of ours: the client got its error event; rethrown so the server logs it.
-    if (internal) throw error;
-  } finally {
-    unsubscribe();
-    session.close();
-  }
+  return serveReadSession(req, res, session, {
+    contentType: 'text/event-stream',
+    message: (output) => encoder.event(output),
+    end: sseDoneEvent,
+    failure: ({ body }) => sseErrorEvent(body),
+  });
 }

@@ -12,7 +12,8 @@ import {
   parseBasinConfigPatch,
 } from '../codec/config-json.js';
 import type { Router } from '../router.js';
-import { basinParam, jsonBody, listQuery, optionalJsonBody, requestToken } from './common.js';
+import { basinParam, bodyName, jsonBody, listQuery, optionalJsonBody, requestToken } from './common.js';
+import { paths } from '../paths.js';
 
 const locationPattern = /^[A-Za-z0-9:.-]{1,64}$/;
 
@@ -26,32 +27,28 @@ function checkLocation(body: Record<string, unknown>): void {
 }
 
 export function registerBasinRoutes(router: Router, engine: Engine): void {
-  router.add('GET', '/v1/basins', async (ctx) => {
+  router.add('GET', paths.basins, async (ctx) => {
     const query = listQuery(ctx, basinPrefixProblem);
     const page = await engine.listBasins(query);
     ctx.sendJson(200, JSON.stringify({ basins: page.basins.map(basinInfoJson), has_more: page.hasMore }));
   });
 
-  router.add('POST', '/v1/basins', async (ctx) => {
+  router.add('POST', paths.basins, async (ctx) => {
     const token = requestToken(ctx);
     const body = asObject(await jsonBody(ctx), 'body');
-    if (typeof body.basin !== 'string') {
-      throw errors.badJson('Failed to deserialize the JSON body into the target type: missing or invalid field `basin`');
-    }
-    const problem = basinNameProblem(body.basin);
-    if (problem) throw errors.badJson(`Failed to deserialize the JSON body into the target type: basin: ${problem}`);
+    const basin = bodyName(body, 'basin', basinNameProblem);
     const config = parseBasinConfig(body.config);
     checkLocation(body);
-    const { outcome, info } = await engine.createBasin(body.basin, config, token);
+    const { outcome, info } = await engine.createBasin(basin, config, token);
     ctx.sendJson(201, JSON.stringify(basinInfoJson(info)), { 's2-provision-result': outcome });
   });
 
-  router.add('GET', '/v1/basins/:basin', async (ctx) => {
+  router.add('GET', paths.basin, async (ctx) => {
     const basin = basinParam(ctx);
     ctx.sendJson(200, JSON.stringify(basinConfigJson(await engine.getBasinConfig(basin))));
   });
 
-  router.add('PUT', '/v1/basins/:basin', async (ctx) => {
+  router.add('PUT', paths.basin, async (ctx) => {
     const basin = basinParam(ctx);
     const raw = await optionalJsonBody(ctx);
     const body = raw === undefined || raw === null ? {} : asObject(raw, 'body');
@@ -63,13 +60,13 @@ export function registerBasinRoutes(router: Router, engine: Engine): void {
     });
   });
 
-  router.add('PATCH', '/v1/basins/:basin', async (ctx) => {
+  router.add('PATCH', paths.basin, async (ctx) => {
     const basin = basinParam(ctx);
     const patch = parseBasinConfigPatch(await jsonBody(ctx));
     ctx.sendJson(200, JSON.stringify(basinConfigJson(await engine.reconfigureBasin(basin, patch))));
   });
 
-  router.add('DELETE', '/v1/basins/:basin', async (ctx) => {
+  router.add('DELETE', paths.basin, async (ctx) => {
     const basin = basinParam(ctx);
     await engine.deleteBasin(basin);
     ctx.send(202, undefined);

@@ -31,6 +31,20 @@ export function streamParam(ctx: RequestContext): string {
   return stream;
 }
 
+/** The name a create body carries (`basin` or `stream`, api.md 3.2 and 3.8), checked by `problemOf`. */
+export function bodyName(
+  body: Record<string, unknown>,
+  field: 'basin' | 'stream',
+  problemOf: (name: string) => string | null,
+): string {
+  const name = body[field];
+  const prefix = 'Failed to deserialize the JSON body into the target type';
+  if (typeof name !== 'string') throw errors.badJson(`${prefix}: missing or invalid field \`${field}\``);
+  const problem = problemOf(name);
+  if (problem) throw errors.badJson(`${prefix}: ${field}: ${problem}`);
+  return name;
+}
+
 export function requestToken(ctx: RequestContext): string | undefined {
   const token = ctx.header('s2-request-token');
   if (token !== undefined && Buffer.byteLength(token) > requestTokenBytesMax) {

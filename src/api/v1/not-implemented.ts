@@ -9,6 +9,7 @@ import type { Router } from '../router.js';
 import { Query } from '../query.js';
 import type { RequestContext } from '../http.js';
 import { jsonBody } from './common.js';
+import { paths } from '../paths.js';
 
 function notImplemented(): never {
   throw errors.notImplemented();
@@ -66,41 +67,41 @@ function checkIssueAccessToken(value: unknown): void {
 }
 
 export function registerNotImplementedRoutes(router: Router): void {
-  router.add('GET', '/v1/access-tokens', async (ctx) => {
+  router.add('GET', paths.accessTokens, async (ctx) => {
     const query = new Query(ctx.query);
     query.string('prefix');
     query.string('start_after');
     query.number('limit');
     notImplemented();
   });
-  router.add('POST', '/v1/access-tokens', async (ctx) => {
+  router.add('POST', paths.accessTokens, async (ctx) => {
     checkIssueAccessToken(await jsonBody(ctx));
     notImplemented();
   });
-  router.add('DELETE', '/v1/access-tokens/:id', async (ctx) => {
+  router.add('DELETE', paths.accessToken, async (ctx) => {
     const problem = accessTokenIdProblem(ctx.params.id!);
     if (problem) throw errors.badPath(`Invalid URL: ${problem}`);
     notImplemented();
   });
-  router.add('GET', '/v1/locations', async () => notImplemented());
-  router.add('GET', '/v1/locations/default', async () => notImplemented());
-  router.add('PUT', '/v1/locations/default', async (ctx) => {
+  router.add('GET', paths.locations, async () => notImplemented());
+  router.add('GET', paths.defaultLocation, async () => notImplemented());
+  router.add('PUT', paths.defaultLocation, async (ctx) => {
     if (typeof (await jsonBody(ctx)) !== 'string') {
       throw errors.badJson('Failed to deserialize the JSON body into the target type: expected a location name');
     }
     notImplemented();
   });
-  router.add('GET', '/v1/metrics', async (ctx) => {
+  router.add('GET', paths.accountMetrics, async (ctx) => {
     metricsQuery(ctx, accountMetricSets);
     notImplemented();
   });
-  router.add('GET', '/v1/metrics/:basin', async (ctx) => {
+  router.add('GET', paths.basinMetrics, async (ctx) => {
     const problem = basinNameProblem(ctx.params.basin!);
     if (problem) throw errors.badPath(`Invalid URL: ${problem}`);
     metricsQuery(ctx, basinMetricSets);
     notImplemented();
   });
-  router.add('GET', '/v1/metrics/:basin/:stream', async (ctx) => {
+  router.add('GET', paths.streamMetrics, async (ctx) => {
     const problem = basinNameProblem(ctx.params.basin!) ?? streamNameProblem(ctx.params.stream!);
     if (problem) throw errors.badPath(`Invalid URL: ${problem}`);
     metricsQuery(ctx, streamMetricSets);

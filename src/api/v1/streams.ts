@@ -1,7 +1,6 @@
 /**
  * `/v1/streams` routes (api.md 3.7-3.12). The basin comes from the `S2-Basin` header.
  */
-import { errors } from '../../domain/errors.js';
 import { streamNameProblem, streamPrefixProblem } from '../../engine/names.js';
 import type { Engine } from '../../engine/engine.js';
 import {
@@ -13,37 +12,34 @@ import {
 } from '../codec/config-json.js';
 import type { Router } from '../router.js';
 import { streamInfo } from '../../engine/streams.js';
-import { basinHeader, jsonBody, listQuery, optionalJsonBody, requestToken, streamParam } from './common.js';
+import { basinHeader, bodyName, jsonBody, listQuery, optionalJsonBody, requestToken, streamParam } from './common.js';
+import { paths } from '../paths.js';
 
 export function registerStreamRoutes(router: Router, engine: Engine): void {
-  router.add('GET', '/v1/streams', async (ctx) => {
+  router.add('GET', paths.streams, async (ctx) => {
     const basin = basinHeader(ctx);
     const query = listQuery(ctx, streamPrefixProblem);
     const page = await engine.listStreams(basin, query);
     ctx.sendJson(200, JSON.stringify({ streams: page.streams.map(streamInfoJson), has_more: page.hasMore }));
   });
 
-  router.add('POST', '/v1/streams', async (ctx) => {
+  router.add('POST', paths.streams, async (ctx) => {
     const token = requestToken(ctx);
     const basin = basinHeader(ctx);
     const body = asObject(await jsonBody(ctx), 'body');
-    if (typeof body.stream !== 'string') {
-      throw errors.badJson('Failed to deserialize the JSON body into the target type: missing or invalid field `stream`');
-    }
-    const problem = streamNameProblem(body.stream);
-    if (problem) throw errors.badJson(`Failed to deserialize the JSON body into the target type: stream: ${problem}`);
+    const name = bodyName(body, 'stream', streamNameProblem);
     const config = parseStreamConfigLayer(body.config);
-    const { outcome, stream } = await engine.createStream(basin, body.stream, config, token);
+    const { outcome, stream } = await engine.createStream(basin, name, config, token);
     ctx.sendJson(201, JSON.stringify(streamInfoJson(streamInfo(stream))), { 's2-provision-result': outcome });
   });
 
-  router.add('GET', '/v1/streams/:stream', async (ctx) => {
+  router.add('GET', paths.stream, async (ctx) => {
     const basin = basinHeader(ctx);
     const stream = streamParam(ctx);
     ctx.sendJson(200, JSON.stringify(streamConfigJson(await engine.getStreamConfig(basin, stream))));
   });
 
-  router.add('PUT', '/v1/streams/:stream', async (ctx) => {
+  router.add('PUT', paths.stream, async (ctx) => {
     const basin = basinHeader(ctx);
     const name = streamParam(ctx);
     // The ensure-stream body is a bare StreamConfig, unlike ensure-basin (api.md 3.10).
@@ -54,14 +50,14 @@ export function registerStreamRoutes(router: Router, engine: Engine): void {
     });
   });
 
-  router.add('PATCH', '/v1/streams/:stream', async (ctx) => {
+  router.add('PATCH', paths.stream, async (ctx) => {
     const basin = basinHeader(ctx);
     const stream = streamParam(ctx);
     const patch = parseStreamConfigPatch(await jsonBody(ctx));
     ctx.sendJson(200, JSON.stringify(streamConfigJson(await engine.reconfigureStream(basin, stream, patch))));
   });
 
-  router.add('DELETE', '/v1/streams/:stream', async (ctx) => {
+  router.add('DELETE', paths.stream, async (ctx) => {
     const basin = basinHeader(ctx);
     const stream = streamParam(ctx);
     await engine.deleteStream(basin, stream);

@@ -1,7 +1,7 @@
 /**
- * XXH3-64 (seed 0, default secret), the hash `s2 bench` chains its records with. Our xxhash
- * dependency (xxhash-wasm 1.1) only has XXH32/XXH64, so this is a port of the reference algorithm
- * (xxhash 0.8). Short inputs use BigInt; the long-input loop, which dominates for bench records
+ * XXH3-64 (seed 0, default secret), the hash `s2 bench` chains its records with. xxhash-wasm 1.1
+ * only has XXH32/XXH64, so this is a port of the reference algorithm (xxhash 0.8), and the
+ * package carries no xxhash dependency. Short inputs use BigInt; the long-input loop, which dominates for bench records
  * (8 KiB by default), works on 32-bit halves so it runs at a few hundred MB/s without BigInt.
  * Checked against `xxhsum -H3` vectors in test/cli/bench-units.test.ts.
  */

@@ -9,7 +9,7 @@ import type { Command } from 'commander';
 import { action, basinClient, s2Client, UsageError } from '../client.js';
 import { basinConfigToSdk, basinConfigToSpec, layerToSdk, streamConfigToSpec } from '../config.js';
 import { style, table } from '../output.js';
-import { loadResourceSpec, type ResourceSpec } from '../spec.js';
+import { loadResourceSpec, type ResourceSpec } from '../../lite/spec.js';
 
 type Flat = Record<string, string>;
 

@@ -1,13 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  decodeAppendAck,
-  decodeAppendInput,
-  decodeReadBatch,
-  encodeAppendAck,
-  encodeAppendInput,
-  encodeReadBatch,
-  type ReadBatch,
-} from '../../../src/api/codec/proto.js';
+import { decodeAppendInput, encodeAppendAck, encodeReadBatch, type ReadBatch } from '../../../src/api/codec/proto.js';
+import { decodeAppendAck, decodeReadBatch, encodeAppendInput } from '../../../src/api/codec/proto-client.js';
 import type { AppendAck, AppendInput, AppendRecord, StreamPosition } from '../../../src/domain/types.js';
 import { S2Error } from '../../../src/domain/errors.js';
 import {

@@ -5,15 +5,28 @@
  */
 import http from 'node:http';
 import http2 from 'node:http2';
-import { decodeAppendAck, decodeReadBatch, encodeAppendInput, type ReadBatch } from '../../../src/api/codec/proto.js';
+import type { ReadBatch } from '../../../src/api/codec/proto.js';
+import { decodeAppendAck, decodeReadBatch, encodeAppendInput } from '../../../src/api/codec/proto-client.js';
 import { parseTerminalPayload, type Frame } from '../../../src/api/s2s/frame.js';
 import { FrameReader } from '../../../src/api/s2s/reader.js';
 import type { AppendAck, AppendInput } from '../../../src/domain/types.js';
+import { expect } from 'vitest';
 import type { Protocol } from '../../support/http.js';
 
 export interface DuplexResponse {
   status: number;
   headers: Record<string, string | string[] | undefined>;
+}
+
+/** A session's response head: 200, `contentType`, and the no-buffering headers (api.md 8.4, 9). */
+export function expectStreamingResponse(
+  response: DuplexResponse,
+  contentType: 's2s/proto' | 'text/event-stream',
+): void {
+  expect(response.status).toBe(200);
+  expect(response.headers['content-type']).toBe(contentType);
+  expect(response.headers['cache-control']).toBe('no-cache, no-transform');
+  expect(response.headers['x-accel-buffering']).toBe('no');
 }
 
 export interface Duplex {

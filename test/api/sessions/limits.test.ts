@@ -5,47 +5,21 @@
  * while other sessions carry on, and a server that still closes cleanly afterwards.
  */
 import http2 from 'node:http2';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeReadBatch } from '../../../src/api/codec/proto.js';
+import { describe, expect, it } from 'vitest';
+import { decodeReadBatch } from '../../../src/api/codec/proto-client.js';
 import { FrameReader } from '../../../src/api/s2s/reader.js';
 import { streamingSessions } from '../../../src/api/v1/sessions.js';
 import type { Engine } from '../../../src/engine/engine.js';
 import { followerLagBatchesMax } from '../../../src/limits.js';
-import { closeHttp2Sessions, request } from '../../support/http.js';
-import { startServer, type TestServer } from '../../support/server.js';
+import { request } from '../../support/http.js';
 import { ackOf, batchOf, inputFrame, rawFrame, records, terminalOf } from './duplex.js';
-import {
-  appendSession,
-  appendUnary,
-  createBasin,
-  readAllBodies,
-  readSession,
-  sseSession,
-  type Target,
-} from './support.js';
+import { appendSession, appendUnary, readAllBodies, readSession, sseSession, sessionServer } from './support.js';
+import { until } from '../../support/until.js';
 
-let server: TestServer;
-let basin: string;
-beforeAll(async () => {
-  server = await startServer();
-  basin = await createBasin(server.baseUrl);
-});
-afterAll(async () => {
-  closeHttp2Sessions();
-  await server.stop();
-});
+const setup = sessionServer('limits');
+const target = setup.target;
 
-let counter = 0;
-function target(): Target {
-  counter += 1;
-  return { baseUrl: server.baseUrl, basin, stream: `limits-${counter}` };
-}
-
-async function until(condition: () => boolean): Promise<void> {
-  while (!condition()) await new Promise<void>((resolve) => setTimeout(resolve, 5));
-}
-
-const sessions = () => streamingSessions(server.engine as Engine);
+const sessions = () => streamingSessions(setup.server.engine as Engine);
 
 describe('concurrent session cap', () => {
   it('refuses sessions beyond the cap with 503 JSON before streaming, and frees slots as sessions end', async () => {
@@ -69,7 +43,7 @@ describe('concurrent session cap', () => {
         refused.end();
       }
       first.destroy();
-      await until(() => slots.inUse < slots.max);
+      await until('a session slot is free', () => slots.inUse < slots.max);
       const third = appendSession(t, 'h1');
       expect((await third.response).status).toBe(200);
       await third.write(inputFrame(records('b')));
@@ -87,11 +61,11 @@ describe('a slow reader', () => {
   it('lags behind a fast producer, falls back to storage, and still sees every record exactly once', async () => {
     const t = target();
     await appendUnary(t, 'seed');
-    const client = http2.connect(server.baseUrl);
+    const client = http2.connect(setup.server.baseUrl);
     const stream = client.request({
       ':path': `/v1/streams/${t.stream}/records?seq_num=0`,
       'content-type': 's2s/proto',
-      's2-basin': basin,
+      's2-basin': setup.basin,
     });
     stream.end();
     await new Promise((resolve) => stream.once('response', resolve));
@@ -160,7 +134,7 @@ describe('misbehaving clients', () => {
     expect(live).toEqual(['b', 'c']);
     follower.destroy();
     expect(await readAllBodies(t)).toEqual(['a', 'b', 'c']);
-    await until(() => sessions().slots.inUse === 0);
+    await until('every session slot is released', () => sessions().slots.inUse === 0);
   });
 
   it('many concurrent sessions on one stream: every reader sees every record once, in order', async () => {
@@ -216,7 +190,7 @@ describe('misbehaving clients', () => {
   });
 
   it('the server still answers and closes cleanly after all of the above', async () => {
-    const health = await request(server.baseUrl, { path: '/health' });
+    const health = await request(setup.server.baseUrl, { path: '/health' });
     expect(health.text).toBe('OK');
     const frame = rawFrame(Buffer.alloc(0), 0x60);
     const t = target();
@@ -224,6 +198,6 @@ describe('misbehaving clients', () => {
     await call.write(frame);
     expect(terminalOf(await call.nextFrame()).status).toBe(400);
     call.end();
-    await until(() => sessions().slots.inUse === 0);
+    await until('every session slot is released', () => sessions().slots.inUse === 0);
   });
 });

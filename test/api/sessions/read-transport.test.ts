@@ -10,9 +10,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { errors } from '../../../src/domain/errors.js';
 import type { SequencedRecord } from '../../../src/domain/types.js';
 import type { Protocol } from '../../support/http.js';
-import { batchOf, openDuplex, terminalOf, type Duplex } from './duplex.js';
+import { batchOf, openDuplex, terminalOf, type Duplex, expectStreamingResponse } from './duplex.js';
 import { FakeReadSession } from './fake-engine.js';
 import { startTransportServer, type TransportServer } from './transport-server.js';
+import { until } from '../../support/until.js';
 
 let server: TransportServer;
 beforeAll(async () => {
@@ -25,10 +26,6 @@ afterEach(async () => {
 afterAll(async () => {
   await server.stop();
 });
-
-async function until(condition: () => boolean): Promise<void> {
-  while (!condition()) await new Promise<void>((resolve) => setTimeout(resolve, 5));
-}
 
 function record(seqNum: number, body = `r${seqNum}`): SequencedRecord {
   return { seqNum, timestamp: BigInt(1000 + seqNum), headers: [], body: new Uint8Array(Buffer.from(body)) };
@@ -50,10 +47,7 @@ describe.each<Protocol>(['h1', 'h2c'])('S2S read transport over %s', (protocol) 
     const session = (server.read = new FakeReadSession());
     const call = read(protocol);
     const response = await call.response;
-    expect(response.status).toBe(200);
-    expect(response.headers['content-type']).toBe('s2s/proto');
-    expect(response.headers['cache-control']).toBe('no-cache, no-transform');
-    expect(response.headers['x-accel-buffering']).toBe('no');
+    expectStreamingResponse(response, 's2s/proto');
     session.push({ kind: 'batch', records: [record(0), record(1)] });
     session.push({ kind: 'heartbeat', tail: { seqNum: 2, timestamp: 1001n } });
     session.push({ kind: 'batch', records: [record(2)], tail: { seqNum: 3, timestamp: 1002n } });
@@ -121,13 +115,13 @@ describe.each<Protocol>(['h1', 'h2c'])('S2S read transport over %s', (protocol) 
     server.opening.close();
     const seen = server.requests;
     const call = read(protocol);
-    await until(() => server.requests === seen + 1);
+    await until('the server sees the request', () => server.requests === seen + 1);
     call.destroy();
     await call.done;
     // Let the server notice the departure before the session exists.
     await new Promise<void>((resolve) => setTimeout(resolve, 50));
     server.opening.open();
-    await until(() => session.closed);
+    await until('the read session is closed', () => session.closed);
     await server.idle();
     expect(session.pulled).toBe(0);
   });
@@ -138,7 +132,7 @@ describe.each<Protocol>(['h1', 'h2c'])('S2S read transport over %s', (protocol) 
     session.push({ kind: 'heartbeat', tail: { seqNum: 0, timestamp: 0n } });
     batchOf(await call.nextFrame());
     call.destroy();
-    await until(() => session.closed);
+    await until('the read session is closed', () => session.closed);
     await server.idle();
   });
 });
@@ -171,7 +165,7 @@ describe('write backpressure', () => {
     expect(session.pulled * batchBytes).toBeLessThan(64 * 1024 * 1024);
     expect(session.pulled).toBeLessThan(available);
     res.destroy();
-    await until(() => session.closed);
+    await until('the read session is closed', () => session.closed);
   });
 
   it('over h2c, flow control stops the session from pulling', async () => {
@@ -185,7 +179,7 @@ describe('write backpressure', () => {
     expect(session.pulled * batchBytes).toBeLessThan(64 * 1024 * 1024);
     stream.close(http2.constants.NGHTTP2_CANCEL);
     client.close();
-    await until(() => session.closed);
+    await until('the read session is closed', () => session.closed);
   });
 });
 
@@ -205,10 +199,7 @@ describe.each<Protocol>(['h1', 'h2c'])('SSE read transport over %s', (protocol) 
     const session = (server.read = new FakeReadSession());
     const call = sse();
     const response = await call.response;
-    expect(response.status).toBe(200);
-    expect(response.headers['content-type']).toBe('text/event-stream');
-    expect(response.headers['cache-control']).toBe('no-cache, no-transform');
-    expect(response.headers['x-accel-buffering']).toBe('no');
+    expectStreamingResponse(response, 'text/event-stream');
     session.push({ kind: 'batch', records: [record(0, 'hello'), record(1, 'world')] });
     session.push({ kind: 'batch', records: [] });
     session.push({ kind: 'heartbeat', tail: { seqNum: 2, timestamp: 1001n } });
@@ -240,7 +231,7 @@ describe.each<Protocol>(['h1', 'h2c'])('SSE read transport over %s', (protocol) 
     const call = sse();
     await call.response;
     call.destroy();
-    await until(() => session.closed);
+    await until('the read session is closed', () => session.closed);
     await server.idle();
   });
 });

@@ -7,12 +7,22 @@
 import zlib from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import zstd from 'zstd-napi';
-import { encodeAppendInput } from '../../../src/api/codec/proto.js';
+import { encodeAppendInput } from '../../../src/api/codec/proto-client.js';
 import { s2sFrameBytesMax } from '../../../src/limits.js';
 import type { Protocol } from '../../support/http.js';
-import { ackOf, inputFrame, openDuplex, rawFrame, records, terminalOf, type Duplex } from './duplex.js';
+import {
+  ackOf,
+  inputFrame,
+  openDuplex,
+  rawFrame,
+  records,
+  terminalOf,
+  type Duplex,
+  expectStreamingResponse,
+} from './duplex.js';
 import { FakeStream } from './fake-engine.js';
 import { startTransportServer, type TransportServer } from './transport-server.js';
+import { until } from '../../support/until.js';
 
 let server: TransportServer;
 beforeAll(async () => {
@@ -32,10 +42,6 @@ async function settle(): Promise<void> {
   for (let i = 0; i < 20; i++) await new Promise<void>((resolve) => setImmediate(resolve));
 }
 
-async function until(condition: () => boolean): Promise<void> {
-  while (!condition()) await new Promise<void>((resolve) => setTimeout(resolve, 5));
-}
-
 function append(protocol: Protocol, headers: Record<string, string> = {}): Duplex {
   return openDuplex(server.baseUrl, {
     method: 'POST',
@@ -53,10 +59,7 @@ describe.each<Protocol>(['h1', 'h2c'])('S2S append transport over %s', (protocol
   it('answers 200 with the streaming headers before any input, and acks pipelined inputs in order', async () => {
     const call = append(protocol);
     const response = await call.response;
-    expect(response.status).toBe(200);
-    expect(response.headers['content-type']).toBe('s2s/proto');
-    expect(response.headers['cache-control']).toBe('no-cache, no-transform');
-    expect(response.headers['x-accel-buffering']).toBe('no');
+    expectStreamingResponse(response, 's2s/proto');
     await call.write(
       Buffer.concat([inputFrame(records('a')), inputFrame(records('b', 'c')), inputFrame(records('d'))]),
     );
@@ -206,7 +209,7 @@ describe.each<Protocol>(['h1', 'h2c'])('S2S append transport over %s', (protocol
     stream.admission.close();
     const call = append(protocol);
     await call.write(inputFrame(records('r0')));
-    await until(() => stream.admission.waiting === 1);
+    await until('an append waits for admission', () => stream.admission.waiting === 1);
     // Everything below reaches the server's socket, but it must not be decoded and submitted yet.
     for (let i = 1; i < 5; i++) await call.write(inputFrame(records(`r${i}`)));
     await settle();
@@ -223,7 +226,7 @@ describe.each<Protocol>(['h1', 'h2c'])('S2S append transport over %s', (protocol
     stream.durability.close();
     const call = append(protocol);
     for (let i = 0; i < 8; i++) await call.write(inputFrame(records(`r${i}`)));
-    await until(() => stream.submitted === 3);
+    await until('three appends are submitted', () => stream.submitted === 3);
     await settle();
     expect(stream.submitted).toBe(3);
     stream.durability.open();
@@ -238,10 +241,10 @@ describe.each<Protocol>(['h1', 'h2c'])('S2S append transport over %s', (protocol
     stream.durability.close();
     const call = append(protocol);
     await call.write(inputFrame(records('durable-anyway')));
-    await until(() => stream.submitted === 1);
+    await until('one append is submitted', () => stream.submitted === 1);
     await call.write(inputFrame(records('half')).subarray(0, 5));
     call.destroy();
-    await until(() => stream.sessionsClosed === 1);
+    await until('the append session is closed', () => stream.sessionsClosed === 1);
     stream.durability.open();
     await server.idle();
     // What was submitted still becomes durable; the partial frame never applies.
@@ -259,9 +262,9 @@ describe.each<Protocol>(['h1', 'h2c'])('S2S append transport over %s', (protocol
     stream.admission.close();
     const call = append(protocol);
     await call.write(inputFrame(records('never')));
-    await until(() => stream.admission.waiting === 1);
+    await until('an append waits for admission', () => stream.admission.waiting === 1);
     call.destroy();
-    await until(() => stream.sessionsClosed === 1);
+    await until('the append session is closed', () => stream.sessionsClosed === 1);
     await server.idle();
     expect(stream.admission.waiting).toBe(0);
     stream.admission.open();

@@ -5,29 +5,22 @@
  * compression, and reads during stream deletion.
  */
 import zstd from 'zstd-napi';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeAppendInput } from '../../../src/api/codec/proto.js';
-import { closeHttp2Sessions, request, type Protocol } from '../../support/http.js';
-import { startServer, type TestServer } from '../../support/server.js';
+import { describe, expect, it } from 'vitest';
+import { encodeAppendInput } from '../../../src/api/codec/proto-client.js';
+import { request, type Protocol } from '../../support/http.js';
 import { ackOf, batchOf, inputFrame, rawFrame, records, terminalOf } from './duplex.js';
-import { appendSession, appendUnary, createBasin, readAllBodies, readSession, tailOf, type Target } from './support.js';
+import {
+  appendSession,
+  appendUnary,
+  createBasin,
+  readAllBodies,
+  readSession,
+  tailOf,
+  sessionServer,
+} from './support.js';
 
-let server: TestServer;
-let basin: string;
-beforeAll(async () => {
-  server = await startServer();
-  basin = await createBasin(server.baseUrl);
-});
-afterAll(async () => {
-  closeHttp2Sessions();
-  await server.stop();
-});
-
-let counter = 0;
-function target(): Target {
-  counter += 1;
-  return { baseUrl: server.baseUrl, basin, stream: `s2s-${counter}` };
-}
+const setup = sessionServer('s2s');
+const target = setup.target;
 
 const text = (body: Uint8Array) => Buffer.from(body).toString();
 
@@ -75,7 +68,7 @@ describe.each<Protocol>(['h1', 'h2c'])('S2S append session over %s', (protocol) 
     expect(JSON.parse((await noBasin.rest()).toString())).toMatchObject({ code: 'basin_not_found' });
     noBasin.end();
 
-    const strict = await createBasin(server.baseUrl, { create_stream_on_append: false });
+    const strict = await createBasin(setup.server.baseUrl, { create_stream_on_append: false });
     const noStream = appendSession({ ...target(), basin: strict }, protocol);
     expect((await noStream.response).status).toBe(404);
     expect(JSON.parse((await noStream.rest()).toString())).toMatchObject({ code: 'stream_not_found' });
@@ -264,10 +257,10 @@ describe.each<Protocol>(['h1', 'h2c'])('S2S read session over %s', (protocol) =>
     await appendUnary(t, 'a');
     const call = readSession(t, protocol, 'seq_num=1');
     expect(batchOf(await call.nextFrame()).tail?.seqNum).toBe(1); // heartbeat on entering follow
-    const deleted = await request(server.baseUrl, {
+    const deleted = await request(setup.server.baseUrl, {
       method: 'DELETE',
       path: `/v1/streams/${t.stream}`,
-      headers: { 's2-basin': basin },
+      headers: { 's2-basin': setup.basin },
     });
     expect(deleted.status).toBe(202);
     const trim = batchOf(await call.nextFrame());

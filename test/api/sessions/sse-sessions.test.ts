@@ -3,28 +3,13 @@
  * with the tail, [DONE], error events, S2-Format, Last-Event-ID resumption, mode selection, and
  * errors before streaming as ordinary JSON responses.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closeHttp2Sessions, request, type Protocol } from '../../support/http.js';
-import { startServer, type TestServer } from '../../support/server.js';
-import { batchOf } from './duplex.js';
-import { appendUnary, createBasin, parseSse, readSession, sseSession, SseReader, type Target } from './support.js';
+import { describe, expect, it } from 'vitest';
+import { request, type Protocol } from '../../support/http.js';
+import { batchOf, expectStreamingResponse } from './duplex.js';
+import { appendUnary, parseSse, readSession, sseSession, SseReader, sessionServer, type Target } from './support.js';
 
-let server: TestServer;
-let basin: string;
-beforeAll(async () => {
-  server = await startServer();
-  basin = await createBasin(server.baseUrl);
-});
-afterAll(async () => {
-  closeHttp2Sessions();
-  await server.stop();
-});
-
-let counter = 0;
-function target(): Target {
-  counter += 1;
-  return { baseUrl: server.baseUrl, basin, stream: `sse-${counter}` };
-}
+const setup = sessionServer('sse');
+const target = setup.target;
 
 /** Records with bodies `r0`, `r1`, ... (metered 10 bytes each). */
 async function seed(t: Target, n: number): Promise<void> {
@@ -41,10 +26,7 @@ describe.each<Protocol>(['h1', 'h2c'])('SSE read session over %s', (protocol) =>
     await appendUnary(t, 'hello', 'world');
     const call = sseSession(t, protocol, 'seq_num=0&count=3&wait=30');
     const response = await call.response;
-    expect(response.status).toBe(200);
-    expect(response.headers['content-type']).toBe('text/event-stream');
-    expect(response.headers['cache-control']).toBe('no-cache, no-transform');
-    expect(response.headers['x-accel-buffering']).toBe('no');
+    expectStreamingResponse(response, 'text/event-stream');
     const events = new SseReader(call);
     const first = await events.next();
     expect(first).toMatchObject({ event: 'batch', id: '1,2,26' });
@@ -66,10 +48,10 @@ describe.each<Protocol>(['h1', 'h2c'])('SSE read session over %s', (protocol) =>
 
   it('honours S2-Format base64, and raw renders invalid UTF-8 lossily', async () => {
     const t = target();
-    const res = await request(server.baseUrl, {
+    const res = await request(setup.server.baseUrl, {
       method: 'POST',
       path: `/v1/streams/${t.stream}/records`,
-      headers: { 'content-type': 'application/json', 's2-basin': basin, 's2-format': 'base64' },
+      headers: { 'content-type': 'application/json', 's2-basin': setup.basin, 's2-format': 'base64' },
       body: JSON.stringify({ records: [{ body: Buffer.from([0x68, 0xff, 0x69]).toString('base64') }] }),
     });
     expect(res.status).toBe(200);
@@ -141,10 +123,10 @@ describe.each<Protocol>(['h1', 'h2c'])('SSE read session over %s', (protocol) =>
     const call = sseSession(t, protocol, 'seq_num=1');
     const events = new SseReader(call);
     expect((await events.next())?.event).toBe('ping');
-    await request(server.baseUrl, {
+    await request(setup.server.baseUrl, {
       method: 'DELETE',
       path: `/v1/streams/${t.stream}`,
-      headers: { 's2-basin': basin },
+      headers: { 's2-basin': setup.basin },
     });
     const trim = await events.next();
     expect(trim?.event).toBe('batch');
@@ -158,9 +140,9 @@ describe.each<Protocol>(['h1', 'h2c'])('SSE read session over %s', (protocol) =>
   it('selects SSE only for a first Accept entry, and S2S whenever Content-Type is s2s/proto', async () => {
     const t = target();
     await seed(t, 1);
-    const unary = await request(server.baseUrl, {
+    const unary = await request(setup.server.baseUrl, {
       path: `/v1/streams/${t.stream}/records?seq_num=0`,
-      headers: { 's2-basin': basin, accept: 'application/json, text/event-stream' },
+      headers: { 's2-basin': setup.basin, accept: 'application/json, text/event-stream' },
       protocol,
     });
     expect(unary.headers['content-type']).toBe('application/json');

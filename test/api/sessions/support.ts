@@ -2,8 +2,9 @@
  * Helpers for session tests against the real server: basin setup, session calls on the records
  * route, unary appends and reads for setup and verification, and an SSE event parser.
  */
-import { expect } from 'vitest';
-import { request, uniqueBasin, type Protocol } from '../../support/http.js';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { closeHttp2Sessions, request, uniqueBasin, type Protocol } from '../../support/http.js';
+import { startServer, type TestServer } from '../../support/server.js';
 import { openDuplex, type Duplex } from './duplex.js';
 
 export async function createBasin(baseUrl: string, config: Record<string, unknown> = {}): Promise<string> {
@@ -24,6 +25,41 @@ export interface Target {
   stream: string;
 }
 
+/** The setup `sessionServer` registers; `server` and `basin` are set once the file's tests run. */
+export interface SessionServer {
+  server: TestServer;
+  basin: string;
+  /** A stream of the basin not used before (the basin creates streams on append and read). */
+  target(): Target;
+}
+
+/**
+ * Registers a test file's setup: a real in-process server (with `options`) and a fresh basin,
+ * made before the file's tests and closed after them. `started` runs once the server is up.
+ */
+export function sessionServer(
+  streamPrefix: string,
+  options: Parameters<typeof startServer>[0] = {},
+  started: (server: TestServer) => void = () => {},
+): SessionServer {
+  let counter = 0;
+  const setup: SessionServer = {
+    server: undefined as unknown as TestServer,
+    basin: '',
+    target: () => ({ baseUrl: setup.server.baseUrl, basin: setup.basin, stream: `${streamPrefix}-${++counter}` }),
+  };
+  beforeAll(async () => {
+    setup.server = await startServer(options);
+    started(setup.server);
+    setup.basin = await createBasin(setup.server.baseUrl);
+  });
+  afterAll(async () => {
+    closeHttp2Sessions();
+    await setup.server.stop();
+  });
+  return setup;
+}
+
 function recordsPath(target: Target, query = ''): string {
   return `/v1/streams/${encodeURIComponent(target.stream)}/records${query ? `?${query}` : ''}`;
 }
@@ -37,32 +73,31 @@ export function appendSession(target: Target, protocol: Protocol, headers: Recor
   });
 }
 
+/** An S2S read session (api.md 9): a GET whose request body is empty. */
 export function readSession(
   target: Target,
   protocol: Protocol,
   query: string,
   headers: Record<string, string> = {},
 ): Duplex {
-  const call = openDuplex(target.baseUrl, {
-    method: 'GET',
-    path: recordsPath(target, query),
-    headers: { 'content-type': 's2s/proto', 's2-basin': target.basin, ...headers },
-    protocol,
-  });
-  call.end();
-  return call;
+  return readCall(target, protocol, query, { 'content-type': 's2s/proto', ...headers });
 }
 
+/** An SSE read session (api.md 8.4). */
 export function sseSession(
   target: Target,
   protocol: Protocol,
   query: string,
   headers: Record<string, string> = {},
 ): Duplex {
+  return readCall(target, protocol, query, { accept: 'text/event-stream', ...headers });
+}
+
+function readCall(target: Target, protocol: Protocol, query: string, headers: Record<string, string>): Duplex {
   const call = openDuplex(target.baseUrl, {
     method: 'GET',
     path: recordsPath(target, query),
-    headers: { accept: 'text/event-stream', 's2-basin': target.basin, ...headers },
+    headers: { 's2-basin': target.basin, ...headers },
     protocol,
   });
   call.end();

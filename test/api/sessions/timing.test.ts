@@ -5,36 +5,22 @@
  * dormancy. Nothing here sleeps or measures time: the server runs on a ManualClock and the tests
  * only check the order of what arrives.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { streamingSessions } from '../../../src/api/v1/sessions.js';
 import type { Engine } from '../../../src/engine/engine.js';
 import { heartbeatGapMsMax, heartbeatGapMsMin, streamerDormantMs } from '../../../src/limits.js';
 import { ManualClock } from '../../../src/util/clock.js';
 import { seededRand } from '../../../src/util/rand.js';
-import { closeHttp2Sessions, type Protocol } from '../../support/http.js';
-import { startServer, type TestServer } from '../../support/server.js';
+import type { Protocol } from '../../support/http.js';
 import { ackOf, batchOf, inputFrame, records, type Duplex } from './duplex.js';
-import { appendSession, appendUnary, createBasin, readSession, sseSession, SseReader, type Target } from './support.js';
+import { appendSession, appendUnary, readSession, sseSession, SseReader, sessionServer } from './support.js';
 
 const clock = new ManualClock();
-let server: TestServer;
-let basin: string;
 let baselineTimers: number;
-beforeAll(async () => {
-  server = await startServer({ engine: { clock, rand: seededRand(7) } });
+const setup = sessionServer('timing', { engine: { clock, rand: seededRand(7) } }, () => {
   baselineTimers = clock.pendingTimers();
-  basin = await createBasin(server.baseUrl);
 });
-afterAll(async () => {
-  closeHttp2Sessions();
-  await server.stop();
-});
-
-let counter = 0;
-function target(): Target {
-  counter += 1;
-  return { baseUrl: server.baseUrl, basin, stream: `timing-${counter}` };
-}
+const target = setup.target;
 
 /** The next frame that carries records; every frame before it must be a heartbeat. */
 async function nextRecords(call: Duplex): Promise<string[]> {
@@ -138,7 +124,7 @@ describe('after sessions end', () => {
       sseSession(t, 'h2c', 'seq_num=0'),
     ];
     for (const call of calls) await call.response;
-    const sessions = streamingSessions(server.engine as Engine);
+    const sessions = streamingSessions(setup.server.engine as Engine);
     expect(sessions.slots.inUse).toBe(3);
     for (const call of calls) call.destroy();
     while (sessions.slots.inUse > 0) await new Promise<void>((resolve) => setTimeout(resolve, 5));

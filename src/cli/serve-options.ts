@@ -1,0 +1,28 @@
+/**
+ * The flags of `s2-lite serve` as commander hands them over, and their defaults. Apart from
+ * serve.ts so that the command line can be built without loading the server; checking them and
+ * choosing the storage mode is `S2Lite`'s job (src/lite/options.ts).
+ */
+import { appendInflightBytesDefault } from '../limits.js';
+import type { LogLevel } from '../lite/options.js';
+
+/** What commander hands over: the flags, named as in `S2LiteOptions`. */
+export interface ServeOptions {
+  host: string;
+  port?: number;
+  localRoot?: string;
+  bucket?: string;
+  path: string;
+  tlsSelf: boolean;
+  tlsCert?: string;
+  tlsKey?: string;
+  cors: boolean;
+  /** Serve the web console at `/` (off with `--no-console`); absent means on. */
+  console?: boolean;
+  initFile?: string;
+  appendInflightBytes: string;
+  flushInterval?: string;
+  logLevel: LogLevel;
+}
+
+export const serveDefaults = { appendInflightBytes: `${appendInflightBytesDefault / (1024 * 1024)}MiB` };

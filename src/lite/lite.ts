@@ -1,0 +1,232 @@
+/**
+ * One s2-lite server as an object. `s2-lite serve` and the package entry
+ * (`import { S2Lite } from 's2-lite'`) both run through here: open the store, recover the log,
+ * build the engine, apply the init spec, listen; `reset()` swaps in an empty engine; `stop()`
+ * shuts down gracefully (docs/embedding.md).
+ *
+ * The engine and log of one data set form a generation. A reset retires the current generation
+ * (drain, then close: live followers end with 503 `unavailable`, appends already sequenced
+ * still get their acknowledgement) and routes every later request to a fresh one.
+ */
+import type { Logger } from 'pino';
+import { S2Server } from '../api/server.js';
+import { Engine } from '../engine/engine.js';
+import { shutdownGraceMs } from '../limits.js';
+import { openStreamLog } from '../storage/open.js';
+import {
+  resolveOptions,
+  type OptionNaming,
+  type ResolvedOptions,
+  type S2LiteOptions,
+  type StorageMode,
+} from './options.js';
+import type { ResourceSpec } from './spec.js';
+import { deleteLogObjects, refuseForeignObjects } from './wipe.js';
+
+/** What `new S2({...})` of `@s2-dev/streamstore` needs to talk to this server. */
+export interface S2LiteSdkOptions {
+  accessToken: string;
+  endpoints: { account: string; basin: string };
+}
+
+export interface StopOptions {
+  /** Close every connection now instead of letting requests finish (default false). */
+  immediate?: boolean;
+  /** How long a graceful stop lets open connections finish before closing them (default 10 s). */
+  graceMs?: number;
+}
+
+/**
+ * After taking over a store that an earlier writer used, wait one manifest poll interval before
+ * serving so that a previous instance still running on the same store notices it was fenced
+ * and stops serving reads. A store nobody wrote before (writer epoch 1) has no such instance.
+ */
+const takeoverSettleMs = 1_000;
+
+/** Lite does not authenticate, but the SDKs and the CLI insist on a token. */
+const accessToken = 'ignored';
+
+function storeConfig(storage: StorageMode) {
+  return storage.kind === 's3' ? { kind: 's3' as const, bucket: storage.bucket, prefix: storage.prefix } : storage;
+}
+
+async function applySpec(engine: Engine, spec: ResourceSpec, logger: Logger): Promise<void> {
+  for (const basin of spec.basins) {
+    const { outcome } = await engine.ensureBasin(basin.name, basin.config);
+    logger.info({ basin: basin.name, outcome }, 'init file: basin');
+    for (const stream of basin.streams) {
+      const result = await engine.ensureStream(basin.name, stream.name, stream.config);
+      logger.info({ basin: basin.name, stream: stream.name, outcome: result.outcome }, 'init file: stream');
+    }
+  }
+}
+
+/** Opens the log over the configured store and builds a started engine with the init spec applied. */
+async function openGeneration(options: ResolvedOptions): Promise<Engine> {
+  const { storage, logger } = options;
+  const log = await openStreamLog(storeConfig(storage), {
+    flushIntervalMs: options.flushIntervalMs,
+    logger: (event, fields) => logger.info(fields, `storage: ${event}`),
+  });
+  logger.info(log.stats(), 'storage recovered');
+  if (storage.kind !== 'memory' && log.stats().epoch > 1) await new Promise((r) => setTimeout(r, takeoverSettleMs));
+  const engine = new Engine(log, {
+    logEvent: (event, fields) => logger.info(fields, event),
+    appendInflightBytes: options.appendInflightBytes,
+  });
+  try {
+    if (options.spec) await applySpec(engine, options.spec, logger);
+  } catch (error) {
+    await engine.close();
+    throw error;
+  }
+  engine.start();
+  return engine;
+}
+
+/** Ends a generation: refuse new writes, end followers, let sequenced appends become durable, close. */
+async function retire(engine: Engine): Promise<void> {
+  await engine.drain();
+  await engine.close();
+}
+
+function endpointOf(options: ResolvedOptions, port: number): string {
+  const shown = options.host === '0.0.0.0' || options.host === '::' ? 'localhost' : options.host;
+  const host = shown.includes(':') ? `[${shown}]` : shown;
+  return `${options.tls ? 'https' : 'http'}://${host}:${port}`;
+}
+
+export class S2Lite {
+  /** The server's URL, e.g. `http://127.0.0.1:39241`: the account and the basin endpoint. */
+  readonly endpoint: string;
+  /** The port it listens on (the free port chosen when started with `port: 0`). */
+  readonly port: number;
+  /** Where the data lives. */
+  readonly storage: StorageMode;
+  /** True if the web console is served at `/`. */
+  readonly console: boolean;
+  private engine: Engine;
+  /** reset() and stop() run one at a time, in call order. */
+  private queue: Promise<unknown> = Promise.resolve();
+  private stopping: Promise<void> | undefined;
+
+  private constructor(
+    private readonly options: ResolvedOptions,
+    private readonly server: S2Server,
+    engine: Engine,
+  ) {
+    this.engine = engine;
+    this.port = server.port;
+    this.endpoint = endpointOf(options, server.port);
+    this.storage = options.storage;
+    this.console = options.console;
+  }
+
+  /** Starts a server: in memory on 127.0.0.1 and a free port unless `options` say otherwise. */
+  static start(options: S2LiteOptions = {}): Promise<S2Lite> {
+    return S2Lite.startWith(options, 'api');
+  }
+
+  /** @internal The command line's entry: the same, with errors naming options as `serve` flags. */
+  static async startWith(options: S2LiteOptions, naming: OptionNaming): Promise<S2Lite> {
+    const resolved = await resolveOptions(options, naming);
+    const { logger, storage } = resolved;
+    if (storage.kind === 's3') process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+    const engine = await openGeneration(resolved);
+    const server = new S2Server({
+      engine,
+      host: resolved.host,
+      port: resolved.port,
+      tls: resolved.tls,
+      cors: resolved.cors,
+      console: resolved.console,
+      logger,
+    });
+    try {
+      await server.start();
+    } catch (error) {
+      await retire(engine);
+      throw error;
+    }
+    const lite = new S2Lite(resolved, server, engine);
+    const fields = { storage: storage.kind, appendInflightBytes: resolved.appendInflightBytes, cors: resolved.cors };
+    logger.info({ endpoint: lite.endpoint, ...fields }, 'listening');
+    return lite;
+  }
+
+  /** Options for the official SDK: `new S2(lite.sdkOptions)`. */
+  get sdkOptions(): S2LiteSdkOptions {
+    return { accessToken, endpoints: { account: this.endpoint, basin: this.endpoint } };
+  }
+
+  /**
+   * The environment the S2 CLI and SDKs read (`S2Environment.parse()`), as `s2-lite serve` prints it;
+   * with a self-signed certificate also `S2_SSL_NO_VERIFY=1`.
+   */
+  get env(): Record<string, string> {
+    const env: Record<string, string> = {
+      S2_ACCOUNT_ENDPOINT: this.endpoint,
+      S2_BASIN_ENDPOINT: this.endpoint,
+      S2_ACCESS_TOKEN: accessToken,
+    };
+    if (this.options.tlsSelfSigned) env.S2_SSL_NO_VERIFY = '1';
+    return env;
+  }
+
+  /**
+   * Deletes every basin, stream and record, then applies the init spec again, without a restart.
+   * Requests that arrive after it resolves see only that. Live read sessions and long polls end
+   * with 503 `unavailable`; an open append session fails the same way at its next append;
+   * appends already sequenced are acknowledged (their records are gone with the rest).
+   * On local disk or S3 it deletes the log's objects (requests meanwhile get 503), and refuses,
+   * changing nothing, if the directory or prefix holds objects s2-lite did not write.
+   */
+  reset(): Promise<void> {
+    return this.serialize(async () => {
+      if (this.stopping) throw new Error('s2-lite: reset() after stop()');
+      const { logger, storage } = this.options;
+      const old = this.engine;
+      if (storage.kind === 'memory') {
+        // A fresh memory store: swap first, so no request ever waits for the old one to retire.
+        this.swap(await openGeneration(this.options));
+        await retire(old);
+      } else {
+        const config = storeConfig(storage);
+        await refuseForeignObjects(config);
+        // One writer per store: the old log must be closed before its objects go.
+        await retire(old);
+        await deleteLogObjects(config);
+        this.swap(await openGeneration(this.options));
+      }
+      logger.info({ storage: storage.kind }, 'reset');
+    });
+  }
+
+  /**
+   * Stops accepting connections, lets sequenced appends become durable and be acknowledged, ends
+   * sessions, waits (up to `graceMs`) for connections to finish and closes the log. Calling it
+   * again returns the same promise.
+   */
+  stop(options: StopOptions = {}): Promise<void> {
+    this.stopping ??= this.serialize(async () => {
+      const graceMs = options.immediate ? 0 : (options.graceMs ?? shutdownGraceMs);
+      const closing = this.server.close(graceMs);
+      await this.engine.drain();
+      await closing;
+      await this.engine.close();
+      this.options.logger.info('stopped');
+    });
+    return this.stopping;
+  }
+
+  private swap(engine: Engine): void {
+    this.engine = engine;
+    this.server.useEngine(engine);
+  }
+
+  private serialize<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(task);
+    this.queue = run.catch(() => {});
+    return run;
+  }
+}
