@@ -52,6 +52,14 @@ export class ProcessClock implements Clock {
     };
   }
 
+  /** Dropped once the process is dead, like a timer. */
+  afterIo(fn: () => void): void {
+    if (this.dead) return;
+    this.inner.afterIo(() => {
+      if (!this.dead) fn();
+    });
+  }
+
   /** Never resolves once the process is dead (its continuations die with it). */
   sleep(ms: number): Promise<void> {
     return new Promise((resolve) => this.setTimer(ms, resolve));

@@ -4,7 +4,7 @@
  * unchanged. `npm run sim -- --bug NAME` runs seeds with one of them; test/sim proves each is
  * caught within the CI seed budget.
  */
-import type { Mutation, RecoveredState, StreamLog } from '../src/storage/types.js';
+import type { DurabilitySubscriber, Mutation, RecoveredState, StreamLog } from '../src/storage/types.js';
 
 export type BugName = 'ack-before-durable' | 'forget-fencing-token';
 
@@ -16,6 +16,12 @@ class LogWrapper implements StreamLog {
   recovered(): RecoveredState {
     return this.inner.recovered();
   }
+  subscribe(subscriber: DurabilitySubscriber): void {
+    this.inner.subscribe(subscriber);
+  }
+  submit(mutations: Mutation[]): number {
+    return this.inner.submit(mutations);
+  }
   commit(mutations: Mutation[]): Promise<void> {
     return this.inner.commit(mutations);
   }
@@ -25,21 +31,44 @@ class LogWrapper implements StreamLog {
   read: StreamLog['read'] = (request) => this.inner.read(request);
   seqNumForTimestamp: StreamLog['seqNumForTimestamp'] = (...args) => this.inner.seqNumForTimestamp(...args);
   status: StreamLog['status'] = () => this.inner.status();
-  onFailure: StreamLog['onFailure'] = (listener) => this.inner.onFailure(listener);
   close(): Promise<void> {
     return this.inner.close();
   }
 }
 
 /**
- * Resolves a commit as soon as it is submitted, before it is durable: the engine acknowledges the
- * append, moves the tail that check-tail and reads see, and a crash before the chunk lands loses
- * an acknowledged record.
+ * Reports a commit durable as soon as it is submitted (on the next turn, as a fast flush would):
+ * the engine acknowledges the append, moves the tail that check-tail and reads see, and a crash
+ * before the chunk lands loses an acknowledged record.
  */
 class AckBeforeDurable extends LogWrapper {
+  private subscriber: DurabilitySubscriber | undefined;
+  private reported = 0;
+
+  override subscribe(subscriber: DurabilitySubscriber): void {
+    this.subscriber = subscriber;
+    this.inner.subscribe({
+      durableThrough: (ordinal) => this.report(ordinal),
+      failed: (error) => subscriber.failed(error),
+    });
+  }
+
+  override submit(mutations: Mutation[]): number {
+    const ordinal = this.inner.submit(mutations);
+    void Promise.resolve().then(() => this.report(ordinal));
+    return ordinal;
+  }
+
   override commit(mutations: Mutation[]): Promise<void> {
     this.inner.commit(mutations).catch(() => {});
     return Promise.resolve();
+  }
+
+  /** Ordinals reach the engine once each and in order, whichever of the two reports first. */
+  private report(ordinal: number): void {
+    if (ordinal <= this.reported) return;
+    this.reported = ordinal;
+    this.subscriber?.durableThrough(ordinal);
   }
 }
 

@@ -25,13 +25,12 @@
  * (which of them filled which gap, in what order): the checker runs several orders with growing
  * step budgets, and `maxSteps` bounds the total.
  *
- * Memo keys: the placed set is two bitsets (required ops by index: in practice a done prefix plus
- * a short window, stored as the words between the first non-full and the last non-empty one;
- * optional ops: a small bitset stored whole) with an incremental Zobrist hash; states are interned.
+ * The memo of (placed set, state) is placed-set.ts; states are interned to small integers.
  */
 import { applyAppend, conditionsHold, initialState, stateKey, type StreamState } from './model.js';
 import type { Operation } from './checker.js';
 import { ClaimedRanges, PinnedTails, pinnedTail, ReadHashes } from './constraints.js';
+import { PlacedSet } from './placed-set.js';
 
 export class States {
   readonly list: StreamState[] = [];
@@ -50,26 +49,6 @@ export class States {
 }
 
 const noCandidates = new Int32Array(0);
-
-/** Deterministic Zobrist keys (the checker must give the same answer every run). */
-function zobristKeys(n: number): Int32Array {
-  const keys = new Int32Array(2 * n);
-  let x = 0x2545f491;
-  for (let i = 0; i < keys.length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    keys[i] = x;
-  }
-  return keys;
-}
-
-interface MemoEntry {
-  state: number;
-  lo: number;
-  words: Uint32Array;
-  optional: Uint32Array;
-}
 
 export type SearchOutcome = 'linearizable' | 'not-linearizable' | 'gave-up';
 
@@ -98,14 +77,7 @@ export class Search {
   private readonly optionalCall: number[] = [];
   /** Dense index of each op among the required (or among the optional) ones. */
   private readonly slot: Int32Array;
-  private readonly required: Uint32Array;
-  private readonly optionalBits: Uint32Array;
-  private readonly zobrist: Int32Array;
-  private hashLo = 0;
-  private hashHi = 0;
-  private loHint = 0;
-  private hiHint = 0;
-  private readonly memo = new Map<number, MemoEntry | MemoEntry[]>();
+  private readonly placed: PlacedSet;
   private readonly stepCache: Map<number, number>[];
   private readonly claimed: ClaimedRanges;
   private readonly pins: PinnedTails;
@@ -139,9 +111,7 @@ export class Search {
     let optionals = 0;
     for (let i = 0; i < n; i++) this.slot[i] = optional[i] ? optionals++ : required++;
     this.requiredCount = required;
-    this.required = new Uint32Array(Math.ceil(required / 32) + 1);
-    this.optionalBits = new Uint32Array(Math.ceil(optionals / 32));
-    this.zobrist = zobristKeys(n);
+    this.placed = new PlacedSet(n, required, optionals);
     this.stepCache = Array.from({ length: n }, () => new Map<number, number>());
     this.claimed = new ClaimedRanges(ops);
     this.readHashes = new ReadHashes(ops);
@@ -263,7 +233,7 @@ export class Search {
     const gap = this.claimed.nextStart(tail) - tail;
     const fitting: Candidate[] = [];
     for (let slot = this.lastCalledBefore(bound); slot >= 0; slot--) {
-      if (this.isOptionalPlaced(slot)) continue;
+      if (this.placed.hasOptional(slot)) continue;
       const call = this.ops[this.optionalOps[slot]!]!.call;
       const size = call.kind === 'append' ? call.numRecords : 0;
       const after = this.optionalCall[slot]! - previous;
@@ -312,10 +282,6 @@ export class Search {
       else hi = mid;
     }
     return lo - 1;
-  }
-
-  private isOptionalPlaced(slot: number): boolean {
-    return (this.optionalBits[slot >>> 5]! & (1 << (slot & 31))) !== 0;
   }
 
   private isFree(state: number): boolean {
@@ -373,47 +339,17 @@ export class Search {
 
   /** Adds or removes `op` from the placed set. */
   private flip(op: number): void {
-    this.hashLo ^= this.zobrist[2 * op]!;
-    this.hashHi ^= this.zobrist[2 * op + 1]!;
     const slot = this.slot[op]!;
-    const w = slot >>> 5;
-    const bit = 1 << (slot & 31);
     if (this.optional[op]) {
-      this.optionalBits[w]! ^= bit;
-      return;
+      this.placed.flipOptional(op, slot);
+    } else {
+      this.pins.set(op, this.placed.flipRequired(op, slot));
     }
-    this.required[w]! ^= bit;
-    this.pins.set(op, (this.required[w]! & bit) !== 0);
-    if (w < this.loHint) this.loHint = w;
-    if (w + 1 > this.hiHint) this.hiHint = w + 1;
   }
 
   /** Adds (placed set, state) to the memo; false if it was there already. */
   private remember(state: number): boolean {
-    const bits = this.required;
-    let lo = this.loHint;
-    while (lo < bits.length && bits[lo] === 0xffffffff) lo++;
-    this.loHint = lo;
-    let hi = this.hiHint;
-    while (hi > lo && bits[hi - 1] === 0) hi--;
-    this.hiHint = hi;
-    const opt = this.optionalBits;
-    const a = (this.hashLo ^ Math.imul(state + 1, 0x9e3779b1)) >>> 0;
-    const b = (this.hashHi ^ Math.imul(state + 1, 0x85ebca77)) & 0x1fffff;
-    const key = b * 0x100000000 + a;
-    const found = this.memo.get(key);
-    const matches = (e: MemoEntry) => {
-      if (e.state !== state || e.lo !== lo || e.words.length !== hi - lo) return false;
-      for (let i = 0; i < e.words.length; i++) if (e.words[i] !== bits[lo + i]) return false;
-      for (let i = 0; i < opt.length; i++) if (e.optional[i] !== opt[i]) return false;
-      return true;
-    };
-    if (found !== undefined && (Array.isArray(found) ? found.some(matches) : matches(found))) return false;
-    const entry: MemoEntry = { state, lo, words: bits.slice(lo, hi), optional: opt.slice() };
-    if (found === undefined) this.memo.set(key, entry);
-    else if (Array.isArray(found)) found.push(entry);
-    else this.memo.set(key, [found, entry]);
-    return true;
+    return this.placed.remember(state);
   }
 }
 
