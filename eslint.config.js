@@ -18,7 +18,7 @@ export default tseslint.config(
   },
   {
     // Time, randomness and timers are injected below the CLI so tests and simulations replay exactly.
-    files: ['src/engine/**/*.ts', 'src/storage/**/*.ts'],
+    files: ['src/engine/**/*.ts', 'src/storage/**/*.ts', 'sim/**/*.ts'],
     rules: {
       'no-restricted-properties': [
         'error',

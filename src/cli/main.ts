@@ -11,6 +11,7 @@ import { registerBasinCommands } from './commands/basins.js';
 import { registerBenchCommand } from './commands/bench.js';
 import { registerRecordCommands } from './commands/records.js';
 import { registerStreamCommands } from './commands/streams.js';
+import { registerVerifyCommands } from './commands/verify.js';
 
 function exitWithError(error: unknown): never {
   process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
@@ -77,6 +78,7 @@ export function buildProgram(): Command {
   registerAccessTokenCommands(program);
   registerApplyCommand(program);
   registerBenchCommand(program);
+  registerVerifyCommands(program);
   // A mistake in a client command is one line on stderr (commander's), not the whole help text.
   for (const command of program.commands) if (command.name() !== 'serve') command.showHelpAfterError(false);
 

@@ -7,9 +7,9 @@
  * holds any other key: a reset must never remove data s2-lite did not write.
  */
 import { openObjectStore, type ObjectStore, type ObjectStoreConfig } from '../objectstore/index.js';
-import { chunkPrefix, manifestPrefix, segmentPrefix, snapshotPrefix } from '../storage/names.js';
+import { chunkPrefix, fencePrefix, manifestPrefix, segmentPrefix, snapshotPrefix } from '../storage/names.js';
 
-const logPrefixes = [chunkPrefix, manifestPrefix, segmentPrefix, snapshotPrefix];
+const logPrefixes = [chunkPrefix, fencePrefix, manifestPrefix, segmentPrefix, snapshotPrefix];
 const pageSize = 1000;
 
 async function withStore(config: ObjectStoreConfig, use: (store: ObjectStore) => Promise<void>): Promise<void> {

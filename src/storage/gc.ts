@@ -4,7 +4,8 @@
  *   (retention is fixed at write time, so expiry never un-happens);
  * - all segments of streams whose deletion is durable;
  * - chunks folded into the current manifest (ids <= its last applied chunk), including zombie
- *   and orphan chunks below that id;
+ *   and orphan chunks below that id, except fence chunks (a `fence/` marker names them): a
+ *   superseded writer may still try to write their id (recovery.ts);
  * - manifests older than the newest `manifestsKept`, and snapshot objects none of those reference;
  * - orphan segments (a checkpoint died before its manifest) from this or older epochs.
  * Segment references are dropped from memory before the objects are deleted, and reads check
@@ -19,6 +20,7 @@ import { loadManifestHeader, listManifestIds, type ManifestIo } from './manifest
 import {
   chunkPrefix,
   epochOfKey,
+  fencePrefix,
   manifestKey,
   parseNumberedKey,
   segmentPrefix,
@@ -96,8 +98,11 @@ export async function collectLogObjects(ctx: GcContext, current: CurrentManifest
   const chunkObjects = await withRetry('list chunks', ctx.io.store, ctx.io.policy, () =>
     ctx.io.store.list(chunkPrefix),
   );
+  const fences = await withRetry('list fences', ctx.io.store, ctx.io.policy, () => ctx.io.store.list(fencePrefix));
+  const fenceIds = new Set(fences.map((o) => parseNumberedKey(fencePrefix, o.key)));
   const chunks = chunkObjects
-    .filter((o) => (parseNumberedKey(chunkPrefix, o.key) ?? Infinity) <= folded)
+    .map((o) => ({ key: o.key, id: parseNumberedKey(chunkPrefix, o.key) ?? Infinity }))
+    .filter((o) => o.id <= folded && !fenceIds.has(o.id))
     .map((o) => o.key);
   await deleteKeys(ctx, chunks);
 

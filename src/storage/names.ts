@@ -10,6 +10,8 @@ export const chunkPrefix = 'chunk/';
 export const manifestPrefix = 'manifest/';
 export const segmentPrefix = 'segment/';
 export const snapshotPrefix = 'snapshot/';
+/** Empty markers naming the chunk ids of fence chunks, which GC never deletes (recovery.ts). */
+export const fencePrefix = 'fence/';
 
 export function pad20(id: number): string {
   assert(Number.isSafeInteger(id) && id >= 0, `object id out of range: ${id}`);
@@ -18,6 +20,10 @@ export function pad20(id: number): string {
 
 export function chunkKey(id: number): string {
   return chunkPrefix + pad20(id);
+}
+
+export function fenceKey(chunkId: number): string {
+  return fencePrefix + pad20(chunkId);
 }
 
 export function manifestKey(id: number): string {

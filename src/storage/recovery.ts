@@ -11,6 +11,12 @@
  * 4. At the first missing id, write an empty fence chunk (create-if-absent). A writer still
  *    trying to fill that id now fails and learns it is fenced. If the id was filled meanwhile,
  *    judge that chunk like the others and try the next id.
+ *
+ * A superseded writer's next chunk id is always the id of the fence chunk that superseded it, and
+ * it may try that id at any later time (a paused process, a put retried after a 409). So the fence
+ * chunk must outlive the checkpoint that folds it: a `fence/<id>` marker, written before the fence
+ * chunk, tells GC to keep it (gc.ts). Without it, GC deleted the fence and the zombie's retried
+ * put then succeeded: an acknowledged record no reader would ever see (simulation seed 655).
  */
 import { isNotFound } from '../objectstore/types.js';
 import { assert } from '../util/assert.js';
@@ -18,7 +24,7 @@ import { decodeChunk, decodeChunkHeader, encodeChunk } from './codec-chunk.js';
 import { emptySnapshot, type ManifestHeader, type SnapshotRef } from './codec-manifest.js';
 import { CorruptDataError, FencedError } from './errors.js';
 import { listManifestIds, loadManifest, writeManifest, type ManifestIo } from './manifest-io.js';
-import { chunkKey, chunkPrefix, newPutId, parseNumberedKey } from './names.js';
+import { chunkKey, chunkPrefix, fenceKey, newPutId, parseNumberedKey } from './names.js';
 import { LogState, type Logger } from './state.js';
 import { putIfAbsent, withRetry } from './store-ops.js';
 
@@ -126,6 +132,8 @@ async function replayAndFence(
   for (let id = state.appliedChunkId + 1; ; id++) {
     if (!chunks.has(id)) {
       const fence = encodeChunk({ epoch, chunkId: id, prevChunkId: state.appliedChunkId }, [], io.compressMinBytes);
+      // The marker first: a fence chunk without one could be collected (a marker without a fence is harmless).
+      await withRetry('put fence marker', io.store, io.policy, () => io.store.put(fenceKey(id), new Uint8Array(0)));
       const outcome = await putIfAbsent(io.store, chunkKey(id), fence, newPutId(epoch, io.rand), io.policy);
       if (outcome.kind === 'ok') {
         state.applyChunk(id, epoch, []);

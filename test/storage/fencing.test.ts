@@ -86,6 +86,27 @@ describe('fencing', () => {
     expect(seqs((await (await open(store)).read(readAll('s', 4))).records)).toEqual([0, 1, 2, 3]);
   });
 
+  it('the fence chunk outlives the checkpoint and GC that fold it, so the writer it fenced stays fenced', async () => {
+    const store = new MemoryObjectStore();
+    const first = await open(store);
+    await first.commit(createStream('s'));
+    await first.commit([makeAppend('s', 0, 2)]);
+    const written = (await store.list('chunk/')).map((o) => o.key);
+    const fenceChunkId = written.length + 1; // chunk ids start at 1: the fence takes the first missing one
+    expect(written.at(-1)).toBe(chunkKey(fenceChunkId - 1));
+    const second = await open(store);
+    await second.commit([makeAppend('s', 2, 1)]);
+    expect(await second.checkpoint()).toMatchObject({ kind: 'done' });
+    await second.collectGarbage();
+    // Every other folded chunk is gone; the fences stay (the first writer's next id is the second's fence id;
+    // chunk 1 is the fence the first writer wrote when it opened the empty store).
+    const chunks = (await store.list('chunk/')).map((o) => o.key);
+    expect(chunks).toEqual([chunkKey(1), chunkKey(fenceChunkId)]);
+
+    await expect(first.commit([makeAppend('s', 2, 5)])).rejects.toMatchObject({ kind: 'fenced' });
+    expect(seqs((await (await open(store)).read(readAll('s', 3))).records)).toEqual([0, 1, 2]);
+  });
+
   it('exactly one of two writers opening at once can commit', async () => {
     const store = new MemoryObjectStore();
     const setup = await open(store);

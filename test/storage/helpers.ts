@@ -117,3 +117,9 @@ export function faulty(inner: ObjectStore = new MemoryObjectStore(), clock?: Clo
 export function seqs(records: SequencedRecord[]): number[] {
   return records.map((r) => r.seqNum);
 }
+
+/** Chunk objects GC may still delete: every chunk except the fence chunks a `fence/` marker keeps. */
+export async function collectableChunks(store: ObjectStore): Promise<string[]> {
+  const fences = new Set((await store.list('fence/')).map((o) => o.key.slice('fence/'.length)));
+  return (await store.list('chunk/')).map((o) => o.key).filter((key) => !fences.has(key.slice('chunk/'.length)));
+}
