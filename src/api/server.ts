@@ -156,8 +156,10 @@ export class S2Server {
       // A fenced or failed instance answers no /v1 request from its possibly stale view (api.md 10.4:
       // 503 unavailable): not when the request arrives, nor (reads) when a success is about to go
       // out after a wait. A write that became durable keeps its acknowledgement.
-      this.requireHealthy();
-      if (isGet) ctx.beforeSuccess = () => this.requireHealthy();
+      // The engine this request started on (a reset may swap in another while it runs).
+      const engine = this.engine;
+      requireHealthy(engine);
+      if (isGet) ctx.beforeSuccess = () => requireHealthy(engine);
       await match.handler(ctx);
     } catch (error) {
       const response = errorResponse(error);
@@ -211,14 +213,14 @@ export class S2Server {
     );
   }
 
-  private requireHealthy(): void {
-    const health = this.engine.health();
-    if (!health.ok) throw errors.unavailable(`this instance cannot serve: ${health.reason}`);
-  }
-
   private health(ctx: RequestContext): void {
     const health = this.engine.health();
     if (health.ok) ctx.send(200, 'OK', { 'content-type': 'text/plain; charset=utf-8' });
     else ctx.send(503, health.reason, { 'content-type': 'text/plain; charset=utf-8' });
   }
+}
+
+function requireHealthy(engine: Engine): void {
+  const health = engine.health();
+  if (!health.ok) throw errors.unavailable(`this instance cannot serve: ${health.reason}`);
 }

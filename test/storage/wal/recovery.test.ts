@@ -66,6 +66,14 @@ describe('a torn last frame', () => {
         const rest = Buffer.alloc(length - cut, fill === 'zeros' ? 0 : 0xa5);
         await patch(file, last.offset + cut, rest);
 
+        // Every cut is recovered; a writer (a thread start and syncs each) continues after a
+        // sample of them: the header's every byte, then every 8th byte of the body.
+        const recovered = await recoverAll(copy);
+        expect(
+          recovered.frames.map((f) => f.chunkId),
+          `cut ${cut} ${fill}`,
+        ).toEqual([1, 2, 3, 4, 5]);
+        if (cut > frameHeaderBytes && cut % 8 !== 0) continue;
         const reopened = await openWriter(copy);
         expect(
           reopened.frames.map((f) => f.chunkId),
@@ -91,7 +99,7 @@ describe('a torn last frame', () => {
         expect(again.frames.at(-1)!.body.toString()).toBe('after the tear');
       }
     }
-  }, 300_000);
+  }, 120_000);
 
   it('is discarded when the file itself is cut short', async () => {
     const { dir, frames } = await writtenLog(3);
