@@ -82,6 +82,15 @@ export const streamingSessionsMax = 1024;
  */
 export const appendSessionInputsInflightMax = 1000;
 
+/** Access tokens (issue 18, docs/security.md). Ids are 1-96 bytes (api.md 11.3). */
+export const accessTokenIdBytesMax = 96;
+/** Random bytes in an issued token's secret: 256 bits. */
+export const accessTokenSecretBytes = 32;
+/** Longest bearer token read from `Authorization`; longer is 401 before any hashing. */
+export const bearerTokenCharsMax = 512;
+/** A root token given by the operator must be at least this long (a generated one has 47). */
+export const rootTokenCharsMin = 32;
+
 // Per-connection and per-request bounds against hostile or broken clients (docs/configuration.md).
 
 /**

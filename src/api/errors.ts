@@ -5,6 +5,9 @@
 import { AppendConditionFailed, RangeNotSatisfiable, S2Error, type ErrorCode } from '../domain/errors.js';
 
 export const statusOfCode: Record<ErrorCode, number> = {
+  access_token_not_found: 404,
+  authn: 401,
+  permission_denied: 403,
   bad_frame: 400,
   bad_header: 400,
   bad_json: 400,
@@ -36,7 +39,11 @@ export interface ErrorResponse {
 
 export function errorResponse(error: unknown): ErrorResponse {
   if (error instanceof S2Error) {
-    return { status: statusOfCode[error.code], body: JSON.stringify({ code: error.code, message: error.message }), internal: false };
+    return {
+      status: statusOfCode[error.code],
+      body: JSON.stringify({ code: error.code, message: error.message }),
+      internal: false,
+    };
   }
   if (error instanceof AppendConditionFailed) {
     const c = error.condition;

@@ -6,11 +6,16 @@ import type { Logger } from 'pino';
 import { errors } from '../domain/errors.js';
 import type { Engine } from '../engine/engine.js';
 import { bindStateGauges, exposition, metrics } from '../metrics.js';
+import { Access } from './auth/access.js';
+import { Authenticator, type AuthOptions } from './auth/authenticate.js';
+import { setAccess } from './auth/request.js';
+import { prometheusOperations, routeOperations, type RouteOperations } from './auth/routes.js';
 import { ConsoleSite, findConsoleDir } from './console.js';
 import { errorResponse } from './errors.js';
 import { RequestContext, type Request, type Response } from './http.js';
 import { listen, type Listener } from './listener.js';
 import { Router } from './router.js';
+import { registerAccessTokenRoutes } from './v1/access-tokens.js';
 import { registerBasinRoutes } from './v1/basins.js';
 import { registerNotImplementedRoutes } from './v1/not-implemented.js';
 import { registerRecordRoutes } from './v1/records.js';
@@ -28,14 +33,20 @@ export interface ServerOptions {
   metrics?: () => Promise<{ contentType: string; body: string }>;
   /** Serve the web console at `/` and `/console/...` (docs/console.md); `s2-lite serve` turns it on. */
   console?: boolean;
+  /**
+   * Require access tokens (issue 18, docs/security.md). Absent: no authentication, and the
+   * access-token routes answer 501, as in the reference.
+   */
+  auth?: AuthOptions;
 }
 
-export function buildRouter(engine: Engine): Router {
+export function buildRouter(engine: Engine, auth: boolean): Router {
   const router = new Router();
   registerBasinRoutes(router, engine);
   registerStreamRoutes(router, engine);
   registerRecordRoutes(router, engine);
-  registerNotImplementedRoutes(router);
+  if (auth) registerAccessTokenRoutes(router, engine);
+  registerNotImplementedRoutes(router, { accessTokens: !auth });
   return router;
 }
 
@@ -65,9 +76,11 @@ export class S2Server {
   private engine!: Engine;
   private router!: Router;
   private readonly console: ConsoleSite | undefined;
+  private readonly auth: Authenticator | undefined;
 
   constructor(private readonly options: ServerOptions) {
     this.console = options.console ? new ConsoleSite(findConsoleDir()) : undefined;
+    this.auth = options.auth ? new Authenticator(options.auth, options.engine.ctx.clock) : undefined;
     this.useEngine(options.engine);
   }
 
@@ -77,7 +90,7 @@ export class S2Server {
    */
   useEngine(engine: Engine): void {
     this.engine = engine;
-    this.router = buildRouter(engine);
+    this.router = buildRouter(engine, this.auth !== undefined);
     const state = engine.ctx.state;
     bindStateGauges({
       basins: () => state.basins.size,
@@ -123,6 +136,7 @@ export class S2Server {
       }
       if (isGet && ctx.path === paths.prometheus) {
         route = ctx.path;
+        if (this.auth?.metricsAuth) this.authenticate(ctx, prometheusOperations);
         const { contentType, body } = await (this.options.metrics ?? exposition)();
         return ctx.send(200, body, { 'content-type': contentType });
       }
@@ -136,6 +150,9 @@ export class S2Server {
       if (match.kind === 'method-not-allowed') return ctx.send(405, undefined, { allow: match.allow.join(',') });
       route = match.pattern;
       ctx.params = match.params;
+      // The pipeline: route -> authenticate (and the route's operations) -> handler, which parses
+      // and authorizes each name it extracts (auth/access.ts) -> engine.
+      this.authenticate(ctx, routeOperations(ctx.method, match.pattern));
       // A fenced or failed instance answers no /v1 request from its possibly stale view (api.md 10.4:
       // 503 unavailable): not when the request arrives, nor (reads) when a success is about to go
       // out after a wait. A write that became durable keeps its acknowledgement.
@@ -150,12 +167,27 @@ export class S2Server {
       if (res.headersSent) {
         res.end();
       } else {
-        ctx.sendJson(response.status, response.body);
+        // RFC 6750 section 3: a 401 names the scheme it wants.
+        const headers: Record<string, string> = response.status === 401 ? { 'www-authenticate': 'Bearer' } : {};
+        ctx.sendJson(response.status, response.body, headers);
       }
     } finally {
       res.once('close', () => this.logRequest(ctx, route, started));
       if (res.writableEnded) this.logRequest(ctx, route, started);
     }
+  }
+
+  /**
+   * Authenticate and check the route's operations (401 / 403), then hand the handler its
+   * `Access`. Without `--auth`, everything is allowed. A route missing from the operation table
+   * fails closed.
+   */
+  private authenticate(ctx: RequestContext, operations: RouteOperations | undefined): void {
+    if (!this.auth) return setAccess(ctx, Access.unrestricted);
+    const access = this.auth.authenticate(ctx.req, this.engine);
+    if (!operations) throw new Error(`no operation is declared for ${ctx.method} ${ctx.path}`);
+    access.require(operations.ops, operations.mode);
+    setAccess(ctx, access);
   }
 
   private logged = new WeakSet<object>();

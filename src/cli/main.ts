@@ -5,6 +5,7 @@
  */
 import { Command, Option } from 'commander';
 import { serveDefaults, type ServeOptions } from './serve-options.js';
+import { registerAccessTokenCommands } from './commands/access-tokens.js';
 import { registerApplyCommand } from './commands/apply.js';
 import { registerBasinCommands } from './commands/basins.js';
 import { registerBenchCommand } from './commands/bench.js';
@@ -51,7 +52,18 @@ export function buildProgram(): Command {
       'minimum time between storage flushes (default 0 on disk/memory, 50ms on S3)',
     )
     .option('--log-level <level>', 'trace, debug, info, warn, error', 'info')
-    .addHelpText('after', '\nExample:\n  s2-lite serve --port 8080 --local-root ./data\n')
+    .option('--auth', 'require an access token on every request (see docs/security.md)')
+    .option(
+      '--root-token-file <file>',
+      'the root token (with --auth; or S2LITE_ROOT_TOKEN); default: generated at first start, printed once',
+    )
+    .option('--rotate-root-token', 'generate a new root token, replacing the stored one (with --auth)')
+    .option('--metrics-auth', '/metrics also requires a token allowed account-metrics (with --auth)')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  s2-lite serve --port 8080 --local-root ./data\n' +
+        '  s2-lite serve --host 0.0.0.0 --tls-cert cert.pem --tls-key key.pem --auth --local-root ./data\n',
+    )
     .action(async (options: ServeOptions) => {
       // Loaded here, not at the top: the server is most of the code, and client commands skip it.
       const { serve } = await import('./serve.js');
@@ -63,6 +75,7 @@ export function buildProgram(): Command {
   registerBasinCommands(program);
   registerStreamCommands(program);
   registerRecordCommands(program);
+  registerAccessTokenCommands(program);
   registerApplyCommand(program);
   registerBenchCommand(program);
   registerVerifyCommands(program);

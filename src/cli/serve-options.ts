@@ -23,6 +23,14 @@ export interface ServeOptions {
   appendInflightBytes: string;
   flushInterval?: string;
   logLevel: LogLevel;
+  /** Access tokens (docs/security.md); the root token may also come from `S2LITE_ROOT_TOKEN`. */
+  auth?: boolean;
+  rootTokenFile?: string;
+  rotateRootToken?: boolean;
+  metricsAuth?: boolean;
 }
+
+/** The environment variable that may hold the root token (never a flag: flags show in `ps`). */
+export const rootTokenEnv = 'S2LITE_ROOT_TOKEN';
 
 export const serveDefaults = { appendInflightBytes: `${appendInflightBytesDefault / (1024 * 1024)}MiB` };

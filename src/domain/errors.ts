@@ -7,6 +7,8 @@
 import type { StreamPosition } from './types.js';
 
 export type ErrorCode =
+  | 'access_token_not_found'
+  | 'authn'
   | 'bad_frame'
   | 'bad_header'
   | 'bad_json'
@@ -19,6 +21,7 @@ export type ErrorCode =
   | 'invalid'
   | 'not_implemented'
   | 'other'
+  | 'permission_denied'
   | 'request_timeout'
   | 'resource_already_exists'
   | 'storage'
@@ -76,4 +79,9 @@ export const errors = {
   unavailable: (message: string) => new S2Error('unavailable', message),
   requestTimeout: (message: string) => new S2Error('request_timeout', message),
   other: (message: string) => new S2Error('other', message),
+  // Access tokens (issue 18; api.md 10.2). Messages never echo a token.
+  authn: (message: string) => new S2Error('authn', message),
+  permissionDenied: (message: string) => new S2Error('permission_denied', message),
+  accessTokenNotFound: (id: string) => new S2Error('access_token_not_found', `access token \`${id}\` not found`),
+  accessTokenExists: (id: string) => new S2Error('resource_already_exists', `access token \`${id}\` already exists`),
 } as const;

@@ -8,6 +8,8 @@ import { systemClock, type Clock } from '../util/clock.js';
 import { systemRand, type Rand } from '../util/rand.js';
 import { errors } from '../domain/errors.js';
 import { appendInflightBytesDefault, appendInflightBytesMin } from '../limits.js';
+import type { AccessTokenMeta } from '../domain/access-tokens.js';
+import * as accessTokens from './access-tokens.js';
 import { append, AppendSession, type AppendOptions, type DataPlane } from './append.js';
 import { BackgroundTasks } from './background.js';
 import * as basins from './basins.js';
@@ -22,7 +24,7 @@ import {
   type ReadSession,
 } from './read-session.js';
 import { Semaphore } from './semaphore.js';
-import { EngineState, type StreamState } from './state.js';
+import { EngineState, type AccessTokenState, type StreamState } from './state.js';
 import { engineLog } from './storage-errors.js';
 import { streamerOf } from './streamer.js';
 import * as streams from './streams.js';
@@ -124,6 +126,23 @@ export class Engine {
   reconfigureStream = (basin: string, name: string, patch: StreamConfigPatch) =>
     streams.reconfigureStream(this.ctx, basin, name, patch);
   deleteStream = (basin: string, name: string) => streams.deleteStream(this.ctx, basin, name);
+
+  // Access tokens (issue 18): the store; authentication and scopes are the api layer's.
+  issueAccessToken = (id: string, meta: AccessTokenMeta) => accessTokens.issueAccessToken(this.ctx, id, meta);
+  revokeAccessToken = (id: string) => accessTokens.revokeAccessToken(this.ctx, id);
+  listAccessTokens = (query: basins.ListQuery) => accessTokens.listAccessTokens(this.ctx, query);
+  storeRootTokenHash = (hash: string) => accessTokens.storeRootTokenHash(this.ctx, hash);
+  /** The issued token with this hash, from the current view (a revoked token is gone at once). */
+  accessTokenByHash(hash: string): AccessTokenState | undefined {
+    return this.ctx.state.accessTokensByHash.get(hash);
+  }
+  /** Whether `token` is still issued (not revoked since it was looked up). */
+  isIssued(token: AccessTokenState): boolean {
+    return this.ctx.state.accessTokens.get(token.id) === token;
+  }
+  get rootTokenHash(): string | null {
+    return this.ctx.state.rootTokenHash;
+  }
 
   // Data plane (api.md 3.13-3.15, 7, 8).
 

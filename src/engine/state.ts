@@ -5,6 +5,7 @@
  */
 import type { StorageError } from '../storage/errors.js';
 import type { DurableStream, RecoveredState, StreamId } from '../storage/types.js';
+import type { AccessTokenMeta } from '../domain/access-tokens.js';
 import type { BasinMeta } from '../domain/types.js';
 import type { FollowerSet } from './followers.js';
 
@@ -41,15 +42,28 @@ export interface StreamWriter {
   shutdown(): void;
 }
 
+/** An issued access token (engine/access-tokens.ts); replaced, never mutated, so holders can compare identity. */
+export interface AccessTokenState {
+  id: string;
+  meta: AccessTokenMeta;
+}
+
 /** Trim point of a deleted stream: everything is trimmed. */
 export const terminalTrimPoint = Number.MAX_SAFE_INTEGER;
 
 export class EngineState {
   readonly basins = new Map<string, BasinState>();
   readonly streamsById = new Map<StreamId, StreamState>();
+  /** Issued access tokens by id, and the same by token hash (what authentication looks up). */
+  readonly accessTokens = new Map<string, AccessTokenState>();
+  readonly accessTokensByHash = new Map<string, AccessTokenState>();
+  /** Hash of the stored root token (generated at first start), or null. */
+  rootTokenHash: string | null = null;
 
   static fromRecovered(recovered: RecoveredState): EngineState {
     const state = new EngineState();
+    for (const [id, meta] of recovered.accessTokens) state.addAccessToken({ id, meta });
+    state.rootTokenHash = recovered.rootTokenHash;
     for (const [name, meta] of recovered.basins) state.basins.set(name, { name, meta, streams: new Map() });
     for (const stream of recovered.streams) {
       const basin = state.basins.get(stream.basin);
@@ -71,6 +85,16 @@ export class EngineState {
     this.streamsById.set(stream.id, stream);
   }
 
+  addAccessToken(token: AccessTokenState): void {
+    this.accessTokens.set(token.id, token);
+    this.accessTokensByHash.set(token.meta.hash, token);
+  }
+
+  removeAccessToken(token: AccessTokenState): void {
+    this.accessTokens.delete(token.id);
+    if (this.accessTokensByHash.get(token.meta.hash) === token) this.accessTokensByHash.delete(token.meta.hash);
+  }
+
   removeStream(stream: StreamState): void {
     const basin = this.basins.get(stream.basin);
     if (basin?.streams.get(stream.name) === stream) basin.streams.delete(stream.name);
@@ -89,7 +113,10 @@ export function listPage<T>(
   query: { prefix: string; startAfter: string; limit: number },
 ): { items: T[]; hasMore: boolean } {
   const matching = [...items]
-    .filter(([name]) => name.startsWith(query.prefix) && (query.startAfter === '' || compareNames(name, query.startAfter) > 0))
+    .filter(
+      ([name]) =>
+        name.startsWith(query.prefix) && (query.startAfter === '' || compareNames(name, query.startAfter) > 0),
+    )
     .sort(([a], [b]) => compareNames(a, b));
   return { items: matching.slice(0, query.limit).map(([, item]) => item), hasMore: matching.length > query.limit };
 }

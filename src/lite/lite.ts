@@ -9,6 +9,7 @@
  * still get their acknowledgement) and routes every later request to a fresh one.
  */
 import type { Logger } from 'pino';
+import { mintToken, tokenHash } from '../api/auth/token.js';
 import { S2Server } from '../api/server.js';
 import { Engine } from '../engine/engine.js';
 import { shutdownGraceMs } from '../limits.js';
@@ -43,8 +44,37 @@ export interface StopOptions {
  */
 const takeoverSettleMs = 1_000;
 
-/** Lite does not authenticate, but the SDKs and the CLI insist on a token. */
-const accessToken = 'ignored';
+/** Without `auth` lite does not authenticate, but the SDKs and the CLI insist on a token. */
+const unauthenticatedToken = 'ignored';
+
+/**
+ * The root token in force (docs/security.md): the one the operator gave (its hash only in
+ * memory), else the stored one, else (first start, or `rotateRootToken`) a new one whose hash is
+ * stored. `token` is known only when given or generated now; `generated` says it was made now.
+ */
+interface RootToken {
+  hash: string;
+  token?: string;
+  generated: boolean;
+  /** The operator gave it (it replaces any stored one). */
+  given: boolean;
+}
+
+async function establishRootToken(
+  engine: Engine,
+  options: ResolvedOptions,
+  logger: Logger,
+): Promise<RootToken | undefined> {
+  const auth = options.auth;
+  if (!auth) return undefined;
+  if (auth.given) return { hash: tokenHash(auth.given.token), token: auth.given.token, generated: false, given: true };
+  const stored = engine.rootTokenHash;
+  if (stored !== null && !auth.rotate) return { hash: stored, generated: false, given: false };
+  const { token, hash } = mintToken();
+  await engine.storeRootTokenHash(hash);
+  logger.info({ rotated: stored !== null }, 'auth: root token generated, its hash stored');
+  return { hash, token, generated: true, given: false };
+}
 
 function storeConfig(storage: StorageMode) {
   return storage.kind === 's3' ? { kind: 's3' as const, bucket: storage.bucket, prefix: storage.prefix } : storage;
@@ -105,6 +135,14 @@ export class S2Lite {
   readonly storage: StorageMode;
   /** True if the web console is served at `/`. */
   readonly console: boolean;
+  /**
+   * With `auth`: the root token, when this process knows it (given in the options, or generated
+   * at this start). Undefined when it was generated at an earlier start: only its hash is stored.
+   */
+  readonly rootToken: string | undefined;
+  /** With `auth`: how the root token came to be (`generated` at this start, `given`, or `stored`). */
+  readonly rootTokenSource: 'generated' | 'given' | 'stored' | undefined;
+  private readonly rootHash: string | undefined;
   private engine: Engine;
   /** reset() and stop() run one at a time, in call order. */
   private queue: Promise<unknown> = Promise.resolve();
@@ -114,12 +152,16 @@ export class S2Lite {
     private readonly options: ResolvedOptions,
     private readonly server: S2Server,
     engine: Engine,
+    root: RootToken | undefined,
   ) {
     this.engine = engine;
     this.port = server.port;
     this.endpoint = endpointOf(options, server.port);
     this.storage = options.storage;
     this.console = options.console;
+    this.rootToken = root?.token;
+    this.rootHash = root?.hash;
+    this.rootTokenSource = root && (root.given ? 'given' : root.generated ? 'generated' : 'stored');
   }
 
   /** Starts a server: in memory on 127.0.0.1 and a free port unless `options` say otherwise. */
@@ -133,6 +175,13 @@ export class S2Lite {
     const { logger, storage } = resolved;
     if (storage.kind === 's3') process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
     const engine = await openGeneration(resolved);
+    let root: RootToken | undefined;
+    try {
+      root = await establishRootToken(engine, resolved, logger);
+    } catch (error) {
+      await retire(engine);
+      throw error;
+    }
     const server = new S2Server({
       engine,
       host: resolved.host,
@@ -141,6 +190,13 @@ export class S2Lite {
       cors: resolved.cors,
       console: resolved.console,
       logger,
+      ...(resolved.auth && {
+        auth: {
+          metricsAuth: resolved.auth.metricsAuth,
+          // A given root token replaces the stored one; otherwise the engine's stored hash is read per request.
+          ...(root?.given && { rootTokenHash: root.hash }),
+        },
+      }),
     });
     try {
       await server.start();
@@ -148,15 +204,25 @@ export class S2Lite {
       await retire(engine);
       throw error;
     }
-    const lite = new S2Lite(resolved, server, engine);
-    const fields = { storage: storage.kind, appendInflightBytes: resolved.appendInflightBytes, cors: resolved.cors };
+    const lite = new S2Lite(resolved, server, engine, root);
+    const fields = {
+      storage: storage.kind,
+      appendInflightBytes: resolved.appendInflightBytes,
+      cors: resolved.cors,
+      auth: resolved.auth !== undefined,
+    };
     logger.info({ endpoint: lite.endpoint, ...fields }, 'listening');
     return lite;
   }
 
   /** Options for the official SDK: `new S2(lite.sdkOptions)`. */
   get sdkOptions(): S2LiteSdkOptions {
-    return { accessToken, endpoints: { account: this.endpoint, basin: this.endpoint } };
+    return { accessToken: this.accessToken, endpoints: { account: this.endpoint, basin: this.endpoint } };
+  }
+
+  /** What clients should send: the root token with `auth` (when known), else the conventional `ignored`. */
+  private get accessToken(): string {
+    return this.rootToken ?? unauthenticatedToken;
   }
 
   /**
@@ -167,14 +233,17 @@ export class S2Lite {
     const env: Record<string, string> = {
       S2_ACCOUNT_ENDPOINT: this.endpoint,
       S2_BASIN_ENDPOINT: this.endpoint,
-      S2_ACCESS_TOKEN: accessToken,
+      S2_ACCESS_TOKEN: this.accessToken,
     };
+    // A root token generated at an earlier start is not known any more: no line rather than a wrong one.
+    if (this.rootTokenSource === 'stored') delete env.S2_ACCESS_TOKEN;
     if (this.options.tlsSelfSigned) env.S2_SSL_NO_VERIFY = '1';
     return env;
   }
 
   /**
-   * Deletes every basin, stream and record, then applies the init spec again, without a restart.
+   * Deletes every basin, stream, record and issued access token, then applies the init spec
+   * again, without a restart (the root token stays the same).
    * Requests that arrive after it resolves see only that. Live read sessions and long polls end
    * with 503 `unavailable`; an open append session fails the same way at its next append;
    * appends already sequenced are acknowledged (their records are gone with the rest).
@@ -188,7 +257,7 @@ export class S2Lite {
       const old = this.engine;
       if (storage.kind === 'memory') {
         // A fresh memory store: swap first, so no request ever waits for the old one to retire.
-        this.swap(await openGeneration(this.options));
+        this.swap(await this.freshGeneration());
         await retire(old);
       } else {
         const config = storeConfig(storage);
@@ -196,7 +265,7 @@ export class S2Lite {
         // One writer per store: the old log must be closed before its objects go.
         await retire(old);
         await deleteLogObjects(config);
-        this.swap(await openGeneration(this.options));
+        this.swap(await this.freshGeneration());
       }
       logger.info({ storage: storage.kind }, 'reset');
     });
@@ -222,6 +291,19 @@ export class S2Lite {
   private swap(engine: Engine): void {
     this.engine = engine;
     this.server.useEngine(engine);
+  }
+
+  /** Opens a fresh generation for `reset()`, carrying the stored root token's hash over. */
+  private async freshGeneration(): Promise<Engine> {
+    const engine = await openGeneration(this.options);
+    if (this.rootTokenSource === 'given' || this.rootHash === undefined) return engine;
+    try {
+      await engine.storeRootTokenHash(this.rootHash);
+    } catch (error) {
+      await retire(engine);
+      throw error;
+    }
+    return engine;
   }
 
   private serialize<T>(task: () => Promise<T>): Promise<T> {

@@ -6,7 +6,8 @@
 import { readFileSync } from 'node:fs';
 import pino, { type Logger } from 'pino';
 import { generate as generateCert } from 'selfsigned';
-import { appendInflightBytesDefault, appendInflightBytesMin } from '../limits.js';
+import { tokenSyntaxProblem } from '../api/auth/token.js';
+import { appendInflightBytesDefault, appendInflightBytesMin, rootTokenCharsMin } from '../limits.js';
 import { parseDurationMs, parseSize } from '../util/units.js';
 import { loadResourceSpec, parseResourceSpec, type ResourceSpec } from './spec.js';
 
@@ -45,6 +46,27 @@ export interface S2LiteOptions {
   logLevel?: LogLevel;
   /** A pino logger to use instead of one on stderr (`logLevel` is then ignored). */
   logger?: Logger;
+  /**
+   * Require an access token on every API request (docs/security.md). Default false: no
+   * authentication, as in the reference s2-lite.
+   */
+  auth?: boolean;
+  /** The root token (with `auth`). Default: generated at first start, its hash stored (`S2Lite.rootToken`). */
+  rootToken?: string;
+  /** A file holding the root token (with `auth`); surrounding whitespace is ignored. */
+  rootTokenFile?: string;
+  /** Generate a new root token, replacing the stored one (with `auth`, without `rootToken`/`rootTokenFile`). */
+  rotateRootToken?: boolean;
+  /** `/metrics` requires a token allowed `account-metrics` too (with `auth`). Default false: public. */
+  metricsAuth?: boolean;
+}
+
+/** Authentication, resolved: where the root token comes from. */
+export interface AuthSettings {
+  /** The root token the operator gave, and how (the command line prints how, never the token). */
+  given?: { token: string; source: 'option' | 'file'; file?: string };
+  rotate: boolean;
+  metricsAuth: boolean;
 }
 
 export type StorageMode =
@@ -64,6 +86,8 @@ export interface ResolvedOptions {
   appendInflightBytes: number;
   flushIntervalMs?: number;
   logger: Logger;
+  /** Absent: no authentication. */
+  auth?: AuthSettings;
 }
 
 /** How errors name an option: `api` as in `S2LiteOptions`, `cli` as the `serve` flag. */
@@ -86,12 +110,25 @@ const optionKeys: ReadonlySet<string> = new Set<keyof S2LiteOptions>([
   'flushInterval',
   'logLevel',
   'logger',
+  'auth',
+  'rootToken',
+  'rootTokenFile',
+  'rotateRootToken',
+  'metricsAuth',
 ]);
 const logLevels: readonly string[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 
-/** Log lines never carry secrets (the brief's rule; tokens travel in these headers). */
+/** Log lines never carry secrets (docs/security.md; tokens travel in these headers and options). */
 export const loggerRedaction = {
-  paths: ['req.headers.authorization', 'req.headers["s2-encryption-key"]'],
+  paths: [
+    'req.headers.authorization',
+    'req.headers["s2-encryption-key"]',
+    'headers.authorization',
+    'rootToken',
+    '*.rootToken',
+    'access_token',
+    '*.access_token',
+  ],
   remove: true,
 };
 
@@ -135,10 +172,23 @@ function checkTypes(options: S2LiteOptions, naming: OptionNaming): void {
   };
   const string = (v: unknown) => typeof v === 'string';
   const boolean = (v: unknown) => typeof v === 'boolean';
-  for (const key of ['host', 'localRoot', 'bucket', 'path', 'tlsCert', 'tlsKey', 'initFile'] as const) {
+  for (const key of [
+    'host',
+    'localRoot',
+    'bucket',
+    'path',
+    'tlsCert',
+    'tlsKey',
+    'initFile',
+    'rootTokenFile',
+  ] as const) {
     expect(key, string, 'a string');
   }
-  for (const key of ['tlsSelf', 'cors', 'console'] as const) expect(key, boolean, 'true or false');
+  // Never echo the value: it may be a token.
+  expect('rootToken', string, 'a string');
+  for (const key of ['tlsSelf', 'cors', 'console', 'auth', 'rotateRootToken', 'metricsAuth'] as const) {
+    expect(key, boolean, 'true or false');
+  }
   expect(
     'port',
     (v) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 65535,
@@ -242,6 +292,50 @@ export function stderrLogger(level: LogLevel): Logger {
   return pino({ level, redact: loggerRedaction }, pino.destination(2));
 }
 
+function checkRootToken(token: string, option: string): string {
+  const problem = tokenSyntaxProblem(token);
+  if (problem) throw new OptionError(`${option}: ${problem}`);
+  if (token.length < rootTokenCharsMin)
+    throw new OptionError(`${option}: must be at least ${rootTokenCharsMin} characters`);
+  return token;
+}
+
+/** The authentication options, checked; the root token file read. Errors never include a token. */
+function authSettings(options: S2LiteOptions, naming: OptionNaming): AuthSettings | undefined {
+  const dependents = ['rootToken', 'rootTokenFile', 'rotateRootToken', 'metricsAuth'] as const;
+  if (!options.auth) {
+    const given = dependents.find((key) => options[key] !== undefined && options[key] !== false);
+    if (given) throw new OptionError(`${nameOf(given, naming)} requires ${nameOf('auth', naming)}`);
+    return undefined;
+  }
+  const [token, file, rotate] = [
+    nameOf('rootToken', naming),
+    nameOf('rootTokenFile', naming),
+    nameOf('rotateRootToken', naming),
+  ];
+  if (options.rootToken !== undefined && options.rootTokenFile !== undefined) {
+    throw new OptionError(`${token} and ${file} cannot be used together`);
+  }
+  const settings: AuthSettings = {
+    rotate: options.rotateRootToken === true,
+    metricsAuth: options.metricsAuth === true,
+  };
+  if (options.rootToken !== undefined) {
+    settings.given = { token: checkRootToken(options.rootToken, token), source: 'option' };
+  } else if (options.rootTokenFile !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(options.rootTokenFile, 'utf8');
+    } catch (error) {
+      throw new OptionError(`${file}: cannot read ${options.rootTokenFile}: ${(error as Error).message}`);
+    }
+    const fromFile = checkRootToken(text.trim(), `${file} ${options.rootTokenFile}`);
+    settings.given = { token: fromFile, source: 'file', file: options.rootTokenFile };
+  }
+  if (settings.rotate && settings.given) throw new OptionError(`${rotate} cannot be combined with a given root token`);
+  return settings;
+}
+
 /** Checks `options` and loads what they name (TLS files, the init spec). Throws `OptionError`. */
 export async function resolveOptions(options: S2LiteOptions, naming: OptionNaming = 'api'): Promise<ResolvedOptions> {
   checkTypes(options, naming);
@@ -262,5 +356,6 @@ export async function resolveOptions(options: S2LiteOptions, naming: OptionNamin
     appendInflightBytes: Math.max(appendInflightBytesMin, budget),
     flushIntervalMs: durationOption(options.flushInterval, 'flushInterval', naming),
     logger: options.logger ?? stderrLogger(options.logLevel ?? 'warn'),
+    auth: authSettings(options, naming),
   };
 }

@@ -7,9 +7,11 @@
  * the snapshot is large (so an epoch bump at startup does not rewrite it). u64 timestamps are
  * decimal strings in JSON. Layout and versioning rules: docs/formats.md.
  */
-import type { BasinMeta, StreamMeta } from '../domain/types.js';
+import type { AccessTokenMeta } from '../domain/access-tokens.js';
+import type { BasinMeta } from '../domain/types.js';
 import { ByteReader, ByteWriter, CorruptDataError, utf8 } from './binary.js';
-import { arr, int, obj, parseJson, str, u64 } from './codec-json.js';
+import { persistAccessToken, readAccessToken, readTokenHash } from './codec-access-token.js';
+import { arr, int, nullable, obj, parseJson, str, u64 } from './codec-json.js';
 import { persistBasinMeta, persistStreamMeta, readBasinMeta, readStreamMeta } from './codec-meta.js';
 import type { SegmentSummary } from './codec-segment.js';
 import { decodeFrame, encodeFrame } from './framing.js';
@@ -17,8 +19,14 @@ import type { DurableStream } from './types.js';
 
 export const manifestMagic = 'S2LM';
 export const snapshotMagic = 'S2LN';
-export const manifestFormatVersion = 1;
-export const snapshotFormatVersion = 1;
+/**
+ * Version 2 adds the access tokens and the root token hash to the snapshot (issue 18). An older
+ * build would ignore them and drop every token at its next manifest, so it must refuse the
+ * object instead; this build still reads version 1 (no tokens).
+ */
+export const manifestFormatVersion = 2;
+export const snapshotFormatVersion = 2;
+const readableVersions = [1, 2];
 
 export interface SegmentRef extends SegmentSummary {
   key: string;
@@ -32,6 +40,8 @@ export interface StreamSnapshot extends DurableStream {
 export interface Snapshot {
   basins: Map<string, BasinMeta>;
   streams: StreamSnapshot[];
+  accessTokens: Map<string, AccessTokenMeta>;
+  rootTokenHash: string | null;
 }
 
 export interface SnapshotRef {
@@ -54,11 +64,11 @@ export interface Manifest extends ManifestHeader {
   snapshot: { inline: Snapshot } | { ref: SnapshotRef };
 }
 
-const manifestSpec = { magic: manifestMagic, versions: [manifestFormatVersion] };
-const snapshotSpec = { magic: snapshotMagic, versions: [snapshotFormatVersion] };
+const manifestSpec = { magic: manifestMagic, versions: readableVersions };
+const snapshotSpec = { magic: snapshotMagic, versions: readableVersions };
 
 export function emptySnapshot(): Snapshot {
-  return { basins: new Map(), streams: [] };
+  return { basins: new Map(), streams: [], accessTokens: new Map(), rootTokenHash: null };
 }
 
 /** The snapshot as JSON bytes; the caller decides whether it goes inline or into its own object. */
@@ -75,6 +85,8 @@ export function snapshotJson(snapshot: Snapshot): Uint8Array {
         lastTimestamp: g.lastTimestamp.toString(),
       })),
     })),
+    accessTokens: [...snapshot.accessTokens].map(([id, meta]) => ({ id, meta: persistAccessToken(meta) })),
+    rootTokenHash: snapshot.rootTokenHash,
   };
   return utf8(JSON.stringify(json));
 }
@@ -115,7 +127,9 @@ export function decodeManifest(data: Uint8Array, expectedId: number): Manifest {
     throw new CorruptDataError(`${what}: header says manifest ${frame.fields.manifestId}`);
   }
   const body = obj(parseBody(frame.body, what), what);
-  if (body.snapshot !== undefined) return { ...frame.fields, snapshot: { inline: readSnapshot(body.snapshot, what) } };
+  if (body.snapshot !== undefined) {
+    return { ...frame.fields, snapshot: { inline: readSnapshot(body.snapshot, frame.version, what) } };
+  }
   const ref = body.snapshotRef as Record<string, unknown> | undefined;
   if (!ref || typeof ref.key !== 'string') throw new CorruptDataError(`${what}: no snapshot`);
   return {
@@ -138,14 +152,14 @@ export function decodeSnapshotObject(data: Uint8Array, ref: SnapshotRef): Snapsh
   if (frame.fields.manifestId !== ref.manifestId || frame.fields.epoch !== ref.epoch) {
     throw new CorruptDataError(`${what}: does not match its manifest reference`);
   }
-  return readSnapshot(parseBody(frame.body, what), what);
+  return readSnapshot(parseBody(frame.body, what), frame.version, what);
 }
 
 function parseBody(body: Uint8Array, what: string): unknown {
   return parseJson(Buffer.from(body).toString('utf8'), `${what} body`);
 }
 
-function readSnapshot(value: unknown, what: string): Snapshot {
+function readSnapshot(value: unknown, version: number, what: string): Snapshot {
   const json = obj(value, what);
   const basins = new Map<string, BasinMeta>();
   for (const entry of arr(json.basins, `${what} basins`)) {
@@ -153,7 +167,15 @@ function readSnapshot(value: unknown, what: string): Snapshot {
     basins.set(str(basin.name, `${what} basin name`), readBasinMeta(basin.meta, `${what} basin meta`));
   }
   const streams = arr(json.streams, `${what} streams`).map((entry) => readStream(obj(entry, `${what} stream`), what));
-  return { basins, streams };
+  const accessTokens = new Map<string, AccessTokenMeta>();
+  // Version 1 (release 0.1.0 and later, before issue 18) had no tokens.
+  if (version < 2) return { basins, streams, accessTokens, rootTokenHash: null };
+  for (const entry of arr(json.accessTokens, `${what} accessTokens`)) {
+    const token = obj(entry, `${what} access token`);
+    accessTokens.set(str(token.id, `${what} access token id`), readAccessToken(token.meta, `${what} access token`));
+  }
+  const rootTokenHash = nullable(json.rootTokenHash, `${what} root token`, readTokenHash);
+  return { basins, streams, accessTokens, rootTokenHash };
 }
 
 function readStream(s: Record<string, unknown>, what: string): StreamSnapshot {

@@ -7,6 +7,7 @@ import type { Header, SequencedRecord } from '../domain/types.js';
 import { assert } from '../util/assert.js';
 import { ByteReader, ByteWriter, CorruptDataError, type Slab } from './binary.js';
 import { parseJson } from './codec-json.js';
+import { persistAccessToken, readAccessToken, readTokenHash } from './codec-access-token.js';
 import { persistBasinMeta, persistStreamMeta, readBasinMeta, readStreamMeta } from './codec-meta.js';
 import type { Append, Mutation } from './types.js';
 
@@ -15,6 +16,9 @@ const tagBasinDelete = 2;
 const tagStreamPut = 3;
 const tagStreamDelete = 4;
 const tagAppend = 5;
+const tagAccessTokenPut = 6;
+const tagAccessTokenDelete = 7;
+const tagRootTokenPut = 8;
 
 const appendHasFencingToken = 1;
 const appendHasTrimPoint = 2;
@@ -89,6 +93,18 @@ function writeMutation(writer: ByteWriter, mutation: Mutation): void {
     case 'append':
       writeAppend(writer.u8(tagAppend), mutation);
       return;
+    case 'access-token.put':
+      writer
+        .u8(tagAccessTokenPut)
+        .string(mutation.id)
+        .string(JSON.stringify(persistAccessToken(mutation.meta)));
+      return;
+    case 'access-token.delete':
+      writer.u8(tagAccessTokenDelete).string(mutation.id);
+      return;
+    case 'root-token.put':
+      writer.u8(tagRootTokenPut).string(mutation.hash);
+      return;
   }
 }
 
@@ -140,6 +156,15 @@ function readMutation(reader: ByteReader): Mutation {
       return { kind: 'stream.delete', stream: reader.string() };
     case tagAppend:
       return readAppend(reader);
+    case tagAccessTokenPut: {
+      const id = reader.string();
+      const meta = readAccessToken(parseJson(reader.string(), 'commit: access token'), 'commit: access token');
+      return { kind: 'access-token.put', id, meta };
+    }
+    case tagAccessTokenDelete:
+      return { kind: 'access-token.delete', id: reader.string() };
+    case tagRootTokenPut:
+      return { kind: 'root-token.put', hash: readTokenHash(reader.string(), 'commit: root token') };
     default:
       throw new CorruptDataError(`commit: unknown mutation tag ${tag}`);
   }

@@ -5,6 +5,7 @@
  * Only durable commits are ever applied here (at recovery, or when their chunk and every
  * earlier chunk are durable), so everything a read finds here may be returned.
  */
+import type { AccessTokenMeta } from '../domain/access-tokens.js';
 import type { BasinMeta } from '../domain/types.js';
 import { meteredBytes } from '../domain/types.js';
 import { assert } from '../util/assert.js';
@@ -44,6 +45,8 @@ export type Logger = (event: string, fields: Record<string, unknown>) => void;
 export class LogState {
   readonly basins = new Map<string, BasinMeta>();
   readonly streams = new Map<StreamId, StreamState>();
+  readonly accessTokens = new Map<string, AccessTokenMeta>();
+  rootTokenHash: string | null;
   /** Last chunk applied (the end of the writer chain) and its epoch. */
   appliedChunkId: number;
   appliedChunkEpoch: number;
@@ -65,6 +68,8 @@ export class LogState {
     this.appliedChunkId = appliedChunkId;
     this.appliedChunkEpoch = appliedChunkEpoch;
     for (const [name, meta] of snapshot.basins) this.basins.set(name, meta);
+    for (const [id, meta] of snapshot.accessTokens) this.accessTokens.set(id, meta);
+    this.rootTokenHash = snapshot.rootTokenHash;
     for (const s of snapshot.streams) {
       this.streams.set(s.id, { ...s, segments: [...s.segments], records: [], recordBytes: 0 });
       // A stream trimmed before the snapshot may still have segments GC has not removed.
@@ -115,6 +120,15 @@ export class LogState {
         return;
       case 'append':
         this.applyAppend(chunkId, mutation);
+        return;
+      case 'access-token.put':
+        this.accessTokens.set(mutation.id, mutation.meta);
+        return;
+      case 'access-token.delete':
+        this.accessTokens.delete(mutation.id);
+        return;
+      case 'root-token.put':
+        this.rootTokenHash = mutation.hash;
         return;
     }
   }
@@ -210,11 +224,18 @@ export class LogState {
     return {
       basins: new Map(this.basins),
       streams: [...this.streams.values()].map((s) => ({ ...durableStream(s), segments: [...s.segments] })),
+      accessTokens: new Map(this.accessTokens),
+      rootTokenHash: this.rootTokenHash,
     };
   }
 
   /** What the engine rebuilds its view from at startup (positions are replaced, never mutated). */
   recovered(): RecoveredState {
-    return { basins: new Map(this.basins), streams: [...this.streams.values()].map(durableStream) };
+    return {
+      basins: new Map(this.basins),
+      streams: [...this.streams.values()].map(durableStream),
+      accessTokens: new Map(this.accessTokens),
+      rootTokenHash: this.rootTokenHash,
+    };
   }
 }

@@ -22,6 +22,7 @@
  * - `read` never returns a record whose commit has not been reported durable.
  * - Errors are `StorageError`s (storage/errors.ts), told apart by `kind`.
  */
+import type { AccessTokenMeta } from '../domain/access-tokens.js';
 import type { BasinMeta, SequencedRecord, StreamMeta, StreamPosition } from '../domain/types.js';
 import type { StorageError } from './errors.js';
 
@@ -78,7 +79,27 @@ export interface Append {
   expiresAtMs: number | null;
 }
 
-export type Mutation = BasinPut | BasinDelete | StreamPut | StreamDelete | Append;
+/** An access token issued (issue 18): its id and everything but the secret, of which a hash. */
+export interface AccessTokenPut {
+  kind: 'access-token.put';
+  id: string;
+  meta: AccessTokenMeta;
+}
+
+/** An access token revoked; the id may be issued again. */
+export interface AccessTokenDelete {
+  kind: 'access-token.delete';
+  id: string;
+}
+
+/** The hash of the root token generated at first start (or rotated); replaces any earlier one. */
+export interface RootTokenPut {
+  kind: 'root-token.put';
+  hash: string;
+}
+
+export type Mutation =
+  BasinPut | BasinDelete | StreamPut | StreamDelete | Append | AccessTokenPut | AccessTokenDelete | RootTokenPut;
 
 /**
  * The durable state of one stream: what recovery hands the engine, what a manifest snapshot
@@ -107,6 +128,10 @@ export function durableStream(stream: DurableStream): DurableStream {
 export interface RecoveredState {
   basins: Map<string, BasinMeta>;
   streams: DurableStream[];
+  /** Issued, unrevoked access tokens by id. */
+  accessTokens: Map<string, AccessTokenMeta>;
+  /** Hash of the stored root token, or null if none was ever generated. */
+  rootTokenHash: string | null;
 }
 
 /**

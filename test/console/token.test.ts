@@ -2,10 +2,14 @@
  * Proves the console's access-token flow in Chromium: no Authorization header until the user gives
  * a token; a 401 from the API opens a dialog asking for one; then "Authorization: Bearer" goes with
  * every request, the live SSE read and the /metrics scrape included; the token lives only in
- * sessionStorage; forgetting it stops sending it. The server with tokens (issue 18) is played by a
- * proxy in front of the real built server.
+ * sessionStorage; forgetting it stops sending it. First against a proxy that records every header
+ * the console sends, then against the real built server run with `--auth`: the pages stay public,
+ * and a scoped token sees only its basins, reads records and follows them live.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { AppendInput, AppendRecord, S2 } from '@s2-dev/streamstore';
 import type { Browser, Locator } from 'playwright-core';
@@ -123,6 +127,61 @@ describe('the console with a server that wants a token', { timeout: 120_000 }, (
     } finally {
       await context.close();
       proxy.close();
+    }
+  });
+});
+
+describe('the console with a real server run with --auth', { timeout: 120_000 }, () => {
+  it('is served without a token, asks for one on 401, then shows only what a scoped token may see', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 's2-console-auth-'));
+    const root = `console-root-${'r'.repeat(32)}`;
+    writeFileSync(path.join(dir, 'root-token'), root, { mode: 0o600 });
+    const guarded = await startBuiltServer(['--auth', '--root-token-file', path.join(dir, 'root-token')]);
+    const context = await browser.newContext();
+    try {
+      const admin = new S2({
+        accessToken: root,
+        endpoints: { account: guarded.baseUrl, basin: guarded.baseUrl },
+        retry: { maxAttempts: 1 },
+      });
+      await admin.basins.create({ basin: 'auth-console-01' });
+      await admin.basins.create({ basin: 'auth-hidden-01' });
+      await admin.basin('auth-console-01').streams.create({ stream: 's' });
+      const stream = admin.basin('auth-console-01').stream('s');
+      await stream.append(AppendInput.create([AppendRecord.string({ body: 'through auth' })]));
+      const { accessToken } = await admin.accessTokens.issue({
+        id: 'console-viewer',
+        scope: {
+          basins: { prefix: 'auth-console-' },
+          streams: { prefix: '' },
+          opGroups: { account: { read: true }, basin: { read: true }, stream: { read: true } },
+        },
+      });
+      for (const page of ['/', '/console/']) expect((await fetch(`${guarded.baseUrl}${page}`)).status).toBe(200);
+      expect((await fetch(`${guarded.baseUrl}/v1/basins`)).status).toBe(401);
+
+      const tab = await context.newPage();
+      const pageErrors: string[] = [];
+      tab.on('pageerror', (error) => pageErrors.push(error.message));
+      await tab.goto(`${guarded.baseUrl}/console/`);
+      const dialog = tab.getByRole('dialog', { name: 'Access token' });
+      await waitText(dialog, /The server asks for an access token \(authn: /);
+      await dialog.getByLabel('Token').fill(accessToken);
+      await dialog.getByRole('button', { name: 'Use token' }).click();
+      await tab.getByRole('link', { name: 'auth-console-01' }).waitFor();
+      expect(await tab.getByRole('link', { name: 'auth-hidden-01' }).count()).toBe(0);
+
+      await tab.goto(`${guarded.baseUrl}/console/basins/auth-console-01/streams/s`);
+      await waitText(tab.getByRole('list', { name: 'Records' }), 'through auth');
+      await tab.getByRole('button', { name: 'Follow live' }).click();
+      await tab.getByRole('button', { name: 'Stop' }).waitFor();
+      await stream.append(AppendInput.create([AppendRecord.string({ body: 'live through auth' })]));
+      await waitText(tab.getByRole('list', { name: 'Records' }), 'live through auth');
+      expect(pageErrors).toEqual([]);
+    } finally {
+      await context.close();
+      expect(await guarded.stop()).toBe(0);
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -206,6 +206,9 @@ describe('recovery', () => {
           lastWriteMs: 5_200,
         },
       ],
+      // No access tokens were issued (test/auth/storage.test.ts recovers those).
+      accessTokens: new Map(),
+      rootTokenHash: null,
     };
     const reopened = await open(store);
     expect(reopened.recovered()).toEqual(expected);

@@ -254,6 +254,8 @@ describe('manifest codec', () => {
         segments: [],
       },
     ],
+    accessTokens: new Map(),
+    rootTokenHash: null,
   };
   const header = { epoch: 4, manifestId: 17, lastAppliedChunkId: 99, lastAppliedChunkEpoch: 3 };
 
@@ -263,7 +265,7 @@ describe('manifest codec', () => {
   });
 
   it('round-trips an empty snapshot', () => {
-    const empty = { basins: new Map(), streams: [] };
+    const empty = { basins: new Map(), streams: [], accessTokens: new Map(), rootTokenHash: null };
     expect(decodeManifest(encodeManifest(header, { json: snapshotJson(empty) }, 0), 17).snapshot).toEqual({
       inline: empty,
     });

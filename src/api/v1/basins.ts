@@ -12,6 +12,7 @@ import {
   parseBasinConfigPatch,
 } from '../codec/config-json.js';
 import type { Router } from '../router.js';
+import { accessOf } from '../auth/request.js';
 import { basinParam, bodyName, jsonBody, listQuery, optionalJsonBody, requestToken } from './common.js';
 import { paths } from '../paths.js';
 
@@ -28,15 +29,19 @@ function checkLocation(body: Record<string, unknown>): void {
 
 export function registerBasinRoutes(router: Router, engine: Engine): void {
   router.add('GET', paths.basins, async (ctx) => {
-    const query = listQuery(ctx, basinPrefixProblem);
-    const page = await engine.listBasins(query);
-    ctx.sendJson(200, JSON.stringify({ basins: page.basins.map(basinInfoJson), has_more: page.hasMore }));
+    // Only the basins the token may see, counted before paging (docs/security.md).
+    const visible = accessOf(ctx).basinList(listQuery(ctx, basinPrefixProblem));
+    if (!visible) return ctx.sendJson(200, '{"basins":[],"has_more":false}');
+    const page = await engine.listBasins(visible.query);
+    const basins = page.basins.filter((basin) => visible.keep(basin.name));
+    ctx.sendJson(200, JSON.stringify({ basins: basins.map(basinInfoJson), has_more: page.hasMore }));
   });
 
   router.add('POST', paths.basins, async (ctx) => {
     const token = requestToken(ctx);
     const body = asObject(await jsonBody(ctx), 'body');
     const basin = bodyName(body, 'basin', basinNameProblem);
+    accessOf(ctx).basin(basin);
     const config = parseBasinConfig(body.config);
     checkLocation(body);
     const { outcome, info } = await engine.createBasin(basin, config, token);

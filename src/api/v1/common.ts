@@ -1,6 +1,8 @@
 /**
  * Extraction helpers shared by the v1 handlers, each failing with the error code api.md gives
- * for that kind of input (bad_header, bad_path, bad_query, bad_json).
+ * for that kind of input (bad_header, bad_path, bad_query, bad_json). The basin and stream
+ * helpers also authorize the name against the request's access token (403 `permission_denied`),
+ * and a stream name comes back as stored: with the token's auto-prefix (auth/access.ts).
  */
 import { errors } from '../../domain/errors.js';
 import { listLimitMax, requestTokenBytesMax } from '../../limits.js';
@@ -8,12 +10,14 @@ import { basinNameProblem, streamNameProblem } from '../../engine/names.js';
 import type { RequestContext } from '../http.js';
 import { Query } from '../query.js';
 import { parseJsonText } from '../json-body.js';
+import { accessOf } from '../auth/request.js';
 
 /** The `S2-Basin` header every `/v1/streams...` route needs (api.md 1.3). */
 export function basinHeader(ctx: RequestContext): string {
   const basin = ctx.requiredHeader('s2-basin');
   const problem = basinNameProblem(basin);
   if (problem) throw errors.invalidHeader('s2-basin', problem);
+  accessOf(ctx).basin(basin);
   return basin;
 }
 
@@ -21,6 +25,7 @@ export function basinParam(ctx: RequestContext): string {
   const basin = ctx.params.basin!;
   const problem = basinNameProblem(basin);
   if (problem) throw errors.badPath(`Invalid URL: ${problem}`);
+  accessOf(ctx).basin(basin);
   return basin;
 }
 
@@ -28,7 +33,7 @@ export function streamParam(ctx: RequestContext): string {
   const stream = ctx.params.stream!;
   const problem = streamNameProblem(stream);
   if (problem) throw errors.badPath(`Invalid URL: ${problem}`);
-  return stream;
+  return accessOf(ctx).stream(stream, (message) => errors.badPath(`Invalid URL: ${message}`));
 }
 
 /** The name a create body carries (`basin` or `stream`, api.md 3.2 and 3.8), checked by `problemOf`. */

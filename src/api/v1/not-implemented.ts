@@ -1,10 +1,12 @@
 /**
- * Routes lite answers with 501 (api.md 1.2). Request extraction runs first, so malformed input
- * gets the 4xx of that input rather than the 501.
+ * Routes lite answers with 501 (api.md 1.2), and the access-token routes when the server runs
+ * without `--auth`. Request extraction runs first, so malformed input gets the 4xx of that input
+ * rather than the 501.
  */
 import { errors } from '../../domain/errors.js';
 import { basinNameProblem, streamNameProblem } from '../../engine/names.js';
-import { asObject } from '../codec/config-json.js';
+import { accessOf } from '../auth/request.js';
+import { accessTokenIdProblem, parseIssueRequest } from '../auth/scope-json.js';
 import type { Router } from '../router.js';
 import { Query } from '../query.js';
 import type { RequestContext } from '../http.js';
@@ -34,55 +36,9 @@ function metricsQuery(ctx: RequestContext, sets: string[]): void {
   }
 }
 
-function accessTokenIdProblem(id: string): string | null {
-  const bytes = Buffer.byteLength(id);
-  if (bytes < 1 || bytes > 96) return 'access token id must be 1-96 bytes';
-  if (id === '.' || id === '..') return 'access token id must not be "." or ".."';
-  if (id.includes('\0')) return 'access token id must not contain NUL bytes';
-  return null;
-}
-
-const rfc3339 = /^\d{4}-\d\d-\d\d[Tt]\d\d:\d\d:\d\d(\.\d+)?([Zz]|[+-]\d\d:\d\d)$/;
-
-/** An IssueAccessTokenRequest must deserialize (api.md 1.2) before the 501. */
-function checkIssueAccessToken(value: unknown): void {
-  const body = asObject(value, 'body');
-  const fail = (detail: string): never => {
-    throw errors.badJson(`Failed to deserialize the JSON body into the target type: ${detail}`);
-  };
-  if (typeof body.id !== 'string') fail('missing or invalid field `id`');
-  const problem = accessTokenIdProblem(body.id as string);
-  if (problem) fail(`id: ${problem}`);
-  if (body.scope === null || typeof body.scope !== 'object' || Array.isArray(body.scope))
-    fail('missing or invalid field `scope`');
-  const expiresAt = body.expires_at;
-  if (expiresAt !== undefined && expiresAt !== null) {
-    if (typeof expiresAt !== 'string' || !rfc3339.test(expiresAt) || Number.isNaN(Date.parse(expiresAt))) {
-      fail('expires_at: expected an RFC 3339 timestamp');
-    }
-  }
-  if (body.auto_prefix_streams !== undefined && typeof body.auto_prefix_streams !== 'boolean') {
-    fail('auto_prefix_streams: expected a boolean');
-  }
-}
-
-export function registerNotImplementedRoutes(router: Router): void {
-  router.add('GET', paths.accessTokens, async (ctx) => {
-    const query = new Query(ctx.query);
-    query.string('prefix');
-    query.string('start_after');
-    query.number('limit');
-    notImplemented();
-  });
-  router.add('POST', paths.accessTokens, async (ctx) => {
-    checkIssueAccessToken(await jsonBody(ctx));
-    notImplemented();
-  });
-  router.add('DELETE', paths.accessToken, async (ctx) => {
-    const problem = accessTokenIdProblem(ctx.params.id!);
-    if (problem) throw errors.badPath(`Invalid URL: ${problem}`);
-    notImplemented();
-  });
+/** `accessTokens`: the access-token routes too (without `--auth`; with it, v1/access-tokens.ts serves them). */
+export function registerNotImplementedRoutes(router: Router, options: { accessTokens: boolean }): void {
+  if (options.accessTokens) registerAccessTokenStubs(router);
   router.add('GET', paths.locations, async () => notImplemented());
   router.add('GET', paths.defaultLocation, async () => notImplemented());
   router.add('PUT', paths.defaultLocation, async (ctx) => {
@@ -98,13 +54,36 @@ export function registerNotImplementedRoutes(router: Router): void {
   router.add('GET', paths.basinMetrics, async (ctx) => {
     const problem = basinNameProblem(ctx.params.basin!);
     if (problem) throw errors.badPath(`Invalid URL: ${problem}`);
+    accessOf(ctx).basin(ctx.params.basin!);
     metricsQuery(ctx, basinMetricSets);
     notImplemented();
   });
   router.add('GET', paths.streamMetrics, async (ctx) => {
     const problem = basinNameProblem(ctx.params.basin!) ?? streamNameProblem(ctx.params.stream!);
     if (problem) throw errors.badPath(`Invalid URL: ${problem}`);
+    const access = accessOf(ctx);
+    access.basin(ctx.params.basin!);
+    access.stream(ctx.params.stream!, (message) => errors.badPath(`Invalid URL: ${message}`));
     metricsQuery(ctx, streamMetricSets);
+    notImplemented();
+  });
+}
+
+function registerAccessTokenStubs(router: Router): void {
+  router.add('GET', paths.accessTokens, async (ctx) => {
+    const query = new Query(ctx.query);
+    query.string('prefix');
+    query.string('start_after');
+    query.number('limit');
+    notImplemented();
+  });
+  router.add('POST', paths.accessTokens, async (ctx) => {
+    parseIssueRequest(await jsonBody(ctx));
+    notImplemented();
+  });
+  router.add('DELETE', paths.accessToken, async (ctx) => {
+    const problem = accessTokenIdProblem(ctx.params.id!);
+    if (problem) throw errors.badPath(`Invalid URL: ${problem}`);
     notImplemented();
   });
 }

@@ -21,6 +21,7 @@ import { decodeAppendInput, encodeAppendAck, encodeReadBatch } from '../codec/pr
 import type { RequestContext } from '../http.js';
 import { Query } from '../query.js';
 import type { Router } from '../router.js';
+import { accessOf } from '../auth/request.js';
 import { basinHeader, streamParam } from './common.js';
 import { streamingSessions } from './sessions.js';
 import { paths } from '../paths.js';
@@ -141,6 +142,7 @@ export function registerRecordRoutes(router: Router, engine: Engine): void {
     const streamConfig = streamConfigHeader(ctx);
     if (isS2sRequest(ctx)) return sessions.append(ctx, { basin, stream, ...(streamConfig ? { streamConfig } : {}) });
     const input = await appendInput(ctx);
+    accessOf(ctx).appendInput(input);
     const ack = await engine.append(basin, stream, input, {
       signal: closeSignal(ctx),
       ...(streamConfig ? { streamConfig } : {}),

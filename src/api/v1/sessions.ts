@@ -16,7 +16,9 @@ import { appendSessionInputsInflightMax, streamingSessionsMax } from '../../limi
 import { parseFormatHeader } from '../codec/json-records.js';
 import type { RequestContext } from '../http.js';
 import { negotiateCompression } from '../s2s/compression.js';
-import type { ReadSessionPort } from '../sessions/ports.js';
+import { Access } from '../auth/access.js';
+import { accessOf } from '../auth/request.js';
+import type { AppendSessionPort, ReadSessionPort } from '../sessions/ports.js';
 import { serveS2SAppend } from '../sessions/s2s-append.js';
 import { serveS2SRead } from '../sessions/s2s-read.js';
 import { SessionSlots } from '../sessions/slots.js';
@@ -45,17 +47,20 @@ export interface SessionTarget {
 }
 
 /**
- * Adapts an engine read session to the transports, counting what it delivers (by transport). A
- * session of an instance that got fenced or failed ends with 503 `unavailable` (a terminal frame
- * or error event) at its next output, heartbeats included, instead of serving a stale view.
+ * Adapts an engine read session to the transports, counting what it delivers (by transport).
+ * Before each batch or heartbeat the access token must still be valid: a token revoked or
+ * expired ends the session with 401 `authn` (issue 18). A session of an instance that got
+ * fenced or failed ends with 503 `unavailable` (a terminal frame or error event) at its next
+ * output, heartbeats included, instead of serving a stale view.
  */
-function readPort(session: ReadSession, transport: 's2s' | 'sse', engine: Engine): ReadSessionPort {
+function readPort(session: ReadSession, transport: 's2s' | 'sse', engine: Engine, access: Access): ReadSessionPort {
   metrics.sessionsOpen.inc({ kind: `${transport}_read` });
   let open = true;
   return {
     next: async () => {
       const result = await session.next();
       if (result.done) return undefined;
+      access.stillValid();
       const health = engine.health();
       if (!health.ok) throw errors.unavailable(`this instance cannot serve: ${health.reason}`);
       if (result.value.kind === 'batch') countRead(transport, result.value.records);
@@ -83,6 +88,22 @@ export function applyLastEventId(request: ReadRequest, header: string | undefine
   return resumed;
 }
 
+/**
+ * An append session that checks, per input, that the access token is still valid and allows
+ * what the input holds (records, fence, trim); the first refusal ends the session (api.md 7.4).
+ */
+function guardedAppend(session: AppendSessionPort, access: Access): AppendSessionPort {
+  if (access === Access.unrestricted) return session;
+  return {
+    submit: (input, signal) => {
+      access.stillValid();
+      access.appendInput(input);
+      return session.submit(input, signal);
+    },
+    close: () => session.close(),
+  };
+}
+
 export class StreamingSessions {
   readonly slots = new SessionSlots(streamingSessionsMax);
   inflightInputsMax = appendSessionInputsInflightMax;
@@ -97,7 +118,10 @@ export class StreamingSessions {
       const session = await this.engine.openAppendSession(target.basin, target.stream, this.openOptions(target));
       metrics.sessionsOpen.inc({ kind: 's2s_append' });
       try {
-        await serveS2SAppend(ctx.req, ctx.res, session, { compression, inflightInputsMax: this.inflightInputsMax });
+        await serveS2SAppend(ctx.req, ctx.res, guardedAppend(session, accessOf(ctx)), {
+          compression,
+          inflightInputsMax: this.inflightInputsMax,
+        });
       } finally {
         metrics.sessionsOpen.dec({ kind: 's2s_append' });
       }
@@ -112,7 +136,7 @@ export class StreamingSessions {
     const release = this.slots.acquire(ctx.connection);
     try {
       const session = await this.openRead(target, request);
-      await serveS2SRead(ctx.req, ctx.res, readPort(session, 's2s', this.engine), compression);
+      await serveS2SRead(ctx.req, ctx.res, readPort(session, 's2s', this.engine, accessOf(ctx)), compression);
     } finally {
       release();
     }
@@ -125,7 +149,7 @@ export class StreamingSessions {
     const release = this.slots.acquire(ctx.connection);
     try {
       const session = await this.openRead(target, resumed);
-      await serveSseRead(ctx.req, ctx.res, readPort(session, 'sse', this.engine), {
+      await serveSseRead(ctx.req, ctx.res, readPort(session, 'sse', this.engine, accessOf(ctx)), {
         format,
         clock: this.engine.ctx.clock,
       });
