@@ -68,6 +68,15 @@ describe.each(['aegis-256', 'aes-256-gcm'] as const)('%s sealed records', (ciphe
     expect(Buffer.from(opened.body).toString()).toBe('the plaintext body');
   });
 
+  it('costs 27 + nonce + tag stored bytes per record (docs/formats.md: +91 AEGIS-256, +55 AES-256-GCM)', () => {
+    // Size of a record payload as chunks and segments store it (docs/formats.md "Record payload").
+    const payload = (r: AppendRecord) =>
+      4 + r.headers.reduce((n, [k, v]) => n + 8 + k.length + v.length, 0) + 4 + r.body.length;
+    for (const record of [plain, { headers: [], body: new Uint8Array(1000) }]) {
+      expect(payload(sealRecord(ctx, record)) - payload(record)).toBe(cipher === 'aegis-256' ? 91 : 55);
+    }
+  });
+
   it('round trips an empty record and keeps a client timestamp', () => {
     const sealed = sealRecord(ctx, { headers: [], body: new Uint8Array(0), timestamp: 7n });
     expect(sealed.timestamp).toBe(7n);
