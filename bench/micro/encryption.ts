@@ -41,7 +41,7 @@ async function measure(
   let started = performance.now();
   const inflight = new Set<Promise<unknown>>();
   for (let i = 0; i < batches; i++) {
-    const p = engine.append(basin, 's', input, key()).then(() => inflight.delete(p));
+    const p: Promise<unknown> = engine.append(basin, 's', input, key()).then(() => inflight.delete(p));
     inflight.add(p);
     if (inflight.size >= 4) await Promise.race(inflight);
   }
