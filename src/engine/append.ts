@@ -47,7 +47,8 @@ async function openForAppend(
 }
 
 function countAppendError(error: unknown): void {
-  const code = error instanceof S2Error ? error.code : error instanceof AppendConditionFailed ? 'condition_failed' : 'other';
+  const code =
+    error instanceof S2Error ? error.code : error instanceof AppendConditionFailed ? 'condition_failed' : 'other';
   metrics.appendErrors.inc({ code });
 }
 
