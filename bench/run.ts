@@ -305,6 +305,10 @@ async function runCell(sys: Live, w: Workload, rep: number, cells: Cell[]): Prom
     });
     return undefined;
   }
+  if (sys.def.onlyWorkloads && !sys.def.onlyWorkloads.includes(w.id)) {
+    cells.push({ ...base, status: 'n/a', reason: `runs ${sys.def.onlyWorkloads.join(', ')} only` });
+    return undefined;
+  }
   if (w.kind === 'stream' && w.session && !sys.def.ours) {
     cells.push({ ...base, status: 'n/a', reason: 'S2S append sessions are our API' });
     return undefined;

@@ -33,6 +33,8 @@ export interface SystemDef {
    * writes alone (no live reader, no catch-up), and every other cell says why it did not run.
    */
   ceilingOf?: string[];
+  /** Runs only these workloads (W9 follows W8); every other cell says so. */
+  onlyWorkloads?: string[];
   start(ctx: SystemContext): Promise<ServerHandle | OurServer>;
 }
 
@@ -52,6 +54,25 @@ export const systems: SystemDef[] = [
     ack: 'fsync before ack (--local-root)',
     persistent: true,
     start: (c) => startOurs('local', c),
+  },
+  // The cost of encryption at rest (issue 16): the local-disk server with a cipher on every stream.
+  {
+    id: 'ours-local-aegis',
+    label: 's2-lite local aegis-256',
+    ours: true,
+    ack: 'fsync before ack (--local-root); records sealed with AEGIS-256',
+    persistent: true,
+    onlyWorkloads: ['W5', 'W5/large', 'W8', 'W8/64k'],
+    start: (c) => startOurs('local', c, 'aegis-256'),
+  },
+  {
+    id: 'ours-local-aes',
+    label: 's2-lite local aes-256-gcm',
+    ours: true,
+    ack: 'fsync before ack (--local-root); records sealed with AES-256-GCM',
+    persistent: true,
+    onlyWorkloads: ['W5', 'W5/large', 'W8', 'W8/64k'],
+    start: (c) => startOurs('local', c, 'aes-256-gcm'),
   },
   {
     id: 'ours-s3',

@@ -16,6 +16,8 @@ export const recordBytesMax = MiB;
 /** Fencing tokens and request tokens (api.md 11.3). */
 export const fencingTokenBytesMax = 36;
 export const requestTokenBytesMax = 36;
+/** `S2-Encryption-Key`: trimmed value length, 44 = base64 of 32 bytes (api.md 6.5). */
+export const encryptionKeyHeaderCharsMax = 44;
 /** Headers per record (a 3-byte count in the reference's stored format). */
 export const recordHeadersMax = 0xffffff;
 

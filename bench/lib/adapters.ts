@@ -12,6 +12,11 @@ export async function openAdapter(endpoint: Endpoint): Promise<Adapter> {
     case 'trivial':
       return (await import('../peers/node-http-trivial.js')).openTrivial(endpoint.port);
     case 's2lite':
-      return (await import('../ours/client.js')).openS2Lite(endpoint.baseUrl, endpoint.basin, endpoint.live);
+      return (await import('../ours/client.js')).openS2Lite(
+        endpoint.baseUrl,
+        endpoint.basin,
+        endpoint.live,
+        endpoint.encryptionKey,
+      );
   }
 }

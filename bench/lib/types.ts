@@ -14,7 +14,7 @@ export type Endpoint =
    * batches, the counterpart of Redis XREAD and NATS push consumers), an SSE read session, or
    * unary long-poll reads.
    */
-  | { kind: 's2lite'; baseUrl: string; basin: string; live?: LiveMode }
+  | { kind: 's2lite'; baseUrl: string; basin: string; live?: LiveMode; encryptionKey?: string }
   /** A trivial node:http server answering every POST with a fixed body: the ceiling of unary HTTP/1.1 on Node. */
   | { kind: 'trivial'; port: number };
 

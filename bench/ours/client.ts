@@ -52,14 +52,14 @@ export async function postAppend(
   await requestOk(pool, port, 'POST', path, Buffer.from(body.buffer, body.byteOffset, body.length), headers);
 }
 
-export async function createBasin(baseUrl: string, basin: string): Promise<void> {
+export async function createBasin(baseUrl: string, basin: string, cipher?: string): Promise<void> {
   const port = Number(new URL(baseUrl).port);
   const res = await request(
     undefined,
     port,
     'POST',
     '/v1/basins',
-    JSON.stringify({ basin, config: { create_stream_on_append: true } }),
+    JSON.stringify({ basin, config: { create_stream_on_append: true, ...(cipher ? { stream_cipher: cipher } : {}) } }),
     { 'content-type': 'application/json' },
   );
   if (res.status !== 201 && res.status !== 200 && res.status !== 409) {
@@ -67,16 +67,23 @@ export async function createBasin(baseUrl: string, basin: string): Promise<void>
   }
 }
 
-export async function openS2Lite(baseUrl: string, basin: string, live: LiveMode = 's2s'): Promise<Adapter> {
+export async function openS2Lite(
+  baseUrl: string,
+  basin: string,
+  live: LiveMode = 's2s',
+  encryptionKey?: string,
+): Promise<Adapter> {
   const port = Number(new URL(baseUrl).port);
+  // Every data-plane request names the basin, and the key on a basin whose streams have a cipher.
+  const target = { 's2-basin': basin, ...(encryptionKey ? { 's2-encryption-key': encryptionKey } : {}) };
   const control = agent(4);
   const pools = new Set<ReturnType<typeof agent>>();
   let shared: ReturnType<typeof agent> | undefined;
-  const headers = { 's2-basin': basin, 's2-format': 'base64' };
+  const headers = { ...target, 's2-format': 'base64' };
   const json = { ...headers, 'content-type': 'application/json' };
   const recordsPath = (stream: string) => `/v1/streams/${encodeURIComponent(stream)}/records`;
 
-  const proto = { 's2-basin': basin, 'content-type': 'application/protobuf', accept: 'application/protobuf' };
+  const proto = { ...target, 'content-type': 'application/protobuf', accept: 'application/protobuf' };
   /** One catch-up page in protobuf; returns the next seq_num (or -1 for an empty page). */
   const readPage = async (stream: string, seq: number, onRecord: OnRecord) => {
     const q = `seq_num=${seq}&count=1000`;
@@ -103,7 +110,7 @@ export async function openS2Lite(baseUrl: string, basin: string, live: LiveMode 
           host: '127.0.0.1',
           port,
           path: `${recordsPath(stream)}?seq_num=0&count=${count}`,
-          headers: { 's2-basin': basin, 'content-type': 's2s/proto' },
+          headers: { ...target, 'content-type': 's2s/proto' },
         },
         (res) => {
           if (res.statusCode !== 200) {
@@ -171,7 +178,7 @@ export async function openS2Lite(baseUrl: string, basin: string, live: LiveMode 
           host: '127.0.0.1',
           port,
           path: `${recordsPath(stream)}?seq_num=0`,
-          headers: { 's2-basin': basin, 'content-type': 's2s/proto' },
+          headers: { ...target, 'content-type': 's2s/proto' },
         },
         (res) => {
           if (res.statusCode !== 200) {
@@ -225,7 +232,7 @@ export async function openS2Lite(baseUrl: string, basin: string, live: LiveMode 
         port,
         method: 'POST',
         path: recordsPath(stream),
-        headers: { 's2-basin': basin, 'content-type': 's2s/proto', 'transfer-encoding': 'chunked' },
+        headers: { ...target, 'content-type': 's2s/proto', 'transfer-encoding': 'chunked' },
       });
       req.flushHeaders();
       req.on('error', (e) => {

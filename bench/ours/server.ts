@@ -41,6 +41,8 @@ export interface OurServer extends ServerHandle {
 export async function startOurs(
   mode: OurMode,
   opts: { dataDir: string; logDir: string; basin: string; s3?: S3Settings },
+  /** Streams of the basin get this `stream_cipher`; every request then carries a (fixed) key. */
+  cipher?: 'aegis-256' | 'aes-256-gcm',
 ): Promise<OurServer> {
   const port = await freePort();
   const args = [...cliCommand(), 'serve', '--host', '127.0.0.1', '--port', String(port), '--log-level', 'warn'];
@@ -60,17 +62,31 @@ export async function startOurs(
     };
   }
   const launch = () =>
-    spawnListening(process.execPath, args, path.join(opts.logDir, `s2-lite-${mode}.log`), port, { cwd: repoRoot, env });
+    spawnListening(
+      process.execPath,
+      args,
+      path.join(opts.logDir, `s2-lite-${mode}${cipher ? `-${cipher}` : ''}.log`),
+      port,
+      {
+        cwd: repoRoot,
+        env,
+      },
+    );
   const baseUrl = `http://127.0.0.1:${port}`;
   const handle = await startRestartable(
     launch,
-    { kind: 's2lite', baseUrl, basin: opts.basin },
+    {
+      kind: 's2lite',
+      baseUrl,
+      basin: opts.basin,
+      ...(cipher ? { encryptionKey: Buffer.alloc(32, 0x42).toString('base64') } : {}),
+    },
     mode === 'memory' ? undefined : opts.dataDir,
     // The server's own /metrics carries the event-loop lag histogram (reset at every scrape).
     { kind: 'metrics', port },
   );
   try {
-    await createBasin(baseUrl, opts.basin);
+    await createBasin(baseUrl, opts.basin, cipher);
   } catch (e) {
     await handle.stop();
     throw e;

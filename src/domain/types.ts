@@ -5,6 +5,7 @@
  * engine refuses long before (see `limits.ts`). Timestamps are `bigint` because clients may write
  * any u64 on `uncapped` streams and those must round-trip exactly.
  */
+import { sealedMeteredBytes } from './sealed.js';
 
 export interface StreamPosition {
   /** The seq_num the next record will get (for a tail) or of the record (for a record). */
@@ -95,6 +96,11 @@ export interface AppendAck {
 
 /** Metered size of a record (api.md 6.4): 8 + 2*H + sum(name+value) + body. */
 export function meteredBytes(record: { headers: Header[]; body: Uint8Array }): number {
+  // An encrypted record counts as its plaintext (api.md 6.4, 13); the check is one length test for others.
+  if (record.headers.length === 1 && record.headers[0]![0].length === 0) {
+    const sealed = sealedMeteredBytes(record);
+    if (sealed !== undefined) return sealed;
+  }
   let size = 8 + 2 * record.headers.length + record.body.length;
   for (const [name, value] of record.headers) size += name.length + value.length;
   return size;

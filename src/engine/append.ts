@@ -12,6 +12,8 @@ import type { Semaphore } from './semaphore.js';
 import type { StreamState } from './state.js';
 import { streamerOf, type SessionHandle, type Streamer } from './streamer.js';
 import { openStream } from './streams.js';
+import type { EncryptionKey } from './encryption/key.js';
+import { StreamCipher } from './encryption/stream-cipher.js';
 import type { AppendAck, AppendInput, StreamConfigLayer } from '../domain/types.js';
 
 export interface AppendOptions {
@@ -19,6 +21,8 @@ export interface AppendOptions {
   streamConfig?: StreamConfigLayer;
   /** Aborting before admission writes nothing (lite-internals 6.5). */
   signal?: AbortSignal;
+  /** `S2-Encryption-Key`: required for a stream with a cipher, ignored otherwise (api.md 7.5). */
+  encryptionKey?: EncryptionKey;
 }
 
 export interface DataPlane {
@@ -28,18 +32,23 @@ export interface DataPlane {
   refusal: () => string | undefined;
 }
 
-/** Opens the stream for writing (steps 2-3 of api.md 7.1). */
-async function openForAppend(dp: DataPlane, basin: string, name: string, options: AppendOptions): Promise<StreamState> {
+/** Opens the stream for writing and resolves its encryption key (steps 2-3 of api.md 7.1). */
+async function openForAppend(
+  dp: DataPlane,
+  basin: string,
+  name: string,
+  options: AppendOptions,
+): Promise<{ stream: StreamState; cipher: StreamCipher | null }> {
   const refusal = dp.refusal();
   if (refusal !== undefined) throw errors.unavailable(refusal);
   const stream = await openStream(dp.ctx, basin, name, 'append', options.streamConfig);
-  // Encryption at rest is a later issue: refuse rather than store plaintext for a cipher stream.
-  if (stream.meta.cipher !== null) throw errors.notImplemented();
-  return stream;
+  const cipher = await StreamCipher.resolve(basin, name, stream.meta.cipher, options.encryptionKey);
+  return { stream, cipher };
 }
 
 function countAppendError(error: unknown): void {
-  const code = error instanceof S2Error ? error.code : error instanceof AppendConditionFailed ? 'condition_failed' : 'other';
+  const code =
+    error instanceof S2Error ? error.code : error instanceof AppendConditionFailed ? 'condition_failed' : 'other';
   metrics.appendErrors.inc({ code });
 }
 
@@ -107,8 +116,10 @@ export async function append(
   options: AppendOptions = {},
 ): Promise<AppendAck> {
   const validated = validateAppendInput(input);
-  const stream = await openForAppend(dp, basin, name, options);
-  const { ack } = await admitAndAppend(dp, stream, validated, options.signal);
+  const { stream, cipher } = await openForAppend(dp, basin, name, options);
+  // Sealed after validation measured the plaintext; the batch's metered size is unchanged (api.md 6.4).
+  const sealed = cipher ? cipher.sealAppend(validated) : validated;
+  const { ack } = await admitAndAppend(dp, stream, sealed, options.signal);
   return await ack;
 }
 
@@ -128,12 +139,13 @@ export class AppendSession {
     private readonly stream: StreamState,
     private readonly streamer: Streamer,
     private readonly releaseLease: () => void,
+    private readonly cipher: StreamCipher | null,
   ) {}
 
   static async open(dp: DataPlane, basin: string, name: string, options: AppendOptions = {}): Promise<AppendSession> {
-    const stream = await openForAppend(dp, basin, name, options);
+    const { stream, cipher } = await openForAppend(dp, basin, name, options);
     const streamer = streamerOf(dp.ctx, stream);
-    return new AppendSession(dp, stream, streamer, streamer.lease());
+    return new AppendSession(dp, stream, streamer, streamer.lease(), cipher);
   }
 
   /**
@@ -146,6 +158,7 @@ export class AppendSession {
     let validated: ValidatedAppend;
     try {
       validated = validateAppendInput(input);
+      if (this.cipher) validated = this.cipher.sealAppend(validated);
     } catch (error) {
       this.failure = error;
       this.handle.poisoned = true;

@@ -15,7 +15,6 @@
  * streaming (404/409/416/422) are thrown by `openReadSession` (start resolution: read-plan.ts);
  * later ones by `next()`.
  */
-import { errors } from '../domain/errors.js';
 import { meteredBytes, type SequencedRecord, type StreamConfigLayer, type StreamPosition } from '../domain/types.js';
 import { heartbeatGapMsMax, heartbeatGapMsMin } from '../limits.js';
 import { assert } from '../util/assert.js';
@@ -27,6 +26,8 @@ import { Follower, type LiveBatch } from './followers.js';
 import { checkReadRequest, planRead, type ReadPlan, type ReadRequest } from './read-plan.js';
 import type { StreamState } from './state.js';
 import { openStream } from './streams.js';
+import type { EncryptionKey } from './encryption/key.js';
+import { StreamCipher } from './encryption/stream-cipher.js';
 
 export type { ReadRequest, ReadStart } from './read-plan.js';
 
@@ -36,6 +37,8 @@ export type ReadOutput =
 export interface OpenReadOptions {
   /** `s2-stream-config`: the config to use if this read auto-creates the stream. */
   streamConfig?: StreamConfigLayer;
+  /** `S2-Encryption-Key`: required for a stream with a cipher, ignored otherwise (api.md 13). */
+  encryptionKey?: EncryptionKey;
 }
 
 /** Validates, opens (auto-creating per `create_stream_on_read`) and resolves the start. */
@@ -48,8 +51,8 @@ export async function openReadSession(
 ): Promise<ReadSession> {
   checkReadRequest(request);
   const stream = await openStream(ctx, basin, name, 'read', options.streamConfig);
-  if (stream.meta.cipher !== null) throw errors.notImplemented();
-  return new ReadSession(ctx, stream, await planRead(ctx, stream, request));
+  const cipher = await StreamCipher.resolve(basin, name, stream.meta.cipher, options.encryptionKey);
+  return new ReadSession(ctx, stream, await planRead(ctx, stream, request), cipher);
 }
 
 /** Where the session is: the next seq_num to deliver, the limits left, the wait deadline. */
@@ -72,6 +75,8 @@ export class ReadSession implements AsyncIterableIterator<ReadOutput> {
     private readonly ctx: EngineContext,
     private readonly stream: StreamState,
     private readonly plan: ReadPlan,
+    /** Opens sealed records on their way out (engine/encryption); null for a stream without a cipher. */
+    private readonly cipher: StreamCipher | null = null,
   ) {
     this.progress = { next: plan.startSeqNum, countLeft: plan.count, bytesLeft: plan.bytes, deadline: undefined };
     this.generator = this.run();
@@ -181,8 +186,12 @@ export class ReadSession implements AsyncIterableIterator<ReadOutput> {
     }
   }
 
-  /** Counts a batch against the limits and re-arms the wait deadline. */
+  /**
+   * Counts a batch against the limits and re-arms the wait deadline. The one place a read's
+   * records leave the engine, so encrypted streams decrypt here (a failure ends the session).
+   */
   private deliver(records: SequencedRecord[], bytes: number, tail: StreamPosition | undefined): ReadOutput {
+    if (this.cipher) records = this.cipher.openRecords(records);
     const progress = this.progress;
     progress.countLeft -= records.length;
     progress.bytesLeft -= bytes;

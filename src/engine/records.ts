@@ -25,6 +25,8 @@ export interface ValidatedAppend {
   meteredBytes: number;
   matchSeqNum?: number;
   fencingToken?: string;
+  /** Encrypted AES-256-GCM streams (engine/encryption): envelope records may not get seq_nums above `max`. */
+  seqNumCap?: { lastEnvelope: number; max: number };
 }
 
 const fenceName = new TextEncoder().encode('fence');

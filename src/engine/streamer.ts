@@ -27,6 +27,7 @@ import { assignTimestamps, type ValidatedAppend } from './records.js';
 import { ReplyQueue } from './replies.js';
 import { terminalTrimPoint, type StreamState, type StreamWriter } from './state.js';
 import { appendNotDurable, streamUnavailable } from './storage-errors.js';
+import { seqNumCapExceeded } from './encryption/stream-cipher.js';
 
 const u64Max = 0xffff_ffff_ffff_ffffn;
 
@@ -131,6 +132,11 @@ export class Streamer implements StreamWriter {
       records = assignTimestamps(input.records, this.next, this.stream.meta.config.timestamping, nowMs);
     } catch (error) {
       return this.reject(error, 0, session);
+    }
+    // Encryption: AES-256-GCM streams cap envelope seq_nums (api.md 7.1 step 7; commands are exempt).
+    if (input.seqNumCap && this.next.seqNum + input.seqNumCap.lastEnvelope > input.seqNumCap.max) {
+      const attempted = this.next.seqNum + input.seqNumCap.lastEnvelope;
+      return this.reject(seqNumCapExceeded(input.seqNumCap.max, attempted), 0, session);
     }
     let fencingToken: string | undefined;
     let trimPoint: number | undefined;

@@ -1,6 +1,7 @@
 /**
  * Randomness is injected so simulations and heartbeat jitter replay from a seed.
  */
+import { randomFillSync } from 'node:crypto';
 export interface Rand {
   /** Uniform float in [0, 1). */
   next(): number;
@@ -26,3 +27,10 @@ export function seededRand(seed: number): Rand {
 export function randInt(rand: Rand, min: number, max: number): number {
   return min + Math.floor(rand.next() * (max - min + 1));
 }
+
+/** Cryptographically secure bytes (encryption nonces); injected like `Rand` so tests can observe them. */
+export type SecureRandom = (out: Uint8Array) => void;
+
+export const systemSecureRandom: SecureRandom = (out) => {
+  randomFillSync(out);
+};

@@ -24,6 +24,7 @@ import type { Router } from '../router.js';
 import { accessOf } from '../auth/request.js';
 import { basinHeader, streamParam } from './common.js';
 import { streamingSessions } from './sessions.js';
+import { encryptionKeyHeader, withEncryptionKey } from './encryption-key.js';
 import { paths } from '../paths.js';
 
 const u32Max = 0xffff_ffffn;
@@ -117,8 +118,14 @@ export function registerRecordRoutes(router: Router, engine: Engine): void {
     const stream = streamParam(ctx);
     const request = readQuery(ctx);
     const streamConfig = streamConfigHeader(ctx);
+    const encryptionKey = encryptionKeyHeader(ctx);
     // Content-Type s2s/proto wins over Accept; SSE only if it is the first Accept entry (api.md 2).
-    const target = { basin, stream, ...(streamConfig ? { streamConfig } : {}) };
+    const target = {
+      basin,
+      stream,
+      ...(streamConfig ? { streamConfig } : {}),
+      ...(encryptionKey ? { encryptionKey } : {}),
+    };
     if (isS2sRequest(ctx)) return sessions.readS2S(ctx, target, request);
     if (ctx.mediaType('accept') === 'text/event-stream') return sessions.readSse(ctx, target, request);
     const protobuf = wantsProtobuf(ctx);
@@ -127,10 +134,13 @@ export function registerRecordRoutes(router: Router, engine: Engine): void {
     request.count = Math.min(request.count ?? readBatchRecordsMax, readBatchRecordsMax);
     request.bytes = Math.min(request.bytes ?? readBatchBytesMax, readBatchBytesMax);
     if (request.waitSecs !== undefined) request.waitSecs = Math.min(request.waitSecs, unaryReadWaitSecsMax);
-    const batch = await engine.read(basin, stream, request, {
-      signal: closeSignal(ctx),
-      ...(streamConfig ? { streamConfig } : {}),
-    });
+    const batch = await withEncryptionKey(encryptionKey, (keyed) =>
+      engine.read(basin, stream, request, {
+        signal: closeSignal(ctx),
+        ...(streamConfig ? { streamConfig } : {}),
+        ...keyed,
+      }),
+    );
     countRead(protobuf ? 'unary_proto' : 'unary_json', batch.records);
     if (protobuf) ctx.send(200, encodeReadBatch(batch), { 'content-type': 'application/protobuf' });
     else ctx.sendJson(200, encodeReadBatchJson(batch, format));
@@ -140,12 +150,23 @@ export function registerRecordRoutes(router: Router, engine: Engine): void {
     const basin = basinHeader(ctx);
     const stream = streamParam(ctx);
     const streamConfig = streamConfigHeader(ctx);
-    if (isS2sRequest(ctx)) return sessions.append(ctx, { basin, stream, ...(streamConfig ? { streamConfig } : {}) });
-    const input = await appendInput(ctx);
-    accessOf(ctx).appendInput(input);
-    const ack = await engine.append(basin, stream, input, {
-      signal: closeSignal(ctx),
-      ...(streamConfig ? { streamConfig } : {}),
+    const encryptionKey = encryptionKeyHeader(ctx);
+    if (isS2sRequest(ctx)) {
+      return sessions.append(ctx, {
+        basin,
+        stream,
+        ...(streamConfig ? { streamConfig } : {}),
+        ...(encryptionKey ? { encryptionKey } : {}),
+      });
+    }
+    const ack = await withEncryptionKey(encryptionKey, async (keyed) => {
+      const input = await appendInput(ctx);
+      accessOf(ctx).appendInput(input);
+      return engine.append(basin, stream, input, {
+        signal: closeSignal(ctx),
+        ...(streamConfig ? { streamConfig } : {}),
+        ...keyed,
+      });
     });
     if (wantsProtobuf(ctx)) ctx.send(200, encodeAppendAck(ack), { 'content-type': 'application/protobuf' });
     else ctx.sendJson(200, encodeAppendAckJson(ack));

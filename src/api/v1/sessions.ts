@@ -26,6 +26,7 @@ import { metrics } from '../../metrics.js';
 import { countRead } from './read-metrics.js';
 import { serveSseRead } from '../sessions/sse-read.js';
 import { parseLastEventId } from '../sse.js';
+import type { EncryptionKey } from '../../engine/encryption/key.js';
 
 const byEngine = new WeakMap<Engine, StreamingSessions>();
 
@@ -44,6 +45,8 @@ export interface SessionTarget {
   stream: string;
   /** `s2-stream-config`, used only if opening auto-creates the stream (api.md 7.6). */
   streamConfig?: StreamConfigLayer;
+  /** `S2-Encryption-Key` (api.md 13): resolved at opening, wiped when the session ends. */
+  encryptionKey?: EncryptionKey;
 }
 
 /**
@@ -126,6 +129,7 @@ export class StreamingSessions {
         metrics.sessionsOpen.dec({ kind: 's2s_append' });
       }
     } finally {
+      target.encryptionKey?.wipe();
       release();
     }
   }
@@ -138,6 +142,7 @@ export class StreamingSessions {
       const session = await this.openRead(target, request);
       await serveS2SRead(ctx.req, ctx.res, readPort(session, 's2s', this.engine, accessOf(ctx)), compression);
     } finally {
+      target.encryptionKey?.wipe();
       release();
     }
   }
@@ -154,6 +159,7 @@ export class StreamingSessions {
         clock: this.engine.ctx.clock,
       });
     } finally {
+      target.encryptionKey?.wipe();
       release();
     }
   }
@@ -162,7 +168,10 @@ export class StreamingSessions {
     return this.engine.openReadSession(target.basin, target.stream, request, this.openOptions(target));
   }
 
-  private openOptions(target: SessionTarget): { streamConfig?: StreamConfigLayer } {
-    return target.streamConfig ? { streamConfig: target.streamConfig } : {};
+  private openOptions(target: SessionTarget): { streamConfig?: StreamConfigLayer; encryptionKey?: EncryptionKey } {
+    return {
+      ...(target.streamConfig ? { streamConfig: target.streamConfig } : {}),
+      ...(target.encryptionKey ? { encryptionKey: target.encryptionKey } : {}),
+    };
   }
 }
