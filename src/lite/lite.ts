@@ -12,6 +12,8 @@ import type { Logger } from 'pino';
 import { S2Server } from '../api/server.js';
 import { Engine } from '../engine/engine.js';
 import { shutdownGraceMs } from '../limits.js';
+import type { ChunkLog } from '../storage/chunk-log.js';
+import { StoreFailure } from '../storage/errors.js';
 import { openStreamLog } from '../storage/open.js';
 import {
   resolveOptions,
@@ -37,11 +39,15 @@ export interface StopOptions {
 }
 
 /**
- * After taking over a store that an earlier writer used, wait one manifest poll interval before
- * serving so that a previous instance still running on the same store notices it was fenced
- * and stops serving reads. A store nobody wrote before (writer epoch 1) has no such instance.
+ * After taking over an S3 store that an earlier writer used, wait one manifest poll interval
+ * before serving so that a previous instance still running on the same store notices it was
+ * fenced and stops serving reads. A store nobody wrote before (writer epoch 1) has no such
+ * instance, and a local root has none either: its lock keeps a second server from opening it.
  */
 const takeoverSettleMs = 1_000;
+
+/** After a storage failure that reopening can cure (a full disk), the store is tried this often. */
+const resumeRetryMs = 5_000;
 
 /** Lite does not authenticate, but the SDKs and the CLI insist on a token. */
 const accessToken = 'ignored';
@@ -61,15 +67,21 @@ async function applySpec(engine: Engine, spec: ResourceSpec, logger: Logger): Pr
   }
 }
 
+/** An engine and the log under it. */
+interface Generation {
+  engine: Engine;
+  log: ChunkLog;
+}
+
 /** Opens the log over the configured store and builds a started engine with the init spec applied. */
-async function openGeneration(options: ResolvedOptions): Promise<Engine> {
+async function openGeneration(options: ResolvedOptions): Promise<Generation> {
   const { storage, logger } = options;
   const log = await openStreamLog(storeConfig(storage), {
     flushIntervalMs: options.flushIntervalMs,
     logger: (event, fields) => logger.info(fields, `storage: ${event}`),
   });
   logger.info(log.stats(), 'storage recovered');
-  if (storage.kind !== 'memory' && log.stats().epoch > 1) await new Promise((r) => setTimeout(r, takeoverSettleMs));
+  if (storage.kind === 's3' && log.stats().epoch > 1) await new Promise((r) => setTimeout(r, takeoverSettleMs));
   const engine = new Engine(log, {
     logEvent: (event, fields) => logger.info(fields, event),
     appendInflightBytes: options.appendInflightBytes,
@@ -81,7 +93,7 @@ async function openGeneration(options: ResolvedOptions): Promise<Engine> {
     throw error;
   }
   engine.start();
-  return engine;
+  return { engine, log };
 }
 
 /** Ends a generation: refuse new writes, end followers, let sequenced appends become durable, close. */
@@ -105,17 +117,19 @@ export class S2Lite {
   readonly storage: StorageMode;
   /** True if the web console is served at `/`. */
   readonly console: boolean;
-  private engine: Engine;
-  /** reset() and stop() run one at a time, in call order. */
+  private generation: Generation;
+  /** reset(), stop() and resuming after a storage failure run one at a time, in call order. */
   private queue: Promise<unknown> = Promise.resolve();
   private stopping: Promise<void> | undefined;
+  private resumeTimer: NodeJS.Timeout | undefined;
 
   private constructor(
     private readonly options: ResolvedOptions,
     private readonly server: S2Server,
-    engine: Engine,
+    generation: Generation,
   ) {
-    this.engine = engine;
+    this.generation = generation;
+    this.watch(generation);
     this.port = server.port;
     this.endpoint = endpointOf(options, server.port);
     this.storage = options.storage;
@@ -132,9 +146,9 @@ export class S2Lite {
     const resolved = await resolveOptions(options, naming);
     const { logger, storage } = resolved;
     if (storage.kind === 's3') process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-    const engine = await openGeneration(resolved);
+    const generation = await openGeneration(resolved);
     const server = new S2Server({
-      engine,
+      engine: generation.engine,
       host: resolved.host,
       port: resolved.port,
       tls: resolved.tls,
@@ -145,10 +159,10 @@ export class S2Lite {
     try {
       await server.start();
     } catch (error) {
-      await retire(engine);
+      await retire(generation.engine);
       throw error;
     }
-    const lite = new S2Lite(resolved, server, engine);
+    const lite = new S2Lite(resolved, server, generation);
     const fields = { storage: storage.kind, appendInflightBytes: resolved.appendInflightBytes, cors: resolved.cors };
     logger.info({ endpoint: lite.endpoint, ...fields }, 'listening');
     return lite;
@@ -185,7 +199,7 @@ export class S2Lite {
     return this.serialize(async () => {
       if (this.stopping) throw new Error('s2-lite: reset() after stop()');
       const { logger, storage } = this.options;
-      const old = this.engine;
+      const old = this.generation.engine;
       if (storage.kind === 'memory') {
         // A fresh memory store: swap first, so no request ever waits for the old one to retire.
         this.swap(await openGeneration(this.options));
@@ -209,19 +223,64 @@ export class S2Lite {
    */
   stop(options: StopOptions = {}): Promise<void> {
     this.stopping ??= this.serialize(async () => {
+      clearTimeout(this.resumeTimer);
       const graceMs = options.immediate ? 0 : (options.graceMs ?? shutdownGraceMs);
       const closing = this.server.close(graceMs);
-      await this.engine.drain();
+      await this.generation.engine.drain();
       await closing;
-      await this.engine.close();
+      await this.generation.engine.close();
       this.options.logger.info('stopped');
     });
     return this.stopping;
   }
 
-  private swap(engine: Engine): void {
-    this.engine = engine;
-    this.server.useEngine(engine);
+  private swap(generation: Generation): void {
+    this.generation = generation;
+    this.server.useEngine(generation.engine);
+    this.watch(generation);
+  }
+
+  /**
+   * A log that stopped for a reason reopening can cure (no write-ahead log file could be prepared:
+   * the disk is full) is reopened, from what is durable on disk, once the store is usable again.
+   * Until then the failed generation keeps answering: writes 500/503, /health 503 with the reason.
+   */
+  private watch(generation: Generation): void {
+    void generation.log.whenStopped().then((error) => {
+      if (!resumable(error) || this.stopping || this.generation !== generation) return;
+      this.options.logger.error(
+        { reason: error.message, retryMs: resumeRetryMs },
+        'storage failed; the store is reopened once it is usable again',
+      );
+      this.scheduleResume(generation);
+    });
+  }
+
+  private scheduleResume(failed: Generation): void {
+    this.resumeTimer = setTimeout(() => {
+      void this.serialize(async () => {
+        if (this.stopping || this.generation !== failed) return;
+        const { logger } = this.options;
+        // The failed log hands over the root (its write-ahead log and lock) to the next one.
+        await failed.log.close();
+        let next: Generation;
+        try {
+          next = await openGeneration(this.options);
+        } catch (error) {
+          const reason = (error as Error).message;
+          if (!resumable(error)) {
+            logger.error({ reason }, 'storage cannot be reopened; restart the server once the cause is fixed');
+            return;
+          }
+          logger.warn({ reason, retryMs: resumeRetryMs }, 'storage still unusable');
+          this.scheduleResume(failed);
+          return;
+        }
+        this.swap(next);
+        await retire(failed.engine);
+        logger.info({ storage: this.options.storage.kind }, 'storage resumed');
+      });
+    }, resumeRetryMs);
   }
 
   private serialize<T>(task: () => Promise<T>): Promise<T> {
@@ -229,4 +288,9 @@ export class S2Lite {
     this.queue = run.catch(() => {});
     return run;
   }
+}
+
+function resumable(error: unknown): boolean {
+  const cause = (error as { cause?: unknown } | undefined)?.cause;
+  return (error instanceof StoreFailure && error.resumable) || (cause !== undefined && resumable(cause));
 }

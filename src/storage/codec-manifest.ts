@@ -7,7 +7,7 @@
  * the snapshot is large (so an epoch bump at startup does not rewrite it). u64 timestamps are
  * decimal strings in JSON. Layout and versioning rules: docs/formats.md.
  */
-import type { BasinMeta, StreamMeta } from '../domain/types.js';
+import type { BasinMeta } from '../domain/types.js';
 import { ByteReader, ByteWriter, CorruptDataError, utf8 } from './binary.js';
 import { arr, int, obj, parseJson, str, u64 } from './codec-json.js';
 import { persistBasinMeta, persistStreamMeta, readBasinMeta, readStreamMeta } from './codec-meta.js';

@@ -25,6 +25,16 @@ export class FencedError extends StorageError {
  */
 export class StoreFailure extends StorageError {
   readonly kind = 'failed';
+  /**
+   * Nothing the failure rejected reached the store, and the store itself is intact: reopening the
+   * log once the cause is gone (e.g. the disk has room again) loses nothing and may succeed.
+   */
+  readonly resumable: boolean;
+
+  constructor(message: string, options?: ErrorOptions & { resumable?: boolean }) {
+    super(message, options);
+    this.resumable = options?.resumable ?? false;
+  }
 }
 
 /**

@@ -29,6 +29,8 @@ export interface MaintenanceHooks {
   resumeWrites(): void;
   /** A newer writer holds the log: stop it. */
   fenced(error: StorageError): void;
+  /** A checkpoint's manifest folded every chunk up to `chunkId` (the write-ahead log releases them). */
+  folded(chunkId: number): Promise<void>;
 }
 
 export class Maintenance {
@@ -141,6 +143,7 @@ export class Maintenance {
     } else if (result.kind === 'done') {
       this.chunksSinceCheckpoint = this.state.appliedChunkId - applied;
       this.hooks.resumeWrites();
+      await this.hooks.folded(result.foldedChunkId);
       await collectLogObjects(this.gcContext, this.current);
       if (this.state.unreachableSegments.length > 0) this.requestGc(); // merged-away segments
     }
