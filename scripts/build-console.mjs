@@ -54,4 +54,5 @@ files.push({ path: 'index.html' });
 
 writeFileSync(path.join(out, 'build.json'), JSON.stringify({ files }, null, 2) + '\n');
 const bytes = (name) => readFileSync(path.join(out, name)).length;
-process.stdout.write(`console: ${script} ${bytes(script)} B, ${style} ${bytes(style)} B\n`);
+// stderr: `npm pack --json` runs this build and its stdout must stay JSON.
+process.stderr.write(`console: ${script} ${bytes(script)} B, ${style} ${bytes(style)} B\n`);

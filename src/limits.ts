@@ -81,3 +81,42 @@ export const streamingSessionsMax = 1024;
  * reading its body until acks go out (bytes are bounded by the global in-flight budget already).
  */
 export const appendSessionInputsInflightMax = 1000;
+
+// Per-connection and per-request bounds against hostile or broken clients (docs/configuration.md).
+
+/**
+ * HTTP/1.1 answers in order, so a connection's pipelined requests are handled one at a time; this
+ * many more may wait parsed behind it, after which the connection is not read until responses
+ * drain. (Handled all at once, 1000 pipelined 1 MiB reads built 1000 responses for a client that
+ * read none.)
+ */
+export const http1PipelinedRequestsMax = 16;
+/**
+ * HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS: what S2 advertises, and what the TypeScript SDK's
+ * connection pool assumes (it opens another connection beyond 100 streams).
+ */
+export const http2StreamsPerConnectionMax = 100;
+/**
+ * Streaming sessions one connection may hold, so one client cannot take `streamingSessionsMax`
+ * by itself: the SDK's 100 streams per connection may all be sessions. Beyond: 503 `unavailable`.
+ */
+export const streamingSessionsPerConnectionMax = http2StreamsPerConnectionMax;
+/**
+ * Request bodies being received and buffered, in bytes, across all connections: unary bodies (each
+ * charged its declared length, or chunk by chunk without one) and the incomplete input frames of S2S
+ * append sessions. Beyond: 503 `unavailable`.
+ */
+export const requestBodiesBytesMax = 64 * MiB;
+/** A unary request body (or an S2S input frame) must arrive whole within this time, or 408 `request_timeout`. */
+export const requestBodyTimeoutMs = 30_000;
+/** ...and without a pause between two chunks (or, in an S2S append session, inside a frame) longer than this. */
+export const requestBodyIdleTimeoutMs = 10_000;
+/** JSON nesting deeper than this is refused with 400 `bad_json` (serde_json's recursion limit). */
+export const jsonDepthMax = 128;
+/**
+ * JSON values (array items and object members) in a control-plane body: configs have a few dozen;
+ * beyond: 400 `bad_json`, before anything is built. `JSON.parse` spent up to a quarter of a second
+ * building 2 MiB of tiny values or distinct keys. Record bodies skip unknown fields without
+ * building them and need no such bound.
+ */
+export const jsonControlPlaneValuesMax = 10_000;

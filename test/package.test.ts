@@ -39,7 +39,9 @@ function importedPackages(source: string): string[] {
     /^\s*import\s*'([^']+)'/gm,
     /(?<!typeof\s*)\bimport\(\s*'([^']+)'\s*\)/g,
   ];
-  const specifiers = patterns.flatMap((pattern) => [...source.matchAll(pattern)].map((m) => m[1]!));
+  // Comments may show imports (a doc example of `import('s2-lite')`) that the code never runs.
+  const code = source.replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
+  const specifiers = patterns.flatMap((pattern) => [...code.matchAll(pattern)].map((m) => m[1]!));
   return specifiers
     .filter((s) => !s.startsWith('.') && !s.startsWith('node:') && !builtinModules.includes(s))
     .map((s) => (s.startsWith('@') ? s.split('/').slice(0, 2).join('/') : s.split('/')[0]!));

@@ -22,6 +22,7 @@ export const statusOfCode: Record<ErrorCode, number> = {
   other: 500,
   storage: 500,
   not_implemented: 501,
+  request_timeout: 408,
   unavailable: 503,
 };
 

@@ -4,10 +4,16 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
+import http2 from 'node:http2';
 import { createRequire } from 'node:module';
 import { gunzipSync } from 'node:zlib';
 import { errors, S2Error } from '../domain/errors.js';
-import { requestBodyBytesMax } from '../limits.js';
+import {
+  requestBodiesBytesMax,
+  requestBodyBytesMax,
+  requestBodyIdleTimeoutMs,
+  requestBodyTimeoutMs,
+} from '../limits.js';
 
 /** zstd-napi's native binding; its high-level decompress has no output limit (see zstdDecompressCapped). */
 const zstd = createRequire(import.meta.url)('zstd-napi/binding.js') as typeof import('zstd-napi/binding.js');
@@ -24,6 +30,12 @@ export class RequestContext {
   readonly query: URLSearchParams;
   /** Decoded path parameters, filled by the router. */
   params: Record<string, string> = {};
+  /**
+   * Checked before a success response goes out; throws to answer with its error instead. The
+   * server sets it for /v1 routes so that an instance fenced while a request waited (a long-poll
+   * read, say) does not answer from its stale view.
+   */
+  beforeSuccess: (() => void) | undefined;
 
   constructor(
     readonly req: Request,
@@ -34,6 +46,12 @@ export class RequestContext {
     const q = url.indexOf('?');
     this.path = q < 0 ? url : url.slice(0, q);
     this.query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
+  }
+
+  /** The connection the request came on: its HTTP/2 session, or its HTTP/1.1 socket. */
+  get connection(): object {
+    const req = this.req;
+    return 'stream' in req ? (req.stream.session ?? req.stream) : req.socket;
   }
 
   /** A header as a string, or undefined if absent; throws bad_header if not visible ASCII. */
@@ -79,17 +97,33 @@ export class RequestContext {
   /**
    * The whole request body, decompressed per Content-Encoding, capped at `maxBytes` (before and
    * after decompression). `bodyError` builds the error for an oversize or undecodable body
-   * (bad_json or bad_proto per route).
+   * (bad_json or bad_proto per route). A body that does not arrive in time is 408
+   * `request_timeout`; one that does not fit the server-wide budget of bodies being received is
+   * 503 `unavailable` (see `readBody`).
    */
   async body(bodyError: (message: string) => S2Error, maxBytes = requestBodyBytesMax): Promise<Buffer> {
     const tooLarge = () => bodyError(`request body exceeds ${maxBytes} bytes`);
     const declared = Number(this.req.headers['content-length']);
     if (Number.isFinite(declared) && declared > maxBytes) {
-      discardBody(this.req);
+      this.refuseBody();
       throw tooLarge();
     }
-    const raw = await readCapped(this.req, maxBytes);
-    if (raw === null) throw tooLarge();
+    const read = await readBody(this.req, maxBytes, Number.isFinite(declared) ? declared : undefined);
+    if (read.kind === 'too-large') {
+      this.refuseBody();
+      throw tooLarge();
+    }
+    if (read.kind === 'over-budget') {
+      this.refuseBody();
+      throw errors.unavailable(
+        `too many request bodies are being received (${requestBodiesBytesMax} bytes at most); retry later`,
+      );
+    }
+    if (read.kind === 'timeout') {
+      this.abandonBody();
+      throw errors.requestTimeout(read.message);
+    }
+    const raw = read.body;
     const encoding = this.header('content-encoding')?.trim().toLowerCase();
     if (!encoding || encoding === 'identity' || raw.length === 0) return raw;
     if (encoding !== 'gzip' && encoding !== 'zstd') {
@@ -106,11 +140,26 @@ export class RequestContext {
     return out;
   }
 
+  private abandonBody(): void {
+    abandonRequestBody(this.req, this.res);
+  }
+
+  /**
+   * The rest of a body we refuse (too large, over the budget): HTTP/2 resets the stream once the
+   * error is out, so the client stops sending; HTTP/1.1 reads and drops it, since closing the
+   * socket with unread data could lose the response (TCP reset).
+   */
+  private refuseBody(): void {
+    if ('stream' in this.res) abandonRequestBody(this.req, this.res);
+    else discardBody(this.req);
+  }
+
   send(status: number, body: string | Uint8Array | undefined, headers: Record<string, string> = {}): void {
     if (this.res.headersSent) {
       this.res.end();
       return;
     }
+    if (status < 300) this.beforeSuccess?.();
     // Encode a string body once: byteLength and then end(string) would each walk a large JSON body.
     const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
     const allHeaders: Record<string, string | number> = { ...headers };
@@ -122,6 +171,26 @@ export class RequestContext {
 
   sendJson(status: number, json: string, headers: Record<string, string> = {}): void {
     this.send(status, json, { 'content-type': 'application/json', ...headers });
+  }
+}
+
+/**
+ * Gives up on the rest of a request body that stalled: once the response is out, HTTP/1.1 closes
+ * the connection (what follows could not be told from the next request) and HTTP/2 resets the
+ * stream (RST_STREAM NO_ERROR: "stop sending, the response is complete").
+ */
+export function abandonRequestBody(req: Request, res: Response): void {
+  if ('stream' in res) {
+    // The stream's own 'finish' (the response's comes only once the stream closed): the response
+    // is out, so the reset cannot cut it short.
+    const stream = res.stream;
+    stream.once('finish', () => {
+      if (!stream.closed) stream.close(http2.constants.NGHTTP2_NO_ERROR);
+    });
+  } else if (!res.headersSent) {
+    res.setHeader('connection', 'close');
+  } else {
+    res.once('finish', () => req.socket.destroySoon());
   }
 }
 
@@ -154,40 +223,81 @@ export function zstdDecompressCapped(input: Buffer, maxBytes: number): Buffer | 
 const discardBytesMax = 64 * 1024 * 1024;
 
 /**
- * Reads a request body up to `maxBytes`; null if it is longer. The request is never destroyed
- * here: destroying it would also kill an HTTP/2 stream (or HTTP/1.1 socket) before the error
- * response could be sent, so an oversize body is drained and dropped instead.
+ * Request body bytes being received across the process (`requestBodiesBytesMax`). A body takes
+ * its declared length up front, or each chunk as it comes when it declared none, and gives it all
+ * back when its read ends. Refusing (rather than waiting) means bodies never hold part of the
+ * budget while waiting for the rest, so they cannot starve each other.
  */
-function readCapped(req: Request, maxBytes: number): Promise<Buffer | null> {
-  if (req.readableEnded) return Promise.resolve(Buffer.alloc(0));
+export class BodyBudget {
+  private used = 0;
+
+  constructor(public max: number) {}
+
+  get inUse(): number {
+    return this.used;
+  }
+
+  take(bytes: number): boolean {
+    if (this.used + bytes > this.max) return false;
+    this.used += bytes;
+    return true;
+  }
+
+  give(bytes: number): void {
+    this.used -= bytes;
+  }
+}
+
+export const requestBodies = new BodyBudget(requestBodiesBytesMax);
+
+type BodyRead =
+  | { kind: 'body'; body: Buffer }
+  | { kind: 'too-large' }
+  | { kind: 'over-budget' }
+  | { kind: 'timeout'; message: string };
+
+/**
+ * Reads a request body up to `maxBytes` within the body timeouts (`requestBodyTimeoutMs` for the
+ * whole body, `requestBodyIdleTimeoutMs` between chunks) and the process-wide body budget. The
+ * request is never destroyed here: destroying it would also kill an HTTP/2 stream (or HTTP/1.1
+ * socket) before the error response could be sent; the caller drains or abandons the rest.
+ */
+function readBody(req: Request, maxBytes: number, declared: number | undefined): Promise<BodyRead> {
+  if (req.readableEnded) return Promise.resolve({ kind: 'body', body: Buffer.alloc(0) });
+  let charged = declared ?? 0;
+  if (!requestBodies.take(charged)) return Promise.resolve({ kind: 'over-budget' });
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    const cleanup = () => {
+    const settle = (outcome: BodyRead | Error) => {
       req.off('data', onData);
       req.off('end', onEnd);
       req.off('error', onError);
       req.off('close', onClose);
+      clearTimeout(whole);
+      clearTimeout(idle);
+      requestBodies.give(charged);
+      charged = 0;
+      if (outcome instanceof Error) reject(outcome);
+      else resolve(outcome);
     };
     const onData = (chunk: Buffer) => {
       size += chunk.length;
-      if (size <= maxBytes) return void chunks.push(chunk);
-      cleanup();
-      discardBody(req);
-      resolve(null);
+      if (size > maxBytes) return settle({ kind: 'too-large' });
+      if (size > charged) {
+        if (!requestBodies.take(size - charged)) return settle({ kind: 'over-budget' });
+        charged = size;
+      }
+      chunks.push(chunk);
+      idle.refresh();
     };
-    const onEnd = () => {
-      cleanup();
-      resolve(Buffer.concat(chunks, size));
-    };
-    const onError = (error: Error) => {
-      cleanup();
-      reject(error);
-    };
-    const onClose = () => {
-      cleanup();
-      reject(errors.other('request body ended prematurely'));
-    };
+    const onEnd = () => settle({ kind: 'body', body: Buffer.concat(chunks, size) });
+    const onError = (error: Error) => settle(error);
+    const onClose = () => settle(errors.other('request body ended prematurely'));
+    const timeout = (what: string) => () =>
+      settle({ kind: 'timeout', message: `request body not received ${what} (${size} bytes arrived)` });
+    const whole = setTimeout(timeout(`within ${requestBodyTimeoutMs} ms`), requestBodyTimeoutMs);
+    const idle = setTimeout(timeout(`with no pause over ${requestBodyIdleTimeoutMs} ms`), requestBodyIdleTimeoutMs);
     req.on('data', onData);
     req.on('end', onEnd);
     req.on('error', onError);
@@ -195,13 +305,19 @@ function readCapped(req: Request, maxBytes: number): Promise<Buffer | null> {
   });
 }
 
-/** Drops the rest of a body we will not read; a body far beyond any limit ends the request. */
+/**
+ * Drops the rest of a body we will not read. A body far beyond any limit, or one still arriving
+ * after the body timeout, ends the request.
+ */
 function discardBody(req: Request): void {
   let dropped = 0;
+  const timer = setTimeout(() => req.destroy(), requestBodyTimeoutMs);
   req.on('data', (chunk: Buffer) => {
     dropped += chunk.length;
     if (dropped > discardBytesMax) req.destroy();
   });
+  req.on('end', () => clearTimeout(timer));
+  req.on('close', () => clearTimeout(timer));
   req.on('error', () => {});
   req.resume();
 }

@@ -5,11 +5,15 @@
  * Node's HTTP/2 server has no HTTP/1.1 fallback on cleartext, so we accept TCP connections
  * ourselves, look at the first bytes for the HTTP/2 client preface, put them back, and hand the
  * socket to the HTTP/2 or the HTTP/1.1 server.
+ *
+ * Per-connection bounds: an HTTP/2 connection carries at most `http2StreamsPerConnectionMax`
+ * streams; an HTTP/1.1 connection has one request handled at a time (see `Http1Pipeline`).
  */
 import http from 'node:http';
 import http2 from 'node:http2';
 import net from 'node:net';
 import type { Socket } from 'node:net';
+import { http1PipelinedRequestsMax, http2StreamsPerConnectionMax } from '../limits.js';
 import type { Request, Response } from './http.js';
 
 const http2Preface = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
@@ -32,22 +36,26 @@ export interface Listener {
 export async function listen(options: ListenerOptions): Promise<Listener> {
   const sockets = new Set<Socket>();
   const sessions = new Set<http2.Http2Session>();
-  const h2Settings: http2.Settings = { enableConnectProtocol: false };
+  const h2Settings: http2.Settings = {
+    enableConnectProtocol: false,
+    maxConcurrentStreams: http2StreamsPerConnectionMax,
+  };
+  const handler = inOrder(options.handler);
   let server: net.Server;
   let h1: http.Server | undefined;
   let h2: http2.Http2Server | http2.Http2SecureServer;
 
   if (options.tls) {
-    h2 = http2.createSecureServer({ ...options.tls, allowHTTP1: true, settings: h2Settings }, options.handler);
+    h2 = http2.createSecureServer({ ...options.tls, allowHTTP1: true, settings: h2Settings }, handler);
     server = h2;
   } else {
-    h1 = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 60_000 }, options.handler);
+    h1 = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 60_000 }, handler);
     // The HTTP/1.1 server never listens itself (the sniffer hands it sockets), and Node only sets
     // up its connection tracking on 'listening'. Without it closeIdleConnections() is a no-op, so
     // an idle keep-alive client held up shutdown until the grace period, and headersTimeout was
     // never enforced.
     h1.emit('listening');
-    h2 = http2.createServer({ settings: h2Settings }, options.handler);
+    h2 = http2.createServer({ settings: h2Settings }, handler);
     // noDelay: http.createServer would disable Nagle on the sockets it accepts, but ours come from
     // this net server. With Nagle on, small S2S frames and SSE events sat in the kernel for up to a
     // delayed-ACK period: followers saw records ~10 ms after the writer's ack (W6 in the benchmarks).
@@ -113,4 +121,70 @@ function sniffProtocol(socket: Socket, h1: http.Server, h2: http2.Http2Server | 
   };
   socket.on('data', onData);
   socket.on('error', () => socket.destroy());
+}
+
+type Handler = ListenerOptions['handler'];
+
+/** Wraps `handler` so that HTTP/1.1 requests of one connection are handled in order, one at a time. */
+function inOrder(handler: Handler): Handler {
+  const pipelines = new WeakMap<Socket, Http1Pipeline>();
+  return (req, res) => {
+    if (req.httpVersionMajor !== 1) return handler(req, res);
+    const socket = req.socket;
+    let pipeline = pipelines.get(socket);
+    if (!pipeline) {
+      pipeline = new Http1Pipeline(socket);
+      pipelines.set(socket, pipeline);
+    }
+    pipeline.add(() => handler(req, res), res);
+  };
+}
+
+/**
+ * The requests of one HTTP/1.1 connection. Responses go out in request order, so handling a
+ * pipelined request before the previous response finished only builds a response that has to
+ * wait in memory: Node hands every request parsed from a chunk to the handler at once, and 1000
+ * pipelined reads of 1 MiB from a client that read nothing cost over 1 GB. Here the next handler
+ * starts when the previous response closed; while `http1PipelinedRequestsMax` requests wait, the
+ * socket is not read (so the client is slowed by TCP flow control, not buffered). A connection
+ * that goes away drops its waiting requests unhandled.
+ */
+class Http1Pipeline {
+  private busy = false;
+  private paused = false;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(private readonly socket: Socket) {
+    // Node resumes the socket itself (when its own output drains, or a body is read): stay paused.
+    socket.on('resume', () => {
+      if (this.paused) socket.pause();
+    });
+    socket.once('close', () => {
+      this.waiting.length = 0;
+    });
+  }
+
+  add(start: () => void, res: Response): void {
+    const run = () => {
+      this.busy = true;
+      res.once('close', () => this.next());
+      start();
+    };
+    if (!this.busy) return run();
+    this.waiting.push(run);
+    if (this.waiting.length >= http1PipelinedRequestsMax && !this.paused) {
+      this.paused = true;
+      this.socket.pause();
+    }
+  }
+
+  private next(): void {
+    this.busy = false;
+    const run = this.waiting.shift();
+    if (this.paused && this.waiting.length < http1PipelinedRequestsMax / 2) {
+      this.paused = false;
+      this.socket.resume();
+    }
+    run?.();
+  }
 }

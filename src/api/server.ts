@@ -3,6 +3,7 @@
  * to responses and logs one line per request.
  */
 import type { Logger } from 'pino';
+import { errors } from '../domain/errors.js';
 import type { Engine } from '../engine/engine.js';
 import { bindStateGauges, exposition, metrics } from '../metrics.js';
 import { ConsoleSite, findConsoleDir } from './console.js';
@@ -135,6 +136,11 @@ export class S2Server {
       if (match.kind === 'method-not-allowed') return ctx.send(405, undefined, { allow: match.allow.join(',') });
       route = match.pattern;
       ctx.params = match.params;
+      // A fenced or failed instance answers no /v1 request from its possibly stale view (api.md 10.4:
+      // 503 unavailable): not when the request arrives, nor (reads) when a success is about to go
+      // out after a wait. A write that became durable keeps its acknowledgement.
+      this.requireHealthy();
+      if (isGet) ctx.beforeSuccess = () => this.requireHealthy();
       await match.handler(ctx);
     } catch (error) {
       const response = errorResponse(error);
@@ -171,6 +177,11 @@ export class S2Server {
       },
       'request',
     );
+  }
+
+  private requireHealthy(): void {
+    const health = this.options.engine.health();
+    if (!health.ok) throw errors.unavailable(`this instance cannot serve: ${health.reason}`);
   }
 
   private health(ctx: RequestContext): void {

@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'invalid'
   | 'not_implemented'
   | 'other'
+  | 'request_timeout'
   | 'resource_already_exists'
   | 'storage'
   | 'stream_deletion_pending'
@@ -73,5 +74,6 @@ export const errors = {
   notImplemented: () => new S2Error('not_implemented', 'Not implemented'),
   storage: (message: string) => new S2Error('storage', message),
   unavailable: (message: string) => new S2Error('unavailable', message),
+  requestTimeout: (message: string) => new S2Error('request_timeout', message),
   other: (message: string) => new S2Error('other', message),
 } as const;

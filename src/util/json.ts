@@ -3,83 +3,55 @@
  * `JSON.parse` would silently round. `parseJson` keeps every integer literal exact: safe integers stay `number`,
  * larger (or smaller) ones become `bigint`; literals with a fraction or exponent stay `number`.
  *
- * Speed: a cheap pre-scan (string contents skipped with native `indexOf`) finds whether any integer literal has more
+ * Speed: a cheap pre-scan (`surveyJson`, string contents skipped natively) finds whether any integer literal has more
  * than 15 digits. If none does, `JSON.parse` gives exactly the same result and is used. Otherwise a small exact parser
  * below takes over; it hands string contents to native code too, so it stays within a small factor of `JSON.parse`.
  * (lossless-json, which builds strings character by character, took about a second per MiB of record bodies: too slow
  * for a path any client can trigger with one large number. It remains the oracle in the tests.)
  *
+ * Cost: the same pre-scan refuses, before anything is built, nesting deeper than `jsonDepthMax` (which `JSON.parse`
+ * handled at about a second per MB) and, where the caller asks, more values than it expects (V8 takes microseconds
+ * per distinct key). Record bodies do not come through here: api/codec/json-append.ts decodes them in one pass.
+ *
  * Both paths agree on duplicate keys (the last one wins) and on `__proto__` (an ordinary own property), and both
  * throw `SyntaxError` on invalid JSON.
  */
+import { jsonDepthMax } from '../limits.js';
+import { lastStringEscaped, scanString, surveyJson } from './json-scan.js';
 
-/** Integer literals with at most this many digits are exact as JS numbers (2^53 has 16 digits). */
-const exactDigitsMax = 15;
+/**
+ * Integer literals with more digits than this are never exact u64 (or i64) values, and `BigInt` of a
+ * literal is quadratic in its length (a 1.9-million-digit number took 350 ms): they become the
+ * nearest `number` instead, which every u64 field then refuses as out of range.
+ */
+const exactDigitsMax = 64;
 
-/** Nesting limit of the exact parser (record bodies need 4 levels). */
-const exactDepthMax = 512;
+export interface JsonLimits {
+  /** Deeper nesting is a `SyntaxError` (default `jsonDepthMax`, serde_json's recursion limit). */
+  depthMax?: number;
+  /** More array items and object members in all is a `SyntaxError` (default: no limit). */
+  valuesMax?: number;
+}
 
 function parseNumberLiteral(literal: string, isInteger: boolean): number | bigint {
   const n = Number(literal);
-  return !isInteger || Number.isSafeInteger(n) ? n : BigInt(literal);
+  if (!isInteger || Number.isSafeInteger(n)) return n;
+  return literal.length > exactDigitsMax + 1 ? n : BigInt(literal);
 }
 
-/** True if `text` has an integer literal `JSON.parse` might round. Invalid JSON may answer either way. */
-function hasLongInteger(text: string): boolean {
-  const n = text.length;
-  let i = 0;
-  while (i < n) {
-    const c = text.charCodeAt(i);
-    if (c === 0x22 /* " */) {
-      const end = closingQuote(text, i + 1);
-      if (end < 0) return false; // unterminated string: a syntax error for both parsers
-      i = end + 1;
-    } else if (c === 0x2d /* - */ || (c >= 0x30 && c <= 0x39)) {
-      let j = c === 0x2d ? i + 1 : i;
-      while (j < n && isDigit(text.charCodeAt(j))) j++;
-      const d = j < n ? text.charCodeAt(j) : 0;
-      if (d === 0x2e || d === 0x65 || d === 0x45) {
-        // A fraction or exponent: not an integer, both parsers produce Number(literal). Skip the rest of it.
-        while (j < n && isNumberChar(text.charCodeAt(j))) j++;
-      } else if (j - i - (c === 0x2d ? 1 : 0) > exactDigitsMax) {
-        return true;
-      }
-      i = j;
-    } else {
-      i++;
-    }
-  }
-  return false;
-}
+const numberLiteral = /-?(?:0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/y;
 
 function isDigit(c: number): boolean {
   return c >= 0x30 && c <= 0x39;
 }
 
-function isNumberChar(c: number): boolean {
-  return isDigit(c) || c === 0x2e || c === 0x65 || c === 0x45 || c === 0x2b || c === 0x2d;
-}
-
-/** Index of the `"` closing a string whose contents start at `from` (skipping escaped quotes), or -1. */
-function closingQuote(text: string, from: number): number {
-  for (let j = from; ; j++) {
-    j = text.indexOf('"', j);
-    if (j < 0) return -1;
-    let k = j - 1;
-    while (text.charCodeAt(k) === 0x5c /* \ */) k--;
-    if ((j - 1 - k) % 2 === 0) return j;
-  }
-}
-
-const numberLiteral = /-?(?:0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/y;
-/** String contents that need `JSON.parse` (escapes to decode, or raw control characters to reject). */
-// eslint-disable-next-line no-control-regex -- raw control characters are exactly what must be found
-const needsUnescape = /[\\\u0000-\u001f]/;
-
 /** Recursive-descent JSON parser with exact integers; strings are sliced and, if escaped, decoded natively. */
 class ExactParser {
   private pos = 0;
-  constructor(private readonly text: string) {}
+  constructor(
+    private readonly text: string,
+    private readonly depthMax: number,
+  ) {}
 
   parse(): unknown {
     this.skipWhitespace();
@@ -103,7 +75,7 @@ class ExactParser {
   }
 
   private value(depth: number): unknown {
-    if (depth > exactDepthMax) this.fail('JSON nested too deeply');
+    if (depth > this.depthMax) this.fail(`JSON nested deeper than ${this.depthMax} levels`);
     const c = this.text.charCodeAt(this.pos);
     switch (c) {
       case 0x7b /* { */:
@@ -172,13 +144,15 @@ class ExactParser {
   }
 
   private string(): string {
-    const start = this.pos + 1;
-    const end = closingQuote(this.text, start);
-    if (end < 0) this.fail('Unterminated string in JSON');
-    this.pos = end + 1;
-    const raw = this.text.slice(start, end);
-    // JSON.parse validates escapes and rejects raw control characters.
-    return needsUnescape.test(raw) ? (JSON.parse(this.text.slice(start - 1, end + 1)) as string) : raw;
+    const start = this.pos;
+    const close = scanString(this.text, start, false);
+    this.pos = close + 1;
+    if (!lastStringEscaped) return this.text.slice(start + 1, close);
+    try {
+      return JSON.parse(this.text.slice(start, close + 1)) as string; // decodes and validates the escapes
+    } catch (error) {
+      return this.fail((error as Error).message);
+    }
   }
 
   private number(): number | bigint {
@@ -196,15 +170,20 @@ class ExactParser {
   }
 }
 
-/** Parses JSON keeping integers exact (see the module comment). Throws `SyntaxError` on invalid JSON. */
-export function parseJson(text: string): unknown {
-  if (!hasLongInteger(text)) return JSON.parse(text);
-  return parseJsonExact(text);
+/**
+ * Parses JSON keeping integers exact (see the module comment). Throws `SyntaxError` on invalid JSON
+ * and beyond `limits`, which a pre-scan checks before anything is built.
+ */
+export function parseJson(text: string, limits: JsonLimits = {}): unknown {
+  const depthMax = limits.depthMax ?? jsonDepthMax;
+  const survey = surveyJson(text, depthMax, limits.valuesMax ?? Number.MAX_SAFE_INTEGER);
+  if (!survey.longInteger) return JSON.parse(text);
+  return parseJsonExact(text, depthMax);
 }
 
 /** The exact parser alone (what `parseJson` falls back to); exported for tests and benchmarks. */
-export function parseJsonExact(text: string): unknown {
-  return new ExactParser(text).parse();
+export function parseJsonExact(text: string, depthMax = jsonDepthMax): unknown {
+  return new ExactParser(text, depthMax).parse();
 }
 
 /**

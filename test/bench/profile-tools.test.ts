@@ -61,7 +61,7 @@ describe('profile tools', () => {
         'tsx',
         '-e',
         `import('${path.join(repoRoot, 'bench/lib/loop-probe.ts')}').then((m) => { m.installLoopProbe(); ` +
-          `process.stdout.write('ready\\n'); process.stdin.on('data', () => { const u = Date.now() + 300; while (Date.now() < u); process.stdout.write('blocked\\n'); }); });`,
+          `process.stdout.write('ready\\n'); process.stdin.on('data', () => { const u = Date.now() + 300; while (Date.now() < u); setTimeout(() => process.stdout.write('blocked\\n'), 50); }); });`,
       ],
       { cwd: repoRoot, env: { ...process.env, [PROBE_FILE_ENV]: probe }, stdio: ['pipe', 'pipe', 'inherit'] },
     );
@@ -76,6 +76,8 @@ describe('profile tools', () => {
       await waitFor('ready');
       const meter = new ServerMeter(() => child.pid!, { kind: 'signal', file: probe });
       const mark = await meter.begin();
+      // 'blocked' comes a few loop turns after the stall, once the delay histogram has recorded it:
+      // its sample is taken by a timer, which may otherwise run after the read signal.
       child.stdin!.write('go\n');
       await waitFor('blocked');
       const stats = await meter.end(mark);

@@ -9,7 +9,7 @@
  */
 import type { Request } from '../http.js';
 
-export type BodyChunk = { kind: 'chunk'; chunk: Buffer } | { kind: 'end' } | { kind: 'gone' };
+export type BodyChunk = { kind: 'chunk'; chunk: Buffer } | { kind: 'end' } | { kind: 'gone' } | { kind: 'idle' };
 
 export class BodyReader {
   constructor(
@@ -21,24 +21,32 @@ export class BodyReader {
     req.on('error', () => {});
   }
 
-  /** The next chunk; `end` once the client finished its body, `gone` if it went away or we stopped. */
-  async next(): Promise<BodyChunk> {
+  /**
+   * The next chunk; `end` once the client finished its body, `gone` if it went away or we stopped,
+   * `idle` if `idleMs` is given and no chunk came within it.
+   */
+  async next(idleMs?: number): Promise<BodyChunk> {
     const req = this.req;
+    const deadline = idleMs === undefined ? undefined : performance.now() + idleMs;
     for (;;) {
       if (this.signal.aborted) return { kind: 'gone' };
       const chunk = req.read() as Buffer | null;
       if (chunk !== null) return { kind: 'chunk', chunk };
       if (req.readableEnded) return { kind: 'end' };
       if (req.destroyed || req.errored) return { kind: 'gone' };
-      await this.readable();
+      const left = deadline === undefined ? undefined : deadline - performance.now();
+      if (left !== undefined && left <= 0) return { kind: 'idle' };
+      await this.readable(left);
     }
   }
 
-  /** Resolves at the next event that may change what `read()` returns. */
-  private readable(): Promise<void> {
+  /** Resolves at the next event that may change what `read()` returns, or after `waitMs`. */
+  private readable(waitMs: number | undefined): Promise<void> {
     const req = this.req;
     return new Promise<void>((resolve) => {
+      const timer = waitMs === undefined ? undefined : setTimeout(() => done(), waitMs);
       const done = () => {
+        clearTimeout(timer);
         req.off('readable', done);
         req.off('end', done);
         req.off('error', done);

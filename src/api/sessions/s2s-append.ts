@@ -15,9 +15,10 @@
  */
 import type { AppendAck, AppendInput } from '../../domain/types.js';
 import { errors, S2Error } from '../../domain/errors.js';
+import { requestBodyIdleTimeoutMs, requestBodyTimeoutMs } from '../../limits.js';
 import { decodeAppendInput, encodeAppendAck } from '../codec/proto.js';
 import { errorResponse } from '../errors.js';
-import type { Request, Response } from '../http.js';
+import { abandonRequestBody, requestBodies, type Request, type Response } from '../http.js';
 import type { Compression } from '../s2s/compression.js';
 import { encodeRegularFrame, encodeTerminalFrame } from '../s2s/frame.js';
 import { FrameReader } from '../s2s/reader.js';
@@ -125,17 +126,63 @@ function decodeInput(payload: Uint8Array): AppendInput {
 }
 
 /** The input loop: frames -> inputs -> admitted submissions, in order, until the body ends or a failure. */
+/**
+ * The incomplete frame a session holds between chunks. A client may pause between inputs for as
+ * long as it likes, but a frame it started must arrive within the body timeouts (a trickled frame
+ * holds up to 2 MiB, api.md 9.1), and its bytes count against the budget of request bodies.
+ */
+class FrameInProgress {
+  private since: number | undefined;
+  private charged = 0;
+
+  /** How long the next read may wait for the client (undefined: no frame started, no limit). */
+  waitMs(pendingBytes: number): number | undefined {
+    if (pendingBytes === 0) return undefined;
+    const left = requestBodyTimeoutMs - (performance.now() - (this.since ?? performance.now()));
+    return Math.max(0, Math.min(requestBodyIdleTimeoutMs, left));
+  }
+
+  /** After a chunk was taken apart: `pendingBytes` of a frame remain; throws 503 if the budget is spent. */
+  update(pendingBytes: number): void {
+    if (pendingBytes === 0) this.since = undefined;
+    else this.since ??= performance.now();
+    if (pendingBytes > this.charged) {
+      if (!requestBodies.take(pendingBytes - this.charged)) {
+        throw errors.unavailable('too many request bodies are being received; retry later');
+      }
+    } else {
+      requestBodies.give(this.charged - pendingBytes);
+    }
+    this.charged = pendingBytes;
+  }
+
+  release(): void {
+    requestBodies.give(this.charged);
+    this.charged = 0;
+  }
+}
+
+/** The input loop: frames -> inputs -> admitted submissions, in order, until the body ends or a failure. */
 async function readInputs(
   body: BodyReader,
   session: AppendSessionPort,
   queue: AckQueue,
   signal: AbortSignal,
+  onTimeout: () => void,
 ): Promise<void> {
   const frames = new FrameReader();
+  const inProgress = new FrameInProgress();
   try {
     for (;;) {
-      const next = await body.next();
+      const next = await body.next(inProgress.waitMs(frames.pendingBytes));
       if (next.kind === 'gone') return;
+      if (next.kind === 'idle') {
+        onTimeout();
+        throw errors.requestTimeout(
+          `S2S frame not received within ${requestBodyTimeoutMs} ms, or with no pause over ` +
+            `${requestBodyIdleTimeoutMs} ms (${frames.pendingBytes} bytes arrived)`,
+        );
+      }
       if (next.kind === 'end') {
         frames.end(); // throws bad_frame if the body stopped inside a frame
         return;
@@ -148,10 +195,12 @@ async function readInputs(
         const { ack } = await session.submit(input, signal);
         queue.push(ack);
       }
+      inProgress.update(frames.pendingBytes);
     }
   } catch (error) {
     if (!signal.aborted) queue.fail(error);
   } finally {
+    inProgress.release();
     queue.finish();
   }
 }
@@ -171,7 +220,9 @@ export async function serveS2SAppend(
   const unsubscribe = out.onGone(() => stopInput.abort());
   const queue = new AckQueue(options.inflightInputsMax);
   out.start('s2s/proto');
-  const input = readInputs(new BodyReader(req, stopInput.signal), session, queue, stopInput.signal);
+  const input = readInputs(new BodyReader(req, stopInput.signal), session, queue, stopInput.signal, () =>
+    abandonRequestBody(req, res),
+  );
   try {
     for (let entry = await queue.peek(); entry !== undefined; entry = await queue.peek()) {
       let ack: AppendAck | undefined;

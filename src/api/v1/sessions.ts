@@ -8,6 +8,7 @@
  * 200 is sent; its failures are JSON responses. Everything after is the transport's: framed or
  * evented, ending with a terminal frame / error event on failure (src/api/sessions/).
  */
+import { errors } from '../../domain/errors.js';
 import type { Engine } from '../../engine/engine.js';
 import type { ReadRequest, ReadSession } from '../../engine/read-session.js';
 import type { StreamConfigLayer } from '../../domain/types.js';
@@ -43,14 +44,20 @@ export interface SessionTarget {
   streamConfig?: StreamConfigLayer;
 }
 
-/** Adapts an engine read session to the transports, counting what it delivers (by transport). */
-function readPort(session: ReadSession, transport: 's2s' | 'sse'): ReadSessionPort {
+/**
+ * Adapts an engine read session to the transports, counting what it delivers (by transport). A
+ * session of an instance that got fenced or failed ends with 503 `unavailable` (a terminal frame
+ * or error event) at its next output, heartbeats included, instead of serving a stale view.
+ */
+function readPort(session: ReadSession, transport: 's2s' | 'sse', engine: Engine): ReadSessionPort {
   metrics.sessionsOpen.inc({ kind: `${transport}_read` });
   let open = true;
   return {
     next: async () => {
       const result = await session.next();
       if (result.done) return undefined;
+      const health = engine.health();
+      if (!health.ok) throw errors.unavailable(`this instance cannot serve: ${health.reason}`);
       if (result.value.kind === 'batch') countRead(transport, result.value.records);
       return result.value;
     },
@@ -85,7 +92,7 @@ export class StreamingSessions {
   /** S2S append session (api.md 7.4). */
   async append(ctx: RequestContext, target: SessionTarget): Promise<void> {
     const compression = negotiateCompression(ctx.headerValues('accept-encoding'));
-    const release = this.slots.acquire();
+    const release = this.slots.acquire(ctx.connection);
     try {
       const session = await this.engine.openAppendSession(target.basin, target.stream, this.openOptions(target));
       metrics.sessionsOpen.inc({ kind: 's2s_append' });
@@ -102,10 +109,10 @@ export class StreamingSessions {
   /** S2S read session (api.md 8.6). */
   async readS2S(ctx: RequestContext, target: SessionTarget, request: ReadRequest): Promise<void> {
     const compression = negotiateCompression(ctx.headerValues('accept-encoding'));
-    const release = this.slots.acquire();
+    const release = this.slots.acquire(ctx.connection);
     try {
       const session = await this.openRead(target, request);
-      await serveS2SRead(ctx.req, ctx.res, readPort(session, 's2s'), compression);
+      await serveS2SRead(ctx.req, ctx.res, readPort(session, 's2s', this.engine), compression);
     } finally {
       release();
     }
@@ -115,10 +122,13 @@ export class StreamingSessions {
   async readSse(ctx: RequestContext, target: SessionTarget, request: ReadRequest): Promise<void> {
     const format = parseFormatHeader(ctx.header('s2-format'));
     const resumed = applyLastEventId(request, ctx.header('last-event-id'));
-    const release = this.slots.acquire();
+    const release = this.slots.acquire(ctx.connection);
     try {
       const session = await this.openRead(target, resumed);
-      await serveSseRead(ctx.req, ctx.res, readPort(session, 'sse'), { format, clock: this.engine.ctx.clock });
+      await serveSseRead(ctx.req, ctx.res, readPort(session, 'sse', this.engine), {
+        format,
+        clock: this.engine.ctx.clock,
+      });
     } finally {
       release();
     }
