@@ -8,6 +8,7 @@
  * (drain, then close: live followers end with 503 `unavailable`, appends already sequenced
  * still get their acknowledgement) and routes every later request to a fresh one.
  */
+import { statfs } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { S2Server } from '../api/server.js';
 import { Engine } from '../engine/engine.js';
@@ -48,6 +49,11 @@ const takeoverSettleMs = 1_000;
 
 /** After a storage failure that reopening can cure (a full disk), the store is tried this often. */
 const resumeRetryMs = 5_000;
+/**
+ * A local root is reopened only once its filesystem has this much room: a write-ahead log file
+ * (64 MiB) and as much again for the checkpoint that folds what recovery replays.
+ */
+const resumeFreeBytesMin = 128 * 1024 * 1024;
 
 /** Lite does not authenticate, but the SDKs and the CLI insist on a token. */
 const accessToken = 'ignored';
@@ -260,7 +266,17 @@ export class S2Lite {
     this.resumeTimer = setTimeout(() => {
       void this.serialize(async () => {
         if (this.stopping || this.generation !== failed) return;
-        const { logger } = this.options;
+        const { logger, storage } = this.options;
+        if (storage.kind === 'local') {
+          const free = await freeBytes(storage.root);
+          if (free < resumeFreeBytesMin) {
+            const mib = (n: number) => `${Math.floor(n / 2 ** 20)} MiB`;
+            const reason = `${mib(free)} free on the filesystem of ${storage.root}; reopening needs ${mib(resumeFreeBytesMin)}`;
+            logger.warn({ reason, retryMs: resumeRetryMs }, 'storage still unusable');
+            this.scheduleResume(failed);
+            return;
+          }
+        }
         // The failed log hands over the root (its write-ahead log and lock) to the next one.
         await failed.log.close();
         let next: Generation;
@@ -288,6 +304,11 @@ export class S2Lite {
     this.queue = run.catch(() => {});
     return run;
   }
+}
+
+async function freeBytes(dir: string): Promise<number> {
+  const stats = await statfs(dir);
+  return stats.bavail * stats.bsize;
 }
 
 function resumable(error: unknown): boolean {

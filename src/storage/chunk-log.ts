@@ -115,7 +115,7 @@ export class ChunkLog implements StreamLog {
     this.readContext = { state, segments, log };
     this.maintenance = new Maintenance(io, options, state, epoch, current, segments, {
       resumeWrites: () => this.writer.resume(),
-      fenced: (error) => this.stop(error),
+      stop: (error) => this.stop(error),
       // Log files whose chunks the new manifest folded are recycled (the manifest is durable).
       folded: wal ? (chunkId) => wal.releaseThrough(chunkId) : async () => {},
     });

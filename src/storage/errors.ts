@@ -67,3 +67,13 @@ export function storageError(kind: StorageErrorKind, message: string, options?: 
       return new LogClosedError(message, options);
   }
 }
+
+/** Whether a filesystem ran out of space somewhere in `error`'s cause chain (errno ENOSPC, EDQUOT). */
+export function causedByNoSpace(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e !== undefined && e !== null && depth < 10; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (code === 'ENOSPC' || code === 'EDQUOT') return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
+}
