@@ -23,12 +23,15 @@ export interface DistServer {
   stop(): Promise<void>;
 }
 
-/** Throws unless every `src/**.ts` has a `dist/**.js` at least as new (`npm run build`). */
+/**
+ * Throws unless every `src/**.ts` has a `dist/**.js` at least as new (`npm run build`). The console's
+ * sources are bundled into one file by esbuild, not compiled one to one, so they are not checked.
+ */
 function checkBuildIsCurrent(dir = path.join(repoRoot, 'src')): void {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const file = path.join(dir, entry.name);
     if (entry.isDirectory()) {
-      checkBuildIsCurrent(file);
+      if (file !== path.join(repoRoot, 'src', 'console')) checkBuildIsCurrent(file);
       continue;
     }
     if (!entry.name.endsWith('.ts') || entry.name.endsWith('.d.ts')) continue;

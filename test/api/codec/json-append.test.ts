@@ -8,7 +8,7 @@ import { parse as losslessParse } from 'lossless-json';
 import { describe, expect, it } from 'vitest';
 import { decodeAppendInputJsonSliced } from '../../../src/api/codec/json-append.js';
 import { decodeAppendInputJson, type RecordFormat } from '../../../src/api/codec/json-records.js';
-import { unmatchableSeqNum } from '../../../src/api/codec/proto.js';
+import { unmatchableSeqNum } from '../../../src/api/codec/proto-wire.js';
 import type { AppendInput, AppendRecord, Header } from '../../../src/domain/types.js';
 import { S2Error } from '../../../src/domain/errors.js';
 import { decodeBase64Strict } from '../../../src/util/base64.js';
