@@ -39,6 +39,7 @@ export async function openWalLog(io: ManifestIo, dir: string, tuning: WalTuning,
     await replayChunks(io, state, epoch, stats, log, { fence: true });
     recovery = await recoverFrames(dir, state, stats);
   }
+  log('replayed-write-ahead-log', { dir, lastChunkId: recovery.lastChunkId, applied: stats.applied });
   let wal: Wal;
   try {
     wal = await Wal.start(recovery, { ...tuning, epoch, logger: log });
