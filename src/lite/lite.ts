@@ -8,11 +8,14 @@
  * (drain, then close: live followers end with 503 `unavailable`, appends already sequenced
  * still get their acknowledgement) and routes every later request to a fresh one.
  */
+import { statfs } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { mintToken, tokenHash } from '../api/auth/token.js';
 import { S2Server } from '../api/server.js';
 import { Engine } from '../engine/engine.js';
 import { shutdownGraceMs } from '../limits.js';
+import type { ChunkLog } from '../storage/chunk-log.js';
+import { StoreFailure } from '../storage/errors.js';
 import { openStreamLog } from '../storage/open.js';
 import {
   resolveOptions,
@@ -38,11 +41,20 @@ export interface StopOptions {
 }
 
 /**
- * After taking over a store that an earlier writer used, wait one manifest poll interval before
- * serving so that a previous instance still running on the same store notices it was fenced
- * and stops serving reads. A store nobody wrote before (writer epoch 1) has no such instance.
+ * After taking over an S3 store that an earlier writer used, wait one manifest poll interval
+ * before serving so that a previous instance still running on the same store notices it was
+ * fenced and stops serving reads. A store nobody wrote before (writer epoch 1) has no such
+ * instance, and a local root has none either: its lock keeps a second server from opening it.
  */
 const takeoverSettleMs = 1_000;
+
+/** After a storage failure that reopening can cure (a full disk), the store is tried this often. */
+const resumeRetryMs = 5_000;
+/**
+ * A local root is reopened only once its filesystem has this much room: a write-ahead log file
+ * (64 MiB) and as much again for the checkpoint that folds what recovery replays.
+ */
+const resumeFreeBytesMin = 128 * 1024 * 1024;
 
 /** Without `auth` lite does not authenticate, but the SDKs and the CLI insist on a token. */
 const unauthenticatedToken = 'ignored';
@@ -91,15 +103,21 @@ async function applySpec(engine: Engine, spec: ResourceSpec, logger: Logger): Pr
   }
 }
 
+/** An engine and the log under it. */
+interface Generation {
+  engine: Engine;
+  log: ChunkLog;
+}
+
 /** Opens the log over the configured store and builds a started engine with the init spec applied. */
-async function openGeneration(options: ResolvedOptions): Promise<Engine> {
+async function openGeneration(options: ResolvedOptions): Promise<Generation> {
   const { storage, logger } = options;
   const log = await openStreamLog(storeConfig(storage), {
     flushIntervalMs: options.flushIntervalMs,
     logger: (event, fields) => logger.info(fields, `storage: ${event}`),
   });
   logger.info(log.stats(), 'storage recovered');
-  if (storage.kind !== 'memory' && log.stats().epoch > 1) await new Promise((r) => setTimeout(r, takeoverSettleMs));
+  if (storage.kind === 's3' && log.stats().epoch > 1) await new Promise((r) => setTimeout(r, takeoverSettleMs));
   const engine = new Engine(log, {
     logEvent: (event, fields) => logger.info(fields, event),
     appendInflightBytes: options.appendInflightBytes,
@@ -111,7 +129,7 @@ async function openGeneration(options: ResolvedOptions): Promise<Engine> {
     throw error;
   }
   engine.start();
-  return engine;
+  return { engine, log };
 }
 
 /** Ends a generation: refuse new writes, end followers, let sequenced appends become durable, close. */
@@ -143,18 +161,20 @@ export class S2Lite {
   /** With `auth`: how the root token came to be (`generated` at this start, `given`, or `stored`). */
   readonly rootTokenSource: 'generated' | 'given' | 'stored' | undefined;
   private readonly rootHash: string | undefined;
-  private engine: Engine;
-  /** reset() and stop() run one at a time, in call order. */
+  private generation: Generation;
+  /** reset(), stop() and resuming after a storage failure run one at a time, in call order. */
   private queue: Promise<unknown> = Promise.resolve();
   private stopping: Promise<void> | undefined;
+  private resumeTimer: NodeJS.Timeout | undefined;
 
   private constructor(
     private readonly options: ResolvedOptions,
     private readonly server: S2Server,
-    engine: Engine,
+    generation: Generation,
     root: RootToken | undefined,
   ) {
-    this.engine = engine;
+    this.generation = generation;
+    this.watch(generation);
     this.port = server.port;
     this.endpoint = endpointOf(options, server.port);
     this.storage = options.storage;
@@ -174,16 +194,16 @@ export class S2Lite {
     const resolved = await resolveOptions(options, naming);
     const { logger, storage } = resolved;
     if (storage.kind === 's3') process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-    const engine = await openGeneration(resolved);
+    const generation = await openGeneration(resolved);
     let root: RootToken | undefined;
     try {
-      root = await establishRootToken(engine, resolved, logger);
+      root = await establishRootToken(generation.engine, resolved, logger);
     } catch (error) {
-      await retire(engine);
+      await retire(generation.engine);
       throw error;
     }
     const server = new S2Server({
-      engine,
+      engine: generation.engine,
       host: resolved.host,
       port: resolved.port,
       tls: resolved.tls,
@@ -201,10 +221,10 @@ export class S2Lite {
     try {
       await server.start();
     } catch (error) {
-      await retire(engine);
+      await retire(generation.engine);
       throw error;
     }
-    const lite = new S2Lite(resolved, server, engine, root);
+    const lite = new S2Lite(resolved, server, generation, root);
     const fields = {
       storage: storage.kind,
       appendInflightBytes: resolved.appendInflightBytes,
@@ -254,7 +274,7 @@ export class S2Lite {
     return this.serialize(async () => {
       if (this.stopping) throw new Error('s2-lite: reset() after stop()');
       const { logger, storage } = this.options;
-      const old = this.engine;
+      const old = this.generation.engine;
       if (storage.kind === 'memory') {
         // A fresh memory store: swap first, so no request ever waits for the old one to retire.
         this.swap(await this.freshGeneration());
@@ -278,32 +298,87 @@ export class S2Lite {
    */
   stop(options: StopOptions = {}): Promise<void> {
     this.stopping ??= this.serialize(async () => {
+      clearTimeout(this.resumeTimer);
       const graceMs = options.immediate ? 0 : (options.graceMs ?? shutdownGraceMs);
       const closing = this.server.close(graceMs);
-      await this.engine.drain();
+      await this.generation.engine.drain();
       await closing;
-      await this.engine.close();
+      await this.generation.engine.close();
       this.options.logger.info('stopped');
     });
     return this.stopping;
   }
 
-  private swap(engine: Engine): void {
-    this.engine = engine;
-    this.server.useEngine(engine);
+  private swap(generation: Generation): void {
+    this.generation = generation;
+    this.server.useEngine(generation.engine);
+    this.watch(generation);
+  }
+
+  /**
+   * A log that stopped for a reason reopening can cure (no write-ahead log file could be prepared:
+   * the disk is full) is reopened, from what is durable on disk, once the store is usable again.
+   * Until then the failed generation keeps answering: writes 500/503, /health 503 with the reason.
+   */
+  private watch(generation: Generation): void {
+    void generation.log.whenStopped().then((error) => {
+      if (!resumable(error) || this.stopping || this.generation !== generation) return;
+      this.options.logger.error(
+        { reason: error.message, retryMs: resumeRetryMs },
+        'storage failed; the store is reopened once it is usable again',
+      );
+      this.scheduleResume(generation);
+    });
+  }
+
+  private scheduleResume(failed: Generation): void {
+    this.resumeTimer = setTimeout(() => {
+      void this.serialize(async () => {
+        if (this.stopping || this.generation !== failed) return;
+        const { logger, storage } = this.options;
+        if (storage.kind === 'local') {
+          const free = await freeBytes(storage.root);
+          if (free < resumeFreeBytesMin) {
+            const mib = (n: number) => `${Math.floor(n / 2 ** 20)} MiB`;
+            const reason = `${mib(free)} free on the filesystem of ${storage.root}; reopening needs ${mib(resumeFreeBytesMin)}`;
+            logger.warn({ reason, retryMs: resumeRetryMs }, 'storage still unusable');
+            this.scheduleResume(failed);
+            return;
+          }
+        }
+        // The failed log hands over the root (its write-ahead log and lock) to the next one.
+        await failed.log.close();
+        let next: Generation;
+        try {
+          next = await openGeneration(this.options);
+        } catch (error) {
+          const reason = (error as Error).message;
+          if (!resumable(error)) {
+            logger.error({ reason }, 'storage cannot be reopened; restart the server once the cause is fixed');
+            return;
+          }
+          logger.warn({ reason, retryMs: resumeRetryMs }, 'storage still unusable');
+          this.scheduleResume(failed);
+          return;
+        }
+        this.swap(next);
+        await retire(failed.engine);
+        logger.info({ storage: this.options.storage.kind }, 'storage resumed');
+      });
+    }, resumeRetryMs);
   }
 
   /** Opens a fresh generation for `reset()`, carrying the stored root token's hash over. */
-  private async freshGeneration(): Promise<Engine> {
-    const engine = await openGeneration(this.options);
-    if (this.rootTokenSource === 'given' || this.rootHash === undefined) return engine;
+  private async freshGeneration(): Promise<Generation> {
+    const generation = await openGeneration(this.options);
+    if (this.rootTokenSource === 'given' || this.rootHash === undefined) return generation;
     try {
-      await engine.storeRootTokenHash(this.rootHash);
+      await generation.engine.storeRootTokenHash(this.rootHash);
     } catch (error) {
-      await retire(engine);
+      await retire(generation.engine);
       throw error;
     }
-    return engine;
+    return generation;
   }
 
   private serialize<T>(task: () => Promise<T>): Promise<T> {
@@ -311,4 +386,14 @@ export class S2Lite {
     this.queue = run.catch(() => {});
     return run;
   }
+}
+
+async function freeBytes(dir: string): Promise<number> {
+  const stats = await statfs(dir);
+  return stats.bavail * stats.bsize;
+}
+
+function resumable(error: unknown): boolean {
+  const cause = (error as { cause?: unknown } | undefined)?.cause;
+  return (error instanceof StoreFailure && error.resumable) || (cause !== undefined && resumable(cause));
 }

@@ -75,7 +75,7 @@ export {
   type ObjectStoreRequest,
   type RequestOutcome,
 } from './instrumented.js';
-export { LocalFsObjectStore } from './local-fs.js';
+export { createLocalRoot, LocalFsObjectStore } from './local-fs.js';
 export { MemoryObjectStore, compareKeys } from './memory.js';
 export { S3ObjectStore, s3OptionsFromEnv, type S3ObjectStoreOptions } from './s3.js';
 export * from './types.js';

@@ -309,6 +309,22 @@ export class LocalFsObjectStore implements ObjectStore {
 }
 
 /**
+ * Creates the root directory of a local store if needed, with the same one-line errors as
+ * `init()` ("local root X is not usable: ..."): the stream log takes the root lock inside it
+ * before the store writes anything.
+ */
+export async function createLocalRoot(rootDir: string): Promise<string> {
+  const root = path.resolve(rootDir);
+  try {
+    await makeDirectories(root);
+  } catch (error) {
+    const reason = rootError(error, 'create root directory', root).message;
+    throw new Error(`local root ${root} is not usable: ${reason}`, { cause: error });
+  }
+  return root;
+}
+
+/**
  * `mkdir -p`, without Node 20's `mkdir(dir, { recursive: true })`, which never settles for a path
  * the kernel answers ENOENT for although its parent exists (e.g. anything under /proc).
  */

@@ -1,8 +1,9 @@
 /**
  * The stream log: `StreamLog` over an `ObjectStore` (docs/formats.md describes every object).
  *
- *   open -> epoch bump, replay, fence (recovery.ts)
- *   commits -> group-committed chunks (writer.ts) -> applied to the in-memory state (state.ts)
+ *   open -> epoch bump, replay, fence (recovery.ts; with the write-ahead log, wal-open.ts)
+ *   commits -> group-committed chunks (writer.ts) made durable by the sink (sink.ts: chunk
+ *     objects, the write-ahead log, or nothing in memory mode) -> applied to the in-memory state
  *     -> "durable through N" to the subscriber and to waiting promises (durable-waiters.ts)
  *   reads -> memory tail and segments (reader.ts)
  *   background: checkpoints, GC and the fencing poll (maintenance.ts)
@@ -21,7 +22,7 @@ import { Maintenance } from './maintenance.js';
 import type { ManifestIo } from './manifest-io.js';
 import { resolveOptions, type ChunkLogOptions, type ResolvedOptions } from './options.js';
 import { readRecords, seqNumForTimestamp, type ReadContext } from './reader.js';
-import { openLog } from './recovery.js';
+import { openLog, type Opened } from './recovery.js';
 import { SegmentCache } from './segment-cache.js';
 import type { LogState } from './state.js';
 import type { RetryPolicy } from './store-ops.js';
@@ -35,18 +36,24 @@ import type {
   StreamId,
   StreamLog,
 } from './types.js';
+import { MemorySink, ObjectSink, type ChunkSink } from './sink.js';
+import { openWalLog } from './wal-open.js';
+import { WalSink } from './wal-sink.js';
+import type { Wal } from './wal/index.js';
 import { ChunkWriter } from './writer.js';
 
 export type { ChunkLogOptions } from './options.js';
 
 export class ChunkLog implements StreamLog {
   private readonly writer: ChunkWriter;
+  private readonly sink: ChunkSink;
   private readonly readContext: ReadContext;
   private readonly maintenance: Maintenance;
   private readonly waiters = new DurableWaiters();
   private readonly recoveredState: RecoveredState;
   private subscriber: DurabilitySubscriber | null = null;
   private stopped: StorageError | null = null;
+  private readonly stopListeners: ((error: StorageError) => void)[] = [];
   /** `close`'s final flush ignores the memory bound. */
   private finalFlush = false;
   private closed: Promise<void> | null = null;
@@ -67,11 +74,25 @@ export class ChunkLog implements StreamLog {
       compressMinBytes: resolved.compressMinBytes,
       manifestInlineBytesMax: resolved.manifestInlineBytesMax,
     };
+    const journal = resolved.journal;
     try {
-      const opened = await openLog(io, resolved.logger);
+      let opened: Opened;
+      let sink: ChunkSink;
+      if (journal.kind === 'wal') {
+        const walOpened = await openWalLog(io, journal.dir, journal.tuning ?? {}, resolved.logger);
+        opened = walOpened;
+        sink = new WalSink(walOpened.wal);
+      } else {
+        opened = await openLog(io, resolved.logger);
+        sink =
+          journal.kind === 'memory'
+            ? new MemorySink()
+            : new ObjectSink(store, policy, io.rand, opened.epoch, resolved.chunksInFlightMax, resolved.compressMinBytes);
+      }
       const current: CurrentManifest = { header: opened.manifest, snapshotRef: opened.snapshotRef, pendingPutId: null };
       reportWriterEpoch(opened.epoch);
-      return new ChunkLog(io, resolved, opened.state, opened.epoch, opened.fenceChunkId, current);
+      const wal = sink instanceof WalSink ? sink.wal : null;
+      return new ChunkLog(io, resolved, opened.state, opened.epoch, opened.fenceChunkId, current, sink, wal);
     } catch (error) {
       throw openError(store, error);
     }
@@ -84,19 +105,22 @@ export class ChunkLog implements StreamLog {
     readonly epoch: number,
     fenceChunkId: number,
     private readonly current: CurrentManifest,
+    sink: ChunkSink,
+    wal: Wal | null,
   ) {
     this.recoveredState = state.recovered();
+    this.sink = sink;
     const log = options.logger;
     const segments = new SegmentCache(io.store, io.policy, options.blockCacheBytes);
     this.readContext = { state, segments, log };
     this.maintenance = new Maintenance(io, options, state, epoch, current, segments, {
       resumeWrites: () => this.writer.resume(),
-      fenced: (error) => this.stop(error),
+      stop: (error) => this.stop(error),
+      // Log files whose chunks the new manifest folded are recycled (the manifest is durable).
+      folded: wal ? (chunkId) => wal.releaseThrough(chunkId) : async () => {},
     });
     this.writer = new ChunkWriter(
-      io.store,
-      io.policy,
-      io.rand,
+      sink,
       options.clock,
       epoch,
       fenceChunkId,
@@ -151,6 +175,17 @@ export class ChunkLog implements StreamLog {
     return this.stopped ? { ok: false, error: this.stopped } : { ok: true };
   }
 
+  /** Resolves with the error the log stops with (fenced, failed, closed), once it stops. */
+  whenStopped(): Promise<StorageError> {
+    if (this.stopped) return Promise.resolve(this.stopped);
+    return new Promise((resolve) => this.stopListeners.push(resolve));
+  }
+
+  /**
+   * Flushes pending commits, stops background work, closes the sink (the write-ahead log's
+   * files and thread) and runs the journal's `release` (local disk: the root lock). Also after
+   * the log stopped on its own, to hand the root to the next opener.
+   */
   close(): Promise<void> {
     this.finalFlush = true;
     this.closed ??= (async () => {
@@ -158,6 +193,11 @@ export class ChunkLog implements StreamLog {
       await this.barrier().catch(() => {});
       this.stop(logClosed());
       await this.maintenance.idle();
+      await this.sink.close().catch((error: unknown) =>
+        this.options.logger('sink-close-failed', { error: (error as Error).message }),
+      );
+      const journal = this.options.journal;
+      if (journal.kind === 'wal') await journal.release?.();
     })();
     return this.closed;
   }
@@ -201,6 +241,7 @@ export class ChunkLog implements StreamLog {
     this.maintenance.stop(error);
     this.waiters.stop(error);
     this.subscriber?.failed(error);
+    for (const listener of this.stopListeners.splice(0)) listener(error);
   }
 }
 

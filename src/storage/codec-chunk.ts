@@ -1,5 +1,5 @@
 /**
- * Chunk objects (`chunk/<id>`): one group commit each, the write-ahead log of the store.
+ * Chunk objects (`chunk/<id>`): one group commit each, the write-ahead log of an object store.
  *
  * Frame fields: writer epoch, chunk id, previous chunk id in the writer's chain (see
  * docs/formats.md "Recovery"); body: u32 commit count, then the commits (codec-mutation.ts).
@@ -53,12 +53,20 @@ export function decodeChunk(data: Uint8Array, expectedId?: number): Chunk {
   const what = expectedId === undefined ? 'chunk' : `chunk ${expectedId}`;
   const frame = decodeFrame(data, { ...spec, what }, readHeader);
   checkId(frame.fields, expectedId, what);
-  const reader = new ByteReader(frame.body, what);
+  return { ...frame.fields, commits: decodeChunkBody(frame.body, what) };
+}
+
+/**
+ * Decodes a chunk body (`u32 commit count`, then the commits): the body of a chunk object, and of
+ * a write-ahead log frame. Record bytes are copied out of `body`.
+ */
+export function decodeChunkBody(body: Uint8Array, what: string): Mutation[][] {
+  const reader = new ByteReader(body, what);
   const count = reader.count(4);
   const commits: Mutation[][] = [];
   for (let i = 0; i < count; i++) commits.push(decodeCommit(reader));
   reader.end();
-  return { ...frame.fields, commits };
+  return commits;
 }
 
 /** Decodes only the header (from at least the first `chunkHeaderBytes` bytes). */

@@ -25,6 +25,16 @@ export class FencedError extends StorageError {
  */
 export class StoreFailure extends StorageError {
   readonly kind = 'failed';
+  /**
+   * Nothing the failure rejected reached the store, and the store itself is intact: reopening the
+   * log once the cause is gone (e.g. the disk has room again) loses nothing and may succeed.
+   */
+  readonly resumable: boolean;
+
+  constructor(message: string, options?: ErrorOptions & { resumable?: boolean }) {
+    super(message, options);
+    this.resumable = options?.resumable ?? false;
+  }
 }
 
 /**
@@ -56,4 +66,14 @@ export function storageError(kind: StorageErrorKind, message: string, options?: 
     case 'closed':
       return new LogClosedError(message, options);
   }
+}
+
+/** Whether a filesystem ran out of space somewhere in `error`'s cause chain (errno ENOSPC, EDQUOT). */
+export function causedByNoSpace(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e !== undefined && e !== null && depth < 10; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (code === 'ENOSPC' || code === 'EDQUOT') return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
 }

@@ -8,12 +8,13 @@
  * the last manifest); a chunk applied while one runs queues the next (the flag is reset when a
  * checkpoint starts), so nothing is left unfolded once commits stop. The writer seals nothing
  * while the tails hold `memoryTailBytesMax`, until a checkpoint folds them; a failed checkpoint is
- * then retried after `checkpointRetryMs`.
+ * then retried after `checkpointRetryMs`, unless the store is out of space: then the commits
+ * waiting could wait forever, so the log stops (resumably: nothing they carry was written).
  */
 import type { Timer } from '../util/clock.js';
 import { runCheckpoint, type CheckpointResult, type CurrentManifest } from './checkpoint.js';
 import type { SegmentScratch } from './codec-segment.js';
-import { FencedError, type StorageError } from './errors.js';
+import { causedByNoSpace, FencedError, StoreFailure, type StorageError } from './errors.js';
 import { collectLogObjects, collectSegments, sweepOrphanSegments, type GcContext } from './gc.js';
 import { loadManifestHeader, type ManifestIo } from './manifest-io.js';
 import { manifestKey } from './names.js';
@@ -27,8 +28,10 @@ const checkpointRetryMs = 1_000;
 export interface MaintenanceHooks {
   /** A checkpoint freed memory: the writer may seal again. */
   resumeWrites(): void;
-  /** A newer writer holds the log: stop it. */
-  fenced(error: StorageError): void;
+  /** The log must stop: a newer writer holds it, or it cannot go on. */
+  stop(error: StorageError): void;
+  /** A checkpoint's manifest folded every chunk up to `chunkId` (the write-ahead log releases them). */
+  folded(chunkId: number): Promise<void>;
 }
 
 export class Maintenance {
@@ -137,10 +140,11 @@ export class Maintenance {
       this.current,
     );
     if (result.kind === 'fenced') {
-      this.hooks.fenced(new FencedError(`fenced by a newer writer: ${result.reason}`));
+      this.hooks.stop(new FencedError(`fenced by a newer writer: ${result.reason}`));
     } else if (result.kind === 'done') {
       this.chunksSinceCheckpoint = this.state.appliedChunkId - applied;
       this.hooks.resumeWrites();
+      await this.hooks.folded(result.foldedChunkId);
       await collectLogObjects(this.gcContext, this.current);
       if (this.state.unreachableSegments.length > 0) this.requestGc(); // merged-away segments
     }
@@ -153,7 +157,16 @@ export class Maintenance {
     this.enqueue('checkpoint', () => {
       this.checkpointQueued = false;
       return this.doCheckpoint();
-    }).catch(() => this.retryCheckpointWhileFull());
+    }).catch((error: unknown) => this.checkpointFailed(error));
+  }
+
+  private checkpointFailed(error: unknown): void {
+    if (this.full && !this.stopped && causedByNoSpace(error)) {
+      const reason = `storage failure: no space for a checkpoint while appends wait for one: ${(error as Error).message}`;
+      this.hooks.stop(new StoreFailure(reason, { cause: error, resumable: true }));
+      return;
+    }
+    this.retryCheckpointWhileFull();
   }
 
   /** Commits are waiting for memory that only a checkpoint frees: do not wait for the next trigger. */
@@ -214,7 +227,7 @@ export class Maintenance {
       if (!info || this.stopped) return;
       const { header } = await loadManifestHeader(this.io, next);
       if (header.epoch > this.epoch) {
-        this.hooks.fenced(
+        this.hooks.stop(
           new FencedError(`fenced by a newer writer: manifest ${next} has writer epoch ${header.epoch}`),
         );
       }

@@ -5,6 +5,18 @@ import { systemClock, type Clock } from '../util/clock.js';
 import { systemRand, type Rand } from '../util/rand.js';
 import { assert } from '../util/assert.js';
 import type { Logger } from './state.js';
+import type { WalTuning } from './wal-open.js';
+
+/**
+ * Where commits become durable (sink.ts): chunk objects in the store (S3, and any store opened
+ * directly), the write-ahead log in `dir` (local disk: `<root>/wal`), or nowhere but memory
+ * (memory mode, whose store dies with the process). `release` runs once the log has closed
+ * (local disk: the root lock).
+ */
+export type Journal =
+  | { kind: 'objects' }
+  | { kind: 'memory' }
+  | { kind: 'wal'; dir: string; tuning?: WalTuning; release?: () => Promise<void> };
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -14,12 +26,17 @@ export interface ChunkLogOptions {
   rand?: Rand;
   /** Structured events (recovery decisions, retries, fencing, checkpoints, GC). */
   logger?: Logger;
+  /** Where commits become durable (default: chunk objects in the store). */
+  journal?: Journal;
   /**
-   * Minimum time between sealing two chunks. 0 (memory, local disk): seal as soon as a chunk
-   * slot is free, so latency is about one put. S3 mode uses 50 to bound PUT cost.
+   * The flush budget: one flush per this many ms under sustained load, after a burst of
+   * `flushBurst` (flush-budget.ts). 0 (memory, local disk): seal as soon as a chunk slot is free,
+   * so latency is about one write. S3 mode uses 50 to bound PUT cost.
    */
   flushIntervalMs?: number;
-  /** Chunks being written at once; more gives throughput on high-latency stores. */
+  /** Flushes allowed at once after an idle spell (small: it adds to the sustained PUT rate once). */
+  flushBurst?: number;
+  /** Chunk objects being written at once; more gives throughput on high-latency stores. */
   chunksInFlightMax?: number;
   /** A chunk is sealed early once this many bytes of commits are waiting. */
   chunkBytesMax?: number;
@@ -73,7 +90,9 @@ export function resolveOptions(options: ChunkLogOptions): ResolvedOptions {
     clock: options.clock ?? systemClock,
     rand: options.rand ?? systemRand,
     logger: options.logger ?? (() => {}),
+    journal: options.journal ?? { kind: 'objects' },
     flushIntervalMs: options.flushIntervalMs ?? 0,
+    flushBurst: options.flushBurst ?? 4,
     chunksInFlightMax: options.chunksInFlightMax ?? 4,
     chunkBytesMax: options.chunkBytesMax ?? 8 * MiB,
     checkpointBytes,
@@ -93,6 +112,7 @@ export function resolveOptions(options: ChunkLogOptions): ResolvedOptions {
     sweepOrphansOnOpen: options.sweepOrphansOnOpen ?? true,
   };
   assert(resolved.flushIntervalMs >= 0, 'flushIntervalMs >= 0');
+  assert(resolved.flushBurst >= 1, 'flushBurst >= 1');
   assert(resolved.chunksInFlightMax >= 1 && resolved.chunksInFlightMax <= 64, 'chunksInFlightMax in [1, 64]');
   assert(resolved.chunkBytesMax >= KiB, 'chunkBytesMax >= 1 KiB');
   assert(resolved.checkpointBytes > 0 && resolved.checkpointChunks > 0, 'checkpoint thresholds > 0');

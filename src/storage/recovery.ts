@@ -44,12 +44,16 @@ const bumpAttemptsMax = 20;
 
 export async function openLog(io: ManifestIo, log: Logger): Promise<Opened> {
   const { header, ref, state } = await bumpEpoch(io, log);
-  const stats = { applied: 0, zombies: 0, orphans: 0, ignoredAfterFence: 0 };
-  const fenceChunkId = await replayAndFence(io, state, header.epoch, stats, log);
+  const stats = newStats();
+  const fenceChunkId = await replayChunks(io, state, header.epoch, stats, log, { fence: true });
   return { epoch: header.epoch, manifest: header, snapshotRef: ref, state, fenceChunkId, stats };
 }
 
-async function bumpEpoch(io: ManifestIo, log: Logger) {
+export function newStats(): Opened['stats'] {
+  return { applied: 0, zombies: 0, orphans: 0, ignoredAfterFence: 0 };
+}
+
+export async function bumpEpoch(io: ManifestIo, log: Logger) {
   for (let attempt = 0; attempt < bumpAttemptsMax; attempt++) {
     const ids = await listManifestIds(io);
     const latestId = ids.at(-1);
@@ -121,16 +125,23 @@ class ChunkFetcher {
   }
 }
 
-async function replayAndFence(
+/**
+ * Replays the chunk objects after the state's last applied chunk (steps 3 and 4 above). With
+ * `fence`, writes the fence chunk at the first missing id and returns its id; without (the
+ * write-ahead log continues the chain, wal-open.ts), returns the last chunk applied.
+ */
+export async function replayChunks(
   io: ManifestIo,
   state: LogState,
   epoch: number,
   stats: Opened['stats'],
   log: Logger,
+  options: { fence: boolean },
 ): Promise<number> {
   let chunks = new ChunkFetcher(io, await listChunkIdsAfter(io, state.appliedChunkId));
   for (let id = state.appliedChunkId + 1; ; id++) {
     if (!chunks.has(id)) {
+      if (!options.fence) return state.appliedChunkId;
       const fence = encodeChunk({ epoch, chunkId: id, prevChunkId: state.appliedChunkId }, [], io.compressMinBytes);
       // The marker first: a fence chunk without one could be collected (a marker without a fence is harmless).
       await withRetry('put fence marker', io.store, io.policy, () => io.store.put(fenceKey(id), new Uint8Array(0)));

@@ -1,14 +1,15 @@
 /**
- * Group commit: turns submitted commits into chunk objects and reports them durable, strictly in
+ * Group commit: turns submitted commits into chunks and reports them durable, strictly in
  * submission order, once their chunk and every earlier chunk are durable.
  *
  * Each commit gets an ordinal (1, 2, 3...). Commits submitted while earlier chunks are being
- * written wait in `pending`; a flush seals them into the next chunk (`chunk/<id>`,
- * create-if-absent, with a put-id), which remembers the last ordinal it holds. Up to
- * `chunksInFlightMax` chunks are written concurrently. Each chunk names its predecessor in this
- * writer's chain (`prevChunkId`), which is what recovery follows (docs/formats.md).
+ * written wait in `pending`; a flush seals them into the next chunk, which remembers the last
+ * ordinal it holds, and hands it to the sink (sink.ts: a chunk object, a write-ahead log frame, or
+ * nothing in memory mode). Up to the sink's `chunksInFlightMax` chunks are written concurrently.
+ * Each chunk names its predecessor in this writer's chain (`prevChunkId`), which is what recovery
+ * follows (docs/formats.md). When a flush may start is the flush budget's call (flush-budget.ts).
  *
- * When a chunk id turns out to be occupied:
+ * When a chunk object's id turns out to be occupied (object sinks only):
  * - by an object of a higher epoch (or of our epoch with a put-id not ours): a newer writer
  *   exists, we are fenced: the writer stops and the log with it;
  * - by an object of a lower epoch (a zombie writer's leftover): the chunk is "displaced".
@@ -16,8 +17,8 @@
  *   never applies them. Once every in-flight put has settled, all unresolved chunks are
  *   re-issued, in order, at fresh ids after every id used so far, chained to the last
  *   durable chunk.
- * A put that keeps failing past the retry budget fails the whole log: nothing later may be
- * acknowledged on top of a chunk whose fate is unknown.
+ * A chunk the sink fails to write (a put past the retry budget, a failed fdatasync) fails the whole
+ * log: nothing later may be acknowledged on top of a chunk whose fate is unknown.
  *
  * Backpressure: no chunk is sealed while `hooks.maySeal()` says no (the memory tail is full until
  * a checkpoint folds it); commits wait in `pending` until `resume()`.
@@ -26,25 +27,21 @@
  * its size and its record count (how many records one put carried: the group-commit factor).
  */
 import { metrics } from '../metrics.js';
-import type { ObjectStore } from '../objectstore/types.js';
 import { assert } from '../util/assert.js';
 import type { Clock, Timer } from '../util/clock.js';
-import type { Rand } from '../util/rand.js';
-import { chunkHeaderBytes, decodeChunkHeader, encodeChunk } from './codec-chunk.js';
-import { encodeCommitIn } from './codec-mutation.js';
-import { FencedError, StoreFailure, type StorageError } from './errors.js';
-import { CompressionProbe, isCompressedFrame } from './framing.js';
 import { Slab } from './binary.js';
-import { chunkKey, newPutId } from './names.js';
+import { encodeCommitIn } from './codec-mutation.js';
+import { StorageError, StoreFailure } from './errors.js';
+import { FlushBudget } from './flush-budget.js';
+import type { ChunkSink } from './sink.js';
 import type { Logger } from './state.js';
-import { putIfAbsent, withRetry, type RetryPolicy } from './store-ops.js';
 import type { Mutation } from './types.js';
 
 export interface WriterOptions {
   flushIntervalMs: number;
-  chunksInFlightMax: number;
+  /** Flushes the budget allows at once after an idle spell (see flush-budget.ts). */
+  flushBurst: number;
   chunkBytesMax: number;
-  compressMinBytes: number;
 }
 
 export interface WriterHooks {
@@ -59,17 +56,12 @@ export interface WriterHooks {
   maySeal(): boolean;
 }
 
-interface PendingCommit {
-  mutations: Mutation[];
-  encoded: Uint8Array;
-  ordinal: number;
-}
-
 interface ChunkInFlight {
   id: number;
   prev: number;
   commits: Mutation[][];
   encoded: Uint8Array[];
+  bytes: number;
   /** Ordinal of the last commit in the chunk. */
   lastOrdinal: number;
   status: 'putting' | 'durable' | 'displaced';
@@ -77,21 +69,25 @@ interface ChunkInFlight {
   sealedMs: number;
 }
 
+const noBytes = new Uint8Array(0);
+
 export class ChunkWriter {
-  private pending: PendingCommit[] = [];
+  /** Submitted commits not yet sealed: mutations, their encoding and size, in ordinal order. */
+  private pendingCommits: Mutation[][] = [];
+  private pendingEncoded: Uint8Array[] = [];
   private pendingBytes = 0;
   private readonly inflight: ChunkInFlight[] = [];
   private nextId: number;
   private chainId: number;
   private sealQueued = false;
   private sealTimer: Timer | null = null;
-  private lastSealMs = -Infinity;
+  /** The next seal waited for the budget (a timer ran): the budget learns what waiting gathered. */
+  private waited = false;
   private draining = false;
   private stopped: StorageError | null = null;
   /** Ordinal of the last commit submitted. */
   private submitted = 0;
-  /** Chunks skip zstd for a while after several did not compress (see CompressionProbe). */
-  private readonly compression: CompressionProbe;
+  private readonly budget: FlushBudget;
   /** Commits are encoded into shared slabs rather than an allocation each. */
   private readonly slab = new Slab();
   /** `seal`, as the callback `schedule` queues (one closure for the writer's life). */
@@ -99,23 +95,26 @@ export class ChunkWriter {
     this.sealQueued = false;
     this.seal();
   };
+  private readonly runTimedSeal = (): void => {
+    this.sealTimer = null;
+    this.waited = true;
+    this.schedule();
+  };
 
   constructor(
-    private readonly store: ObjectStore,
-    private readonly policy: RetryPolicy,
-    private readonly rand: Rand,
+    private readonly sink: ChunkSink,
     private readonly clock: Clock,
     private readonly epoch: number,
-    /** The chain so far ends at this chunk (the fence written at open). */
+    /** The chain so far ends at this chunk (the fence or opening frame written at open). */
     lastChunkId: number,
     private readonly options: WriterOptions,
     private readonly hooks: WriterHooks,
     private readonly log: Logger,
   ) {
-    assert(options.chunksInFlightMax >= 1, 'chunksInFlightMax >= 1');
+    assert(sink.chunksInFlightMax >= 1, 'chunksInFlightMax >= 1');
     this.nextId = lastChunkId + 1;
-    this.compression = new CompressionProbe(options.compressMinBytes, 64);
     this.chainId = lastChunkId;
+    this.budget = new FlushBudget(options.flushIntervalMs, options.flushBurst, clock.monotonicMs());
   }
 
   /**
@@ -125,12 +124,13 @@ export class ChunkWriter {
   submit(mutations: Mutation[]): number {
     if (this.stopped) throw this.stopped;
     assert(mutations.length > 0, 'a commit holds at least one mutation');
-    const encoded = encodeCommitIn(this.slab, mutations);
-    const ordinal = ++this.submitted;
-    this.pending.push({ mutations, encoded, ordinal });
+    const encoded = this.sink.needsBytes ? encodeCommitIn(this.slab, mutations) : noBytes;
+    if (this.inflight.length > 0 || this.pendingCommits.length > 0) this.budget.concurrent();
+    this.pendingCommits.push(mutations);
+    this.pendingEncoded.push(encoded);
     this.pendingBytes += encoded.length;
     this.schedule();
-    return ordinal;
+    return ++this.submitted;
   }
 
   /** Ordinal of the last commit submitted (0 before the first). */
@@ -138,9 +138,11 @@ export class ChunkWriter {
     return this.submitted;
   }
 
-  /** Seals whatever is pending without waiting for the flush interval. */
+  /** Seals whatever is pending without waiting for the flush budget. */
   flushNow(): void {
-    this.lastSealMs = -Infinity;
+    this.budget.force();
+    this.sealTimer?.cancel();
+    this.sealTimer = null;
     this.schedule();
   }
 
@@ -156,17 +158,20 @@ export class ChunkWriter {
     this.sealTimer?.cancel();
     this.sealTimer = null;
     this.inflight.length = 0;
-    this.pending = [];
+    this.pendingCommits = [];
+    this.pendingEncoded = [];
     this.pendingBytes = 0;
   }
 
   private schedule(): void {
-    if (this.stopped || this.sealQueued || this.pending.length === 0) return;
-    if (this.inflight.length >= this.options.chunksInFlightMax) return;
+    if (this.stopped || this.sealQueued || this.pendingCommits.length === 0) return;
+    if (this.inflight.length >= this.sink.chunksInFlightMax) return;
     if (this.inflight.some((c) => c.status === 'displaced')) return;
     if (!this.hooks.maySeal()) return;
-    const waitMs = this.lastSealMs + this.options.flushIntervalMs - this.clock.monotonicMs();
-    if (waitMs <= 0 || this.pendingBytes >= this.options.chunkBytesMax) {
+    const idle = this.inflight.length === 0 && this.pendingCommits.length === 1;
+    const waitMs =
+      this.pendingBytes >= this.options.chunkBytesMax ? 0 : this.budget.waitMs(this.clock.monotonicMs(), idle);
+    if (waitMs <= 0) {
       this.sealTimer?.cancel();
       this.sealTimer = null;
       // After the current I/O phase (`afterIo`), so that commits from every request whose bytes
@@ -175,80 +180,67 @@ export class ChunkWriter {
       this.sealQueued = true;
       this.clock.afterIo(this.runQueuedSeal);
     } else if (!this.sealTimer) {
-      this.sealTimer = this.clock.setTimer(waitMs, () => {
-        this.sealTimer = null;
-        this.schedule();
-      });
+      this.sealTimer = this.clock.setTimer(waitMs, this.runTimedSeal);
     }
   }
 
   private seal(): void {
-    if (this.stopped || this.pending.length === 0 || this.inflight.length >= this.options.chunksInFlightMax) return;
+    if (this.stopped || this.pendingCommits.length === 0) return;
+    if (this.inflight.length >= this.sink.chunksInFlightMax) return;
     if (this.inflight.some((c) => c.status === 'displaced') || !this.hooks.maySeal()) return;
+    let taken = this.pendingCommits.length;
+    let bytes = this.pendingBytes;
+    if (bytes > this.options.chunkBytesMax) {
+      bytes = 0;
+      for (taken = 0; taken < this.pendingEncoded.length; taken++) {
+        const next = this.pendingEncoded[taken].length;
+        if (taken > 0 && bytes + next > this.options.chunkBytesMax) break;
+        bytes += next;
+      }
+    }
+    const all = taken === this.pendingCommits.length;
     const chunk: ChunkInFlight = {
       id: this.nextId++,
       prev: this.chainId,
-      commits: [],
-      encoded: [],
-      lastOrdinal: 0,
+      commits: all ? this.pendingCommits : this.pendingCommits.slice(0, taken),
+      encoded: all ? this.pendingEncoded : this.pendingEncoded.slice(0, taken),
+      bytes,
+      lastOrdinal: this.submitted - (this.pendingCommits.length - taken),
       status: 'putting',
       sealedMs: this.clock.monotonicMs(),
     };
-    let bytes = 0;
-    let taken = 0;
-    while (taken < this.pending.length) {
-      const next = this.pending[taken];
-      if (taken > 0 && bytes + next.encoded.length > this.options.chunkBytesMax) break;
-      taken++;
-      chunk.commits.push(next.mutations);
-      chunk.encoded.push(next.encoded);
-      chunk.lastOrdinal = next.ordinal;
-      bytes += next.encoded.length;
-    }
-    this.pending = this.pending.slice(taken);
+    this.pendingCommits = all ? [] : this.pendingCommits.slice(taken);
+    this.pendingEncoded = all ? [] : this.pendingEncoded.slice(taken);
     this.pendingBytes -= bytes;
+    this.budget.flushed(chunk.sealedMs, taken, this.waited);
+    this.waited = false;
     this.chainId = chunk.id;
     this.inflight.push(chunk);
-    this.lastSealMs = chunk.sealedMs;
     this.put(chunk);
     this.schedule();
   }
 
   private put(chunk: ChunkInFlight): void {
     const id = chunk.id;
-    const threshold = this.compression.threshold();
-    const body = encodeChunk({ epoch: this.epoch, chunkId: id, prevChunkId: chunk.prev }, chunk.encoded, threshold);
-    this.compression.record(threshold, body.length, isCompressedFrame(body));
-    const putId = newPutId(this.epoch, this.rand);
-    putIfAbsent(this.store, chunkKey(id), body, putId, this.policy)
-      .then(async (outcome) => {
+    this.sink.write(chunk).then(
+      (outcome) => {
         if (this.stopped || chunk.id !== id) return;
-        if (outcome.kind === 'ok') {
+        if (outcome.kind === 'durable') {
           chunk.status = 'durable';
           metrics.flushDuration.observe(Math.max(0, this.clock.monotonicMs() - chunk.sealedMs) / 1000);
-          metrics.flushBytes.observe(body.length);
+          metrics.flushBytes.observe(outcome.bytes);
           metrics.flushRecords.observe(recordCount(chunk.commits));
         } else {
-          const occupant = await this.occupantEpoch(id);
-          if (this.stopped) return;
-          if (occupant >= this.epoch) {
-            const reason = `chunk ${id} was written by writer epoch ${occupant} (ours is ${this.epoch})`;
-            this.fail(new FencedError(`fenced by a newer writer: ${reason}`));
-            return;
-          }
-          this.log('chunk-displaced', { chunkId: id, occupantEpoch: occupant, epoch: this.epoch });
+          this.log('chunk-displaced', { chunkId: id, occupantEpoch: outcome.occupantEpoch, epoch: this.epoch });
           chunk.status = 'displaced';
         }
         this.drain();
-      })
-      .catch((error: unknown) => this.failWith(`chunk ${id} could not be written`, error));
-  }
-
-  private async occupantEpoch(id: number): Promise<number> {
-    const head = await withRetry(`get chunk ${id} header`, this.store, this.policy, () =>
-      this.store.get(chunkKey(id), { start: 0, end: chunkHeaderBytes }),
+      },
+      (error: unknown) => {
+        if (error instanceof StorageError && error.kind !== 'failed') this.fail(error);
+        else this.failWith(`chunk ${id} could not be written`, error);
+      },
     );
-    return decodeChunkHeader(head, id).epoch;
   }
 
   /** Resolves durable chunks at the head, in order; re-issues displaced chunks once puts settle. */
@@ -287,7 +279,8 @@ export class ChunkWriter {
   /** Stops the log: storage failure while `doing`, because of `error`. */
   private failWith(doing: string, error: unknown): void {
     const message = `storage failure: ${doing}: ${error instanceof Error ? error.message : String(error)}`;
-    this.fail(new StoreFailure(message, { cause: error }));
+    const resumable = error instanceof StoreFailure && error.resumable;
+    this.fail(new StoreFailure(message, { cause: error, resumable }));
   }
 
   private fail(error: StorageError): void {

@@ -1,20 +1,35 @@
 /**
  * Proves that a fenced instance serves nothing from its stale view: two real server processes on
- * one local root (the second takes the store over, as in test/durability/fencing.test.ts), and the
+ * one S3 prefix (the second takes the store over; on a local root the root lock refuses a second
+ * server instead, test/durability/fencing.test.ts), and the
  * first then answers every data-plane and control-plane request with 503 `unavailable` (api.md 10.4)
  * instead of 200 with a stale tail or stale records, and ends the read session it was serving with
  * a 503 error event.
  */
 import http from 'node:http';
 import { afterAll, describe, expect, it } from 'vitest';
-import { call, createBasin, sleep, startDistServer, tempDir, type DistServer } from './support.js';
+import { createTestBucket, s3TestConfig } from '../setup/s3-env.js';
+import { call, createBasin, sleep, startDistServer, type DistServer } from './support.js';
 
-const tmp = tempDir('s2-hardening-fenced-');
 const servers: DistServer[] = [];
+const cleanups: (() => Promise<void>)[] = [];
 afterAll(async () => {
   for (const server of servers) await server.stop();
-  tmp.remove();
+  for (const cleanup of cleanups) await cleanup();
 });
+
+async function s3Store(): Promise<{ args: string[]; env: NodeJS.ProcessEnv }> {
+  const s3 = s3TestConfig();
+  const { bucket, cleanup } = await createTestBucket();
+  cleanups.push(cleanup);
+  const env = {
+    AWS_ENDPOINT_URL_S3: s3.endpoint,
+    AWS_ACCESS_KEY_ID: s3.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
+    AWS_REGION: s3.region,
+  };
+  return { args: ['--bucket', bucket, '--path', 'fenced'], env };
+}
 
 async function eventually(check: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
@@ -52,7 +67,8 @@ function openSse(
 
 describe('a fenced instance', () => {
   it('answers every /v1 request with 503 and ends its read sessions', async () => {
-    const first = await startDistServer(['--local-root', tmp.dir]);
+    const store = await s3Store();
+    const first = await startDistServer(store.args, store.env);
     servers.push(first);
     const basin = 'hardening-fenced';
     await createBasin(first.port, basin);
@@ -68,7 +84,7 @@ describe('a fenced instance', () => {
     const follower = await openSse(first.port, '/v1/streams/s/records?seq_num=0', { 's2-basin': basin });
     expect(follower.status).toBe(200);
 
-    const second = await startDistServer(['--local-root', tmp.dir]);
+    const second = await startDistServer(store.args, store.env);
     servers.push(second);
     expect(await eventually(async () => (await call(first.port, 'GET', '/health')).status === 503, 15_000)).toBe(true);
     // The new owner moves the stream on; the first must not report the old tail.

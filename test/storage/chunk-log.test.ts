@@ -83,19 +83,67 @@ describe('commit', () => {
     expect(seqs((await log.read(readAll('s', 500))).records)).toEqual(range(0, 500));
   });
 
-  it('waits for the flush interval between chunks', async () => {
+  it('spends the flush budget: a burst at once, then one flush per interval', async () => {
     const clock = new ManualClock();
-    const store = new MemoryObjectStore();
-    const log = await open(store, { clock, flushIntervalMs: 50 });
-    const created = log.commit(createStream('s'));
-    await tick();
-    await created;
+    const log = await open(new MemoryObjectStore(), { clock, flushIntervalMs: 50, flushBurst: 2 });
+    await log.commit(createStream('s')); // first token
+    await log.commit([makeAppend('s', 0, 1)]); // second token
     let done = false;
-    const next = log.commit([makeAppend('s', 0, 1)]).then(() => (done = true));
+    const next = log.commit([makeAppend('s', 1, 1)]).then(() => (done = true));
     await tick();
     expect(done).toBe(false);
     await clock.advance(50);
     await next;
+  });
+
+  it('flushes a lone sequential writer at once, and makes concurrent writers share flushes again', async () => {
+    const clock = new ManualClock();
+    const store = faulty(new MemoryObjectStore(), clock);
+    const log = await open(store, { clock, flushIntervalMs: 50, flushBurst: 1 });
+    await log.commit(createStream('s')); // the token
+    // Out of tokens: this one waits, and its wait gathers nothing else...
+    const waited = log.commit([makeAppend('s', 0, 1)]);
+    await tick();
+    await clock.advance(50);
+    await waited;
+    // ...so the next, on an idle log, goes at once although no token has come back.
+    await clock.advance(10);
+    await log.commit([makeAppend('s', 1, 1)]);
+    // A commit arriving while another is being written: two writers, waiting pays off again.
+    store.faults.add({ op: 'put', prefix: 'chunk/', mode: 'hold', times: 1 });
+    const first = log.commit([makeAppend('s', 2, 1)]);
+    await tick();
+    expect(store.held.length).toBe(1);
+    let secondDone = false;
+    const second = log.commit([makeAppend('s', 3, 1)]).then(() => (secondDone = true));
+    store.release();
+    await first;
+    await tick();
+    expect(secondDone).toBe(false);
+    await clock.advance(50);
+    await second;
+  });
+
+  it('keeps chunk puts at one per flush interval under sustained concurrent commits', async () => {
+    const clock = new ManualClock();
+    const store = faulty(new MemoryObjectStore(), clock);
+    const log = await open(store, { clock, flushIntervalMs: 50, flushBurst: 4 });
+    await log.commit(createStream('s'));
+    const before = store.calls.filter((c) => c.op === 'put' && c.key.startsWith('chunk/')).length;
+    const commits: Promise<void>[] = [];
+    let seq = 0;
+    for (let ms = 0; ms < 1_000; ms += 5) {
+      for (let i = 0; i < 3; i++) commits.push(log.commit([makeAppend('s', seq++, 1)]));
+      await tick();
+      await clock.advance(5);
+    }
+    await clock.advance(100);
+    await Promise.all(commits);
+    const puts = store.calls.filter((c) => c.op === 'put' && c.key.startsWith('chunk/')).length - before;
+    // 1 s at one flush per 50 ms, plus the burst (3 tokens left after the stream's creation).
+    expect(puts).toBeLessThanOrEqual(20 + 3 + 1);
+    expect(puts).toBeGreaterThanOrEqual(15);
+    expect(seqs((await log.read(readAll('s', seq))).records)).toEqual(range(0, seq));
   });
 
   it('resolves a barrier once everything before it is durable', async () => {

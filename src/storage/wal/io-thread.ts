@@ -202,7 +202,7 @@ class ThreadIo implements WalIo {
     this.watching = true;
     const result = waitAsync(this.control, COMPLETED, this.completed | 0);
     if (result.async) void result.value.then(() => this.wake());
-    else queueMicrotask(() => this.wake());
+    else void Promise.resolve().then(() => this.wake());
   }
 
   private wake(): void {

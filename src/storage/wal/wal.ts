@@ -279,7 +279,7 @@ export class Wal {
     batch.bytes += need;
     if (!this.flushQueued) {
       this.flushQueued = true;
-      queueMicrotask(() => this.flush());
+      void Promise.resolve().then(() => this.flush());
     }
     return true;
   }
