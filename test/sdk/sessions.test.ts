@@ -34,6 +34,8 @@ function client(compression: 'none' | 'gzip'): S2 {
     accessToken: 'ignored',
     endpoints: { account: server.baseUrl, basin: server.baseUrl },
     retry: { maxAttempts: 1 },
+    // The SDK's 5 s default would be a timed assertion on a loaded 2-core machine.
+    requestTimeoutMillis: 60_000,
     compression,
   });
 }
