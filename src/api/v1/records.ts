@@ -17,7 +17,8 @@ import { parseJson } from '../../util/json.js';
 import { parseStreamConfigLayer } from '../codec/config-json.js';
 import { decodeAppendInputJsonSliced } from '../codec/json-append.js';
 import { encodeAppendAckJson, encodeReadBatchJson, encodeTailJson, parseFormatHeader } from '../codec/json-records.js';
-import { decodeAppendInput, encodeAppendAck, encodeReadBatch } from '../codec/proto.js';
+import { decodeAppendInput, encodeAppendAck } from '../codec/proto.js';
+import { encodeReadBatchList } from '../codec/proto-stored.js';
 import type { RequestContext } from '../http.js';
 import { Query } from '../query.js';
 import type { Router } from '../router.js';
@@ -130,8 +131,9 @@ export function registerRecordRoutes(router: Router, engine: Engine): void {
       signal: closeSignal(ctx),
       ...(streamConfig ? { streamConfig } : {}),
     });
-    countRead(protobuf ? 'unary_proto' : 'unary_json', batch.records);
-    if (protobuf) ctx.send(200, encodeReadBatch(batch), { 'content-type': 'application/protobuf' });
+    countRead(protobuf ? 'unary_proto' : 'unary_json', batch.list);
+    if (protobuf)
+      ctx.send(200, encodeReadBatchList(batch.list, batch.tail), { 'content-type': 'application/protobuf' });
     else ctx.sendJson(200, encodeReadBatchJson(batch, format));
   });
 
