@@ -50,18 +50,6 @@ function streamConfigHeader(ctx: RequestContext): StreamConfigLayer | undefined 
   }
 }
 
-/**
- * Aborts when the client goes away before the response finished, so waits are not kept for nobody.
- * Not after a finished response: nothing listens any more, and an abort (its DOMException) is costly.
- */
-function closeSignal(ctx: RequestContext): AbortSignal {
-  const controller = new AbortController();
-  ctx.res.once('close', () => {
-    if (!ctx.res.writableFinished) controller.abort();
-  });
-  return controller.signal;
-}
-
 async function appendInput(ctx: RequestContext): Promise<AppendInput> {
   if (ctx.isProtobufContentType()) return decodeAppendInput(await ctx.body(errors.badProto));
   // Anything that is neither protobuf nor S2S is treated as JSON and must say so (api.md 3.15).
@@ -128,7 +116,7 @@ export function registerRecordRoutes(router: Router, engine: Engine): void {
     request.bytes = Math.min(request.bytes ?? readBatchBytesMax, readBatchBytesMax);
     if (request.waitSecs !== undefined) request.waitSecs = Math.min(request.waitSecs, unaryReadWaitSecsMax);
     const batch = await engine.read(basin, stream, request, {
-      signal: closeSignal(ctx),
+      signal: ctx.closeSignal(),
       ...(streamConfig ? { streamConfig } : {}),
     });
     countRead(protobuf ? 'unary_proto' : 'unary_json', batch.list);
@@ -144,7 +132,7 @@ export function registerRecordRoutes(router: Router, engine: Engine): void {
     if (isS2sRequest(ctx)) return sessions.append(ctx, { basin, stream, ...(streamConfig ? { streamConfig } : {}) });
     const input = await appendInput(ctx);
     const ack = await engine.append(basin, stream, input, {
-      signal: closeSignal(ctx),
+      signal: ctx.closeSignal(),
       ...(streamConfig ? { streamConfig } : {}),
     });
     if (wantsProtobuf(ctx)) ctx.send(200, encodeAppendAck(ack), { 'content-type': 'application/protobuf' });
