@@ -178,7 +178,7 @@ export class S2Server {
   }
 
   private requireHealthy(): void {
-    const health = this.options.engine.health();
+    const health = this.engine.health();
     if (!health.ok) throw errors.unavailable(`this instance cannot serve: ${health.reason}`);
   }
 
