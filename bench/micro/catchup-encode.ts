@@ -45,8 +45,9 @@ const stored = Array.from({ length: recordCount }, (_, i) => {
 const segment = encodeSegment('bench', 1, stored, { blockBytes: 64 * 1024, compressMinBytes: 1024 }).bytes;
 const footerOffset = Number(new DataView(segment.buffer, segment.byteOffset).getBigUint64(segment.length - 24, true));
 const blocks = decodeFooter(segment.subarray(footerOffset), footerOffset, 'bench').blocks;
-/** Each block's stored bytes as a fresh buffer per read, as a store get returns them. */
-const fetch = (info: BlockInfo) => segment.slice(info.offset, info.offset + info.storedLength);
+/** Each block's stored bytes as part of a fresh buffer per read, as a read-ahead run of a store get holds them. */
+const fetch = (info: BlockInfo) =>
+  segment.slice(info.offset, info.offset + info.storedLength + 1).subarray(0, info.storedLength);
 
 function objects(): Uint8Array[] {
   const frames: Uint8Array[] = [];

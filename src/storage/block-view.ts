@@ -34,12 +34,17 @@ export class BlockView implements RecordBlock {
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
-  /** Verifies a stored block (CRC) and indexes it. `stored` must not change afterwards (views are kept). */
+  /** Verifies a stored block (CRC) and indexes it. `stored` must not change afterwards (a whole buffer is kept, not copied). */
   static fromStored(stored: Uint8Array, info: BlockInfo, what: string): BlockView {
     if (stored.length !== info.storedLength || checksum(stored) !== info.crc) {
       throw new CorruptDataError(`${what}: block checksum mismatch`);
     }
-    const raw = unpack(stored, info.compressed, info.rawLength, what);
+    const unpacked = unpack(stored, info.compressed, info.rawLength, what);
+    // An uncompressed block that is a view of a larger buffer (a read-ahead run of several blocks)
+    // is copied: the cache accounts for this block's bytes, and a view would pin the whole run for
+    // as long as any one of its blocks stays cached (up to 16x what is accounted).
+    const raw =
+      unpacked.byteLength === unpacked.buffer.byteLength ? unpacked : Uint8Array.prototype.slice.call(unpacked);
     const view = BlockView.index(raw, what);
     if (view.count !== info.recordCount) throw new CorruptDataError(`${what}: record count mismatch`);
     return view;

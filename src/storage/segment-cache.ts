@@ -154,7 +154,6 @@ export class SegmentCache {
         const info = footer.blocks[i];
         const at = info.offset - first.offset;
         const what = `segment ${segment.key} block ${i}`;
-        // Views of the run's buffer, which this get allocated and nobody else holds: no copy.
         const block = BlockView.fromStored(stored.subarray(at, at + info.storedLength), info, what);
         this.cache.set(blockKey(segment, i), block, block.memoryBytes);
         out.push(block);
