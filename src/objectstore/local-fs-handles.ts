@@ -6,7 +6,10 @@
  * Bounded (least recently used handles are closed first). A handle is closed only once no read
  * uses it. Any put or delete of a key drops its handle, and a handle opened while some put or
  * delete was under way is used once and not kept, so a kept handle never shows an object that was
- * replaced or removed after it was opened. `close()` closes every handle (the store shuts down).
+ * replaced or removed after it was opened. A handle idle for `idleMs` is closed (an unref'd timer):
+ * a catch-up keeps its segment busy, and a store that is dropped without `close()` (an embedded
+ * server stopped or reset) does not hold files open until garbage collection closes them.
+ * `close()` closes every handle (the store shuts down).
  */
 import type { FileHandle } from 'node:fs/promises';
 
@@ -20,6 +23,8 @@ export interface OpenObject {
 interface Entry {
   object: OpenObject;
   users: number;
+  /** performance.now() of the last lease or release. */
+  usedAt: number;
   /** Evicted: close when the last user releases it. */
   dropped: boolean;
 }
@@ -36,8 +41,12 @@ export class OpenHandles {
   private generation = 0;
   private changing = 0;
   private closed = false;
+  private sweeper: NodeJS.Timeout | undefined;
 
-  constructor(private readonly max: number) {}
+  constructor(
+    private readonly max: number,
+    private readonly idleMs = 5_000,
+  ) {}
 
   /** Borrows the kept handle of `key`, or opens one with `open` (null: no such object). */
   async lease(key: string, open: () => Promise<OpenObject | null>): Promise<Lease | null> {
@@ -46,6 +55,7 @@ export class OpenHandles {
       this.entries.delete(key);
       this.entries.set(key, kept);
       kept.users++;
+      kept.usedAt = performance.now();
       return { object: kept.object, release: () => this.release(kept) };
     }
     const generation = this.generation;
@@ -54,8 +64,9 @@ export class OpenHandles {
     const keep =
       !this.closed && this.max > 0 && this.changing === 0 && generation === this.generation && !this.entries.has(key);
     if (!keep) return { object, release: () => object.fh.close() };
-    const entry: Entry = { object, users: 1, dropped: false };
+    const entry: Entry = { object, users: 1, usedAt: performance.now(), dropped: false };
     this.entries.set(key, entry);
+    this.sweepLater();
     const closing: Promise<void>[] = [];
     for (const [oldest, old] of this.entries) {
       if (this.entries.size <= this.max) break;
@@ -83,6 +94,8 @@ export class OpenHandles {
   /** Closes every kept handle; handles in use close when released. Later opens are not kept. */
   async close(): Promise<void> {
     this.closed = true;
+    clearTimeout(this.sweeper);
+    this.sweeper = undefined;
     const all = [...this.entries.values()];
     this.entries.clear();
     await Promise.all(all.map((entry) => this.drop(entry)));
@@ -109,8 +122,24 @@ export class OpenHandles {
     if (entry.users === 0) await entry.object.fh.close().catch(() => undefined);
   }
 
+  private sweepLater(): void {
+    if (this.sweeper || this.closed) return;
+    this.sweeper = setTimeout(() => {
+      this.sweeper = undefined;
+      const now = performance.now();
+      for (const [key, entry] of this.entries) {
+        if (entry.users > 0 || now - entry.usedAt < this.idleMs) continue;
+        this.entries.delete(key);
+        void this.drop(entry);
+      }
+      if (this.entries.size > 0) this.sweepLater();
+    }, this.idleMs);
+    this.sweeper.unref();
+  }
+
   private async release(entry: Entry): Promise<void> {
     entry.users--;
+    entry.usedAt = performance.now();
     if (entry.dropped && entry.users === 0) await entry.object.fh.close().catch(() => undefined);
   }
 }

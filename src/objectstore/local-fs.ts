@@ -37,6 +37,8 @@ export interface LocalFsObjectStoreOptions {
   rand?: Rand;
   /** File handles kept open between reads (local-fs-handles.ts); 0 = open per read. */
   readHandlesMax?: number;
+  /** ...and closed after this long unused. */
+  readHandleIdleMs?: number;
 }
 
 export class LocalFsObjectStore implements ObjectStore {
@@ -54,7 +56,7 @@ export class LocalFsObjectStore implements ObjectStore {
   constructor(rootDir: string, options: LocalFsObjectStoreOptions = {}) {
     this.root = path.resolve(rootDir);
     this.rand = options.rand ?? systemRand;
-    this.handles = new OpenHandles(options.readHandlesMax ?? localReadHandlesMax);
+    this.handles = new OpenHandles(options.readHandlesMax ?? localReadHandlesMax, options.readHandleIdleMs);
   }
 
   /**

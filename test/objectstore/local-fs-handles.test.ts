@@ -8,6 +8,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LocalFsObjectStore } from '../../src/objectstore/local-fs.js';
 import { ObjectStoreError } from '../../src/objectstore/types.js';
+import { until } from '../support/until.js';
 
 const text = (s: string) => new TextEncoder().encode(s);
 const str = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -19,9 +20,9 @@ describe('local fs read handles', () => {
     dir = undefined;
   });
 
-  async function store(readHandlesMax: number): Promise<LocalFsObjectStore> {
+  async function store(readHandlesMax: number, readHandleIdleMs?: number): Promise<LocalFsObjectStore> {
     dir = await mkdtemp(path.join(os.tmpdir(), 's2-handles-'));
-    const s = new LocalFsObjectStore(path.join(dir, 'root'), { readHandlesMax });
+    const s = new LocalFsObjectStore(path.join(dir, 'root'), { readHandlesMax, readHandleIdleMs });
     await s.init();
     return s;
   }
@@ -66,6 +67,16 @@ describe('local fs read handles', () => {
     await putting;
     expect(['old', 'new']).toContain(str(got));
     expect(str(await s.get('k'))).toBe('new');
+    await s.close();
+  });
+
+  it('closes a handle left unused, without close() (a store dropped by an embedded server)', async () => {
+    const s = await store(8, 50);
+    await s.put('k', text('x'));
+    await s.get('k');
+    expect(s.openReadHandles).toBe(1);
+    await until('the idle handle is closed', () => s.openReadHandles === 0);
+    expect(str(await s.get('k'))).toBe('x');
     await s.close();
   });
 
