@@ -131,3 +131,9 @@ export const jsonDepthMax = 128;
  * building them and need no such bound.
  */
 export const jsonControlPlaneValuesMax = 10_000;
+/**
+ * Local-disk mode: file handles of objects (segments) kept open between ranged reads, so a catch-up
+ * read does not open, stat and close a segment file per 1 MiB run. Least recently used close first,
+ * and any unused for 5 s.
+ */
+export const localReadHandlesMax = 64;

@@ -67,11 +67,13 @@ export const metrics = {
   }),
 
   // HTTP.
+  // Recorded through `countHttpRequest`, folded in at scrape (see there).
   httpRequests: new Counter({
     name: 's2_http_requests_total',
     help: 'HTTP requests by method, route and status.',
     labelNames: ['method', 'route', 'status'],
     registers: [registry],
+    collect: () => foldHttpRequests(),
   }),
   httpRequestDuration: new Histogram({
     name: 's2_http_request_duration_seconds',
@@ -79,6 +81,7 @@ export const metrics = {
     labelNames: ['method', 'route'],
     buckets: latencyBuckets,
     registers: [registry],
+    collect: () => foldHttpRequests(),
   }),
   sessionsOpen: new Gauge({
     name: 's2_sessions_open',
@@ -187,4 +190,48 @@ export function bindStateGauges(source: StateGauges): void {
 
 export async function exposition(): Promise<{ contentType: string; body: string }> {
   return { contentType: registry.contentType, body: await registry.metrics() };
+}
+
+/**
+ * Requests counted in plain numbers per (method, route, status) and folded into the prom-client
+ * metrics when they are read (a scrape), or every `httpPendingMax` requests: prom-client hashes
+ * the label object on every `inc`/`observe`, which with the histogram was 4% of a unary append's
+ * CPU (docs/benchmarks.md, "W4"). Label sets are bounded (route patterns, not raw paths).
+ */
+interface PendingRequests {
+  method: string;
+  route: string;
+  status: string;
+  count: number;
+  seconds: number[];
+}
+
+const httpPending = new Map<string, PendingRequests>();
+let httpPendingCount = 0;
+const httpPendingMax = 4096;
+
+export function countHttpRequest(method: string, route: string, status: string, seconds: number): void {
+  const key = `${method} ${status} ${route}`;
+  let entry = httpPending.get(key);
+  if (!entry) {
+    entry = { method, route, status, count: 0, seconds: [] };
+    httpPending.set(key, entry);
+  }
+  entry.count++;
+  entry.seconds.push(seconds);
+  if (++httpPendingCount >= httpPendingMax) foldHttpRequests();
+}
+
+function foldHttpRequests(): void {
+  if (httpPendingCount === 0) return;
+  httpPendingCount = 0;
+  for (const entry of httpPending.values()) {
+    if (entry.count === 0) continue;
+    const { method, route, status } = entry;
+    metrics.httpRequests.inc({ method, route, status }, entry.count);
+    const duration = metrics.httpRequestDuration.labels({ method, route });
+    for (const seconds of entry.seconds) duration.observe(seconds);
+    entry.count = 0;
+    entry.seconds.length = 0;
+  }
 }

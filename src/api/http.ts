@@ -5,6 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import http2 from 'node:http2';
+import { setMaxListeners } from 'node:events';
 import { createRequire } from 'node:module';
 import { gunzipSync } from 'node:zlib';
 import { errors, S2Error } from '../domain/errors.js';
@@ -21,13 +22,21 @@ const zstd = createRequire(import.meta.url)('zstd-napi/binding.js') as typeof im
 export type Request = IncomingMessage | Http2ServerRequest;
 export type Response = ServerResponse | Http2ServerResponse;
 
+/** The close signal of each HTTP/1.1 connection (see `RequestContext.closeSignal`). */
+const connectionSignals = new WeakMap<object, AbortSignal>();
+
 /** Header values must be visible ASCII (plus space/tab) to be read as strings (api.md 2). */
 const headerValueChars = /^[\t\x20-\x7e]*$/;
 
 export class RequestContext {
   readonly method: string;
   readonly path: string;
-  readonly query: URLSearchParams;
+  /** The raw query string (after `?`); parsed on first use of `query` (most requests have none). */
+  private readonly search: string;
+  private parsedQuery: URLSearchParams | undefined;
+  /** Media types of Content-Type and Accept, parsed once each (handlers ask several times). */
+  private contentType: string | null | undefined;
+  private accept: string | null | undefined;
   /** Decoded path parameters, filled by the router. */
   params: Record<string, string> = {};
   /**
@@ -45,13 +54,45 @@ export class RequestContext {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     this.path = q < 0 ? url : url.slice(0, q);
-    this.query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
+    this.search = q < 0 ? '' : url.slice(q + 1);
+  }
+
+  get query(): URLSearchParams {
+    return (this.parsedQuery ??= new URLSearchParams(this.search));
   }
 
   /** The connection the request came on: its HTTP/2 session, or its HTTP/1.1 socket. */
   get connection(): object {
     const req = this.req;
     return 'stream' in req ? (req.stream.session ?? req.stream) : req.socket;
+  }
+
+  /**
+   * Aborts when the client goes away before the response finished, so waits are not kept for
+   * nobody. HTTP/1.1: one signal per connection (its socket closing is the only way a response is
+   * cut short there); an AbortController and a listener per request were 4% of a unary append's
+   * CPU (docs/benchmarks.md, "W4"). HTTP/2: one per request, as a stream can be reset alone.
+   */
+  closeSignal(): AbortSignal {
+    const req = this.req;
+    if ('stream' in req) {
+      const controller = new AbortController();
+      this.res.once('close', () => {
+        if (!this.res.writableFinished) controller.abort();
+      });
+      return controller.signal;
+    }
+    const socket = req.socket;
+    let signal = connectionSignals.get(socket);
+    if (!signal) {
+      const controller = new AbortController();
+      signal = controller.signal;
+      // Pipelined requests of the connection may each wait on it (http1PipelinedRequestsMax).
+      setMaxListeners(0, signal);
+      socket.once('close', () => controller.abort());
+      connectionSignals.set(socket, signal);
+    }
+    return signal;
   }
 
   /** A header as a string, or undefined if absent; throws bad_header if not visible ASCII. */
@@ -78,10 +119,13 @@ export class RequestContext {
 
   /** The first media type of a header such as Content-Type or Accept, lowercased, without parameters. */
   mediaType(name: 'content-type' | 'accept'): string | undefined {
+    const cached = name === 'accept' ? this.accept : this.contentType;
+    if (cached !== undefined) return cached ?? undefined;
     const value = this.req.headers[name];
-    if (value === undefined) return undefined;
-    const first = String(value).split(',')[0]!;
-    return first.split(';')[0]!.trim().toLowerCase();
+    const type = value === undefined ? null : firstMediaType(String(value));
+    if (name === 'accept') this.accept = type;
+    else this.contentType = type;
+    return type ?? undefined;
   }
 
   isJsonContentType(): boolean {
@@ -154,7 +198,13 @@ export class RequestContext {
     else discardBody(this.req);
   }
 
-  send(status: number, body: string | Uint8Array | undefined, headers: Record<string, string> = {}): void {
+  /**
+   * Sends a complete response. Takes `headers` over (adds `content-length` to it): callers pass a
+   * fresh object. Copying it per response (object spread) was part of the 14% `send` took of a
+   * unary append's CPU (docs/benchmarks.md, "W4"), and `writeHead` with one object and no header
+   * set before is Node's fast path.
+   */
+  send(status: number, body: string | Uint8Array | undefined, headers: Record<string, string | number> = {}): void {
     if (this.res.headersSent) {
       this.res.end();
       return;
@@ -162,15 +212,15 @@ export class RequestContext {
     if (status < 300) this.beforeSuccess?.();
     // Encode a string body once: byteLength and then end(string) would each walk a large JSON body.
     const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
-    const allHeaders: Record<string, string | number> = { ...headers };
-    allHeaders['content-length'] = bytes === undefined ? 0 : bytes.length;
-    this.res.writeHead(status, allHeaders);
+    headers['content-length'] = bytes === undefined ? 0 : bytes.length;
+    this.res.writeHead(status, headers);
     if (bytes === undefined) this.res.end();
     else this.res.end(bytes);
   }
 
-  sendJson(status: number, json: string, headers: Record<string, string> = {}): void {
-    this.send(status, json, { 'content-type': 'application/json', ...headers });
+  sendJson(status: number, json: string, headers?: Record<string, string>): void {
+    if (headers) headers['content-type'] = 'application/json';
+    this.send(status, json, headers ?? { 'content-type': 'application/json' });
   }
 }
 
@@ -274,8 +324,7 @@ function readBody(req: Request, maxBytes: number, declared: number | undefined):
       req.off('end', onEnd);
       req.off('error', onError);
       req.off('close', onClose);
-      clearTimeout(whole);
-      clearTimeout(idle);
+      clearTimeout(timer);
       requestBodies.give(charged);
       charged = 0;
       if (outcome instanceof Error) reject(outcome);
@@ -289,15 +338,27 @@ function readBody(req: Request, maxBytes: number, declared: number | undefined):
         charged = size;
       }
       chunks.push(chunk);
-      idle.refresh();
+      lastChunkAt = performance.now();
     };
     const onEnd = () => settle({ kind: 'body', body: Buffer.concat(chunks, size) });
     const onError = (error: Error) => settle(error);
     const onClose = () => settle(errors.other('request body ended prematurely'));
-    const timeout = (what: string) => () =>
+    const timeout = (what: string) =>
       settle({ kind: 'timeout', message: `request body not received ${what} (${size} bytes arrived)` });
-    const whole = setTimeout(timeout(`within ${requestBodyTimeoutMs} ms`), requestBodyTimeoutMs);
-    const idle = setTimeout(timeout(`with no pause over ${requestBodyIdleTimeoutMs} ms`), requestBodyIdleTimeoutMs);
+    // One timer for both bounds, re-armed only when it fires: most bodies are in before it does,
+    // and two timers (one refreshed per chunk) per request were measurable in the unary append path.
+    const startedAt = performance.now();
+    let lastChunkAt = startedAt;
+    const check = () => {
+      const now = performance.now();
+      if (now - startedAt >= requestBodyTimeoutMs) return timeout(`within ${requestBodyTimeoutMs} ms`);
+      if (now - lastChunkAt >= requestBodyIdleTimeoutMs) {
+        return timeout(`with no pause over ${requestBodyIdleTimeoutMs} ms`);
+      }
+      const next = Math.min(startedAt + requestBodyTimeoutMs, lastChunkAt + requestBodyIdleTimeoutMs) - now;
+      timer = setTimeout(check, Math.max(1, Math.ceil(next)));
+    };
+    let timer = setTimeout(check, Math.min(requestBodyTimeoutMs, requestBodyIdleTimeoutMs));
     req.on('data', onData);
     req.on('end', onEnd);
     req.on('error', onError);
@@ -320,6 +381,16 @@ function discardBody(req: Request): void {
   req.on('close', () => clearTimeout(timer));
   req.on('error', () => {});
   req.resume();
+}
+
+/** The first media type of a header value, lowercased, without parameters. */
+function firstMediaType(value: string): string {
+  let end = value.length;
+  const comma = value.indexOf(',');
+  if (comma >= 0) end = comma;
+  const semicolon = value.indexOf(';');
+  if (semicolon >= 0 && semicolon < end) end = semicolon;
+  return value.slice(0, end).trim().toLowerCase();
 }
 
 export function isJsonMediaType(type: string): boolean {

@@ -5,7 +5,7 @@
 import type { Logger } from 'pino';
 import { errors } from '../domain/errors.js';
 import type { Engine } from '../engine/engine.js';
-import { bindStateGauges, exposition, metrics } from '../metrics.js';
+import { bindStateGauges, countHttpRequest, exposition } from '../metrics.js';
 import { Access } from './auth/access.js';
 import { Authenticator, type AuthOptions } from './auth/authenticate.js';
 import { setAccess } from './auth/request.js';
@@ -172,8 +172,9 @@ export class S2Server {
         ctx.sendJson(response.status, response.body, headers);
       }
     } finally {
-      res.once('close', () => this.logRequest(ctx, route, started));
+      // Once, when the response is complete: now if it is, else when it closes (sessions).
       if (res.writableEnded) this.logRequest(ctx, route, started);
+      else res.once('close', () => this.logRequest(ctx, route, started));
     }
   }
 
@@ -190,15 +191,12 @@ export class S2Server {
     setAccess(ctx, access);
   }
 
-  private logged = new WeakSet<object>();
-
   private logRequest(ctx: RequestContext, route: string, started: number): void {
-    if (this.logged.has(ctx.res)) return;
-    this.logged.add(ctx.res);
     const seconds = (performance.now() - started) / 1000;
     const status = String(ctx.res.statusCode);
-    metrics.httpRequests.inc({ method: ctx.method, route, status });
-    metrics.httpRequestDuration.observe({ method: ctx.method, route }, seconds);
+    countHttpRequest(ctx.method, route, status, seconds);
+    // The log object only when it is written: building it per request cost 0.6% at level warn.
+    if (!this.options.logger.isLevelEnabled('info')) return;
     const basin = ctx.params.basin ?? (ctx.req.headers['s2-basin'] as string | undefined);
     this.options.logger.info(
       {

@@ -4,16 +4,15 @@
  * applies every bound in one pass (storage/types.ts `ReadRequest`) and says why it stopped;
  * this decides what that means for the session.
  */
-import type { SequencedRecord } from '../domain/types.js';
+import type { RecordList } from '../domain/record-list.js';
 import { readBatchBytesMax, readBatchRecordsMax } from '../limits.js';
 import { assert } from '../util/assert.js';
 import type { EngineContext } from './context.js';
 import type { StreamState } from './state.js';
 
 export interface CatchUpBatch {
-  records: SequencedRecord[];
-  /** Metered size of `records`, as storage measured it. */
-  bytes: number;
+  /** The records as storage found them (block ranges are not materialised here). */
+  list: RecordList;
   /** Where the session continues: after the last record, or at `end` if nothing survives below it. */
   next: number;
   /** A limit or `until` ended the session. */
@@ -29,7 +28,7 @@ export async function catchUp(
 ): Promise<CatchUpBatch> {
   const { start, end, until } = range;
   const maxBytes = Math.min(readBatchBytesMax, left.bytes);
-  const { records, bytes, stop } = await ctx.log.read({
+  const { list, stop } = await ctx.log.read({
     stream: stream.id,
     startSeqNum: start,
     endSeqNum: end,
@@ -38,14 +37,14 @@ export async function catchUp(
     maxBytes,
     nowMs: ctx.clock.nowMs(),
   });
-  const lastRecord = records[records.length - 1];
+  const lastSeqNum = list.length > 0 ? list.seqNumAt(list.length - 1) : undefined;
   assert(
-    !lastRecord || (records[0]!.seqNum >= start && lastRecord.seqNum < end),
+    lastSeqNum === undefined || (list.seqNumAt(0) >= start && lastSeqNum < end),
     'storage returned a record outside the requested range',
   );
   // A record past the batch budget starts the next batch; past the session's budget (or when
   // nothing fits at all, records being at most 1 MiB) it ends the session.
-  const last = stop === 'until' || (stop === 'bytes' && (!lastRecord || maxBytes >= left.bytes));
-  const next = stop === 'end' ? end : lastRecord ? lastRecord.seqNum + 1 : start;
-  return { records, bytes, next, last };
+  const last = stop === 'until' || (stop === 'bytes' && (lastSeqNum === undefined || maxBytes >= left.bytes));
+  const next = stop === 'end' ? end : lastSeqNum !== undefined ? lastSeqNum + 1 : start;
+  return { list, next, last };
 }

@@ -22,20 +22,14 @@ import {
   type OpenReadOptions,
   type ReadRequest,
   type ReadSession,
+  type UnaryRead,
 } from './read-session.js';
 import { Semaphore } from './semaphore.js';
 import { EngineState, type AccessTokenState, type StreamState } from './state.js';
 import { engineLog } from './storage-errors.js';
 import { streamerOf } from './streamer.js';
 import * as streams from './streams.js';
-import type {
-  AppendAck,
-  AppendInput,
-  BasinConfig,
-  SequencedRecord,
-  StreamConfigLayer,
-  StreamPosition,
-} from '../domain/types.js';
+import type { AppendAck, AppendInput, BasinConfig, StreamConfigLayer, StreamPosition } from '../domain/types.js';
 
 export interface EngineOptions {
   clock?: Clock;
@@ -168,7 +162,7 @@ export class Engine {
     stream: string,
     request: ReadRequest,
     options?: OpenReadOptions & { signal?: AbortSignal },
-  ): Promise<{ records: SequencedRecord[]; tail?: StreamPosition }> {
+  ): Promise<UnaryRead> {
     const session = await openReadSession(this.ctx, basin, stream, request, options);
     const signal = options?.signal;
     if (signal?.aborted) session.close();

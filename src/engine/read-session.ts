@@ -15,6 +15,8 @@
  * streaming (404/409/416/422) are thrown by `openReadSession` (start resolution: read-plan.ts);
  * later ones by `next()`.
  */
+import { errors } from '../domain/errors.js';
+import { RecordList } from '../domain/record-list.js';
 import { meteredBytes, type SequencedRecord, type StreamConfigLayer, type StreamPosition } from '../domain/types.js';
 import { heartbeatGapMsMax, heartbeatGapMsMin } from '../limits.js';
 import { assert } from '../util/assert.js';
@@ -31,8 +33,14 @@ import { StreamCipher } from './encryption/stream-cipher.js';
 
 export type { ReadRequest, ReadStart } from './read-plan.js';
 
+/**
+ * A batch carries its records twice over: `list` as storage found them (stored block ranges are
+ * encoded to protobuf without becoming objects) and `records`, which materialises `list` on first
+ * access (JSON, SSE). They are always the same records.
+ */
 export type ReadOutput =
-  { kind: 'batch'; records: SequencedRecord[]; tail?: StreamPosition } | { kind: 'heartbeat'; tail: StreamPosition };
+  | { kind: 'batch'; records: SequencedRecord[]; list: RecordList; tail?: StreamPosition }
+  | { kind: 'heartbeat'; tail: StreamPosition };
 
 export interface OpenReadOptions {
   /** `s2-stream-config`: the config to use if this read auto-creates the stream. */
@@ -123,7 +131,7 @@ export class ReadSession implements AsyncIterableIterator<ReadOutput> {
           );
           if (this.closed) return;
           progress.next = batch.next;
-          if (batch.records.length > 0) yield this.deliver(batch.records, batch.bytes, undefined);
+          if (batch.list.length > 0) yield this.deliver(batch.list, undefined);
           if (batch.last) return;
           continue;
         }
@@ -177,7 +185,7 @@ export class ReadSession implements AsyncIterableIterator<ReadOutput> {
         progress.next = kept.records[kept.records.length - 1]!.seqNum + 1;
         tail = batch.tail;
         heartbeatAt = clock.monotonicMs() + randInt(rand, heartbeatGapMsMin, heartbeatGapMsMax);
-        yield this.deliver(kept.records, kept.bytes, batch.tail);
+        yield this.deliver(RecordList.of(kept.records, kept.bytes), batch.tail);
       }
       // A batch cut by a limit or `until` ends the session; so does an exactly met limit.
       if (kept.records.length < batch.records.length || progress.countLeft <= 0 || progress.bytesLeft <= 0) {
@@ -187,16 +195,25 @@ export class ReadSession implements AsyncIterableIterator<ReadOutput> {
   }
 
   /**
-   * Counts a batch against the limits and re-arms the wait deadline. The one place a read's
-   * records leave the engine, so encrypted streams decrypt here (a failure ends the session).
+   * Counts a batch against the limits, re-arms the wait deadline, and makes the output: the one
+   * place where a read's records become what the api sends. The api encodes `list` as it is (for
+   * stored blocks, straight from their bytes), so encrypted streams decrypt here and hand on a
+   * materialised list (a failure ends the session).
    */
-  private deliver(records: SequencedRecord[], bytes: number, tail: StreamPosition | undefined): ReadOutput {
-    if (this.cipher) records = this.cipher.openRecords(records);
+  private deliver(list: RecordList, tail: StreamPosition | undefined): ReadOutput {
+    if (this.cipher) list = RecordList.of(this.cipher.openRecords(list.toArray()), list.bytes);
     const progress = this.progress;
-    progress.countLeft -= records.length;
-    progress.bytesLeft -= bytes;
+    progress.countLeft -= list.length;
+    progress.bytesLeft -= list.bytes;
     progress.deadline = this.ctx.clock.monotonicMs() + this.plan.waitMs;
-    return tail === undefined ? { kind: 'batch', records } : { kind: 'batch', records, tail };
+    const output = {
+      kind: 'batch' as const,
+      get records(): SequencedRecord[] {
+        return list.toArray();
+      },
+    };
+    if (tail !== undefined) Object.assign(output, { tail });
+    return withList(output, list);
   }
 
   /** Longest prefix of a live batch within the remaining limits and before `until`. */
@@ -244,24 +261,45 @@ export class ReadSession implements AsyncIterableIterator<ReadOutput> {
  * is caught up (first heartbeat) or ends; if that found nothing, waits for the first live batch
  * (returned with its `tail`) or the deadline (empty result).
  */
-export async function collectUnary(
-  session: ReadSession,
-): Promise<{ records: SequencedRecord[]; tail?: StreamPosition }> {
-  const records: SequencedRecord[] = [];
+export async function collectUnary(session: ReadSession): Promise<UnaryRead> {
+  let list: RecordList | undefined;
   try {
     for await (const output of session) {
       if (output.kind === 'heartbeat') {
-        if (records.length > 0) break;
+        if (list) break;
         continue;
       }
       if (output.tail !== undefined) {
-        assert(records.length === 0, 'a live batch after catch-up records in a unary read');
-        return { records: output.records, tail: output.tail };
+        assert(!list, 'a live batch after catch-up records in a unary read');
+        return unaryRead(output.list, output.tail);
       }
-      for (const record of output.records) records.push(record);
+      if (list) list.append(output.list);
+      else list = output.list;
     }
   } finally {
     session.close();
   }
-  return { records };
+  return unaryRead(list ?? new RecordList(), undefined);
+}
+
+/** A unary read's result: `records` materialises `list` on first access (see ReadOutput). */
+export interface UnaryRead {
+  records: SequencedRecord[];
+  list: RecordList;
+  tail?: StreamPosition;
+}
+
+function unaryRead(list: RecordList, tail: StreamPosition | undefined): UnaryRead {
+  const read = {
+    get records(): SequencedRecord[] {
+      return list.toArray();
+    },
+  };
+  if (tail !== undefined) Object.assign(read, { tail });
+  return withList(read, list);
+}
+
+/** Adds `list` as a non-enumerable property: results still compare (and print) as `{ records, tail }`. */
+function withList<T extends object>(target: T, list: RecordList): T & { list: RecordList } {
+  return Object.defineProperty(target, 'list', { value: list, enumerable: false }) as T & { list: RecordList };
 }

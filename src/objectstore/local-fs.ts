@@ -21,7 +21,9 @@ import path from 'node:path';
 import { metrics } from '../metrics.js';
 import { FsWriterPool } from './fs-writer.js';
 import { errno, fsError, rootError } from './local-fs-errors.js';
+import { OpenHandles, type OpenObject } from './local-fs-handles.js';
 import { encodeObjectHeader, readObjectHeader } from './local-fs-header.js';
+import { localReadHandlesMax } from '../limits.js';
 import { systemRand, type Rand } from '../util/rand.js';
 import { TEMP_MARKER, validateKey, validatePutId } from './keys.js';
 import { compareKeys } from './memory.js';
@@ -33,13 +35,10 @@ const LIST_CONCURRENCY = 16;
 export interface LocalFsObjectStoreOptions {
   /** Used only to make temp file names unique. */
   rand?: Rand;
-}
-
-interface OpenObject {
-  fh: FileHandle;
-  headerLength: number;
-  size: number;
-  putId?: string;
+  /** File handles kept open between reads (local-fs-handles.ts); 0 = open per read. */
+  readHandlesMax?: number;
+  /** ...and closed after this long unused. */
+  readHandleIdleMs?: number;
 }
 
 export class LocalFsObjectStore implements ObjectStore {
@@ -51,10 +50,13 @@ export class LocalFsObjectStore implements ObjectStore {
   /** Puts run on writer threads (see fs-writer.ts for why). */
   private readonly writers = new FsWriterPool();
   private closed = false;
+  /** Handles kept open for the next ranged read of the same object. */
+  private readonly handles: OpenHandles;
 
   constructor(rootDir: string, options: LocalFsObjectStoreOptions = {}) {
     this.root = path.resolve(rootDir);
     this.rand = options.rand ?? systemRand;
+    this.handles = new OpenHandles(options.readHandlesMax ?? localReadHandlesMax, options.readHandleIdleMs);
   }
 
   /**
@@ -85,6 +87,10 @@ export class LocalFsObjectStore implements ObjectStore {
     validateKey(key);
     validatePutId(options.putId);
     if (this.closed) throw new ObjectStoreError('Fatal', `object store ${this.describe()} is closed`);
+    return this.handles.changingKeys([key], () => this.putFile(key, body, options));
+  }
+
+  private async putFile(key: string, body: Uint8Array, options: PutOptions): Promise<void> {
     const header = encodeObjectHeader(options.putId);
     const finalPath = this.pathOf(key);
     const dir = path.dirname(finalPath);
@@ -117,17 +123,20 @@ export class LocalFsObjectStore implements ObjectStore {
 
   async close(): Promise<void> {
     this.closed = true;
+    await this.handles.close();
     await this.writers.close();
   }
 
   async get(key: string, range?: ByteRange): Promise<Uint8Array> {
     validateKey(key);
-    const object = await this.openObject(key);
-    if (!object) throw new ObjectStoreError('NotFound', `object ${key} not found in ${this.describe()}`);
+    const lease = await this.handles.lease(key, () => this.openObject(key));
+    if (!lease) throw new ObjectStoreError('NotFound', `object ${key} not found in ${this.describe()}`);
+    const object = lease.object;
     try {
       const start = Math.min(Math.max(range?.start ?? 0, 0), object.size);
       const end = Math.min(Math.max(range?.end ?? object.size, start), object.size);
-      const out = Buffer.alloc(end - start);
+      // Every byte is read into it below (or the get fails): no need to zero it first.
+      const out = Buffer.allocUnsafe(end - start);
       let done = 0;
       while (done < out.length) {
         const { bytesRead } = await object.fh.read(out, done, out.length - done, object.headerLength + start + done);
@@ -138,7 +147,7 @@ export class LocalFsObjectStore implements ObjectStore {
     } catch (error) {
       throw fsError(error, 'read object', this.pathOf(key));
     } finally {
-      await object.fh.close();
+      await lease.release();
     }
   }
 
@@ -176,6 +185,10 @@ export class LocalFsObjectStore implements ObjectStore {
 
   async delete(keys: string[]): Promise<void> {
     keys.forEach(validateKey);
+    return this.handles.changingKeys(keys, () => this.deleteFiles(keys));
+  }
+
+  private async deleteFiles(keys: string[]): Promise<void> {
     const dirs = new Set<string>();
     for (const key of keys) {
       const file = this.pathOf(key);
@@ -194,6 +207,11 @@ export class LocalFsObjectStore implements ObjectStore {
       await this.syncDir(dir, { ignoreMissing: true });
       await this.pruneEmptyDirs(dir);
     }
+  }
+
+  /** Read handles kept open (tests, diagnostics). */
+  get openReadHandles(): number {
+    return this.handles.size;
   }
 
   describe(): string {

@@ -185,7 +185,10 @@ async function segmentRecords(ctx: CheckpointContext, segment: SegmentRef): Prom
   try {
     const footer = await ctx.segments.footer(segment);
     const records: StoredRecord[] = [];
-    for (let i = 0; i < footer.blocks.length; i++) records.push(...(await ctx.segments.block(segment, footer, i)));
+    for (let i = 0; i < footer.blocks.length; i++) {
+      const block = await ctx.segments.block(segment, footer, i);
+      for (let j = 0; j < block.count; j++) records.push(block.storedRecord(j));
+    }
     return records;
   } catch (error) {
     if (error instanceof SegmentVanished) return null;

@@ -6,10 +6,10 @@
  * below the durable tail and `endSeqNum`, of a stream that still exists. This is the one place
  * the trim point, retention and a read's limits (`until`, count, metered bytes) are applied.
  */
+import { RecordList } from '../domain/record-list.js';
 import type { SequencedRecord } from '../domain/types.js';
-import { meteredBytes } from '../domain/types.js';
+import type { BlockView } from './block-view.js';
 import type { SegmentRef } from './codec-manifest.js';
-import type { StoredRecord } from './codec-segment.js';
 import { CorruptDataError } from './errors.js';
 import { SegmentVanished, type SegmentCache } from './segment-cache.js';
 import type { LogState, Logger, StreamState } from './state.js';
@@ -33,12 +33,18 @@ function lowerBound<T>(items: readonly T[], test: (item: T) => boolean): number 
   return low;
 }
 
-function expired(record: StoredRecord, nowMs: number): boolean {
-  return record.expiresAtMs !== null && record.expiresAtMs <= nowMs;
+function expired(expiresAtMs: number | null, nowMs: number): boolean {
+  return expiresAtMs !== null && expiresAtMs <= nowMs;
 }
 
-/** Sees a surviving record and its metered size; returns false to end the scan. */
-type Visit = (record: SequencedRecord, bytes: number) => boolean;
+/**
+ * Sees surviving records, either in memory (`record`) or as record `i` of a cached block (`stored`,
+ * which never builds the record object); each returns false to end the scan.
+ */
+interface Visit {
+  record(record: SequencedRecord, bytes: number): boolean;
+  stored(block: BlockView, i: number): boolean;
+}
 
 /**
  * Visits surviving records with seq_num in [start, end) in order until `visit` returns false.
@@ -72,7 +78,7 @@ function scanMemory(stream: StreamState, cursor: number, limit: number, nowMs: n
   for (let i = lowerBound(stream.records, (r) => r.record.seqNum >= cursor); i < stream.records.length; i++) {
     const entry = stream.records[i];
     if (entry.record.seqNum >= limit) return;
-    if (!expired(entry, nowMs) && !visit(entry.record, entry.bytes)) return;
+    if (!expired(entry.expiresAtMs, nowMs) && !visit.record(entry.record, entry.bytes)) return;
   }
 }
 
@@ -91,7 +97,7 @@ async function scanSegmentBlock(
 ): Promise<number | null> {
   const after = segment.lastSeqNum + 1;
   if (segment.maxExpiresAtMs !== null && segment.maxExpiresAtMs <= nowMs) return after;
-  let records: StoredRecord[];
+  let records: BlockView;
   let blockEnd: number;
   try {
     const footer = await ctx.segments.footer(segment);
@@ -105,9 +111,10 @@ async function scanSegmentBlock(
     if (!(error instanceof SegmentVanished)) throw error;
     return vanished(ctx, stream.id, segment, cursor, nowMs);
   }
-  for (const entry of records) {
-    if (entry.record.seqNum < cursor || expired(entry, nowMs)) continue;
-    if (entry.record.seqNum >= limit || !visit(entry.record, meteredBytes(entry.record))) return null;
+  for (let i = 0; i < records.count; i++) {
+    const seqNum = records.seqNum(i);
+    if (seqNum < cursor || expired(records.expiresAtMs(i), nowMs)) continue;
+    if (seqNum >= limit || !visit.stored(records, i)) return null;
   }
   return blockEnd;
 }
@@ -138,29 +145,53 @@ function vanished(
 
 export async function readRecords(ctx: ReadContext, request: ReadRequest): Promise<ReadResult> {
   const { maxRecords, maxBytes, until } = request;
-  const records: SequencedRecord[] = [];
-  let bytes = 0;
+  const list = new RecordList();
   let stop: ReadStop = 'end';
-  if (maxRecords <= 0) return { records, bytes, stop: 'count' };
-  await scan(ctx, request.stream, request.startSeqNum, request.endSeqNum, request.nowMs, (record, size) => {
-    if (until !== undefined && record.timestamp >= until) stop = 'until';
-    else if (bytes + size > maxBytes) stop = 'bytes';
-    else {
-      bytes += size;
-      records.push(record);
-      if (records.length < maxRecords) return true;
-      stop = 'count';
-    }
+  if (maxRecords <= 0) return result(list, 'count');
+  // One decision for both kinds of record: does the next one (timestamp, size) fit?
+  const admit = (timestamp: () => bigint, size: number): boolean => {
+    if (until !== undefined && timestamp() >= until) stop = 'until';
+    else if (list.bytes + size > maxBytes) stop = 'bytes';
+    else return true;
     return false;
+  };
+  const more = (): boolean => {
+    if (list.length < maxRecords) return true;
+    stop = 'count';
+    return false;
+  };
+  await scan(ctx, request.stream, request.startSeqNum, request.endSeqNum, request.nowMs, {
+    record(record, size) {
+      if (!admit(() => record.timestamp, size)) return false;
+      list.pushRecord(record, size);
+      return more();
+    },
+    stored(block, i) {
+      const size = block.metered(i);
+      if (!admit(() => block.timestamp(i), size)) return false;
+      list.pushStored(block, i, size);
+      return more();
+    },
   });
   // The stream may have been purged or trimmed while the read awaited the store.
   const stream = ctx.state.streams.get(request.stream);
-  if (!stream) return { records: [], bytes: 0, stop: 'end' };
-  const trimPoint = stream.trimPoint;
-  if (records.length === 0 || records[0].seqNum >= trimPoint) return { records, bytes, stop };
-  const kept = records.filter((r) => r.seqNum >= trimPoint);
-  for (let i = 0; i < records.length - kept.length; i++) bytes -= meteredBytes(records[i]);
-  return { records: kept, bytes, stop };
+  if (!stream) return result(new RecordList(), 'end');
+  list.dropBelow(stream.trimPoint);
+  return result(list, stop);
+}
+
+/** `records` materialises the list only for a caller that asks for objects. */
+function result(list: RecordList, stop: ReadStop): ReadResult {
+  return {
+    list,
+    get records() {
+      return list.toArray();
+    },
+    get bytes() {
+      return list.bytes;
+    },
+    stop,
+  };
 }
 
 export async function seqNumForTimestamp(
@@ -192,10 +223,17 @@ export async function seqNumForTimestamp(
   // A trim that lands while the scan awaits the store can hide the record found: search again above it.
   for (;;) {
     let found: number | null = null;
-    await scan(ctx, streamId, start, endSeqNum, nowMs, (record) => {
-      if (record.timestamp < timestamp) return true;
-      found = record.seqNum;
-      return false;
+    await scan(ctx, streamId, start, endSeqNum, nowMs, {
+      record(record) {
+        if (record.timestamp < timestamp) return true;
+        found = record.seqNum;
+        return false;
+      },
+      stored(block, i) {
+        if (block.timestamp(i) < timestamp) return true;
+        found = block.seqNum(i);
+        return false;
+      },
     });
     const after = ctx.state.streams.get(streamId);
     if (!after) return null;

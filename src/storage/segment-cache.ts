@@ -6,7 +6,8 @@
 import { metrics } from '../metrics.js';
 import { isNotFound, type ObjectStore } from '../objectstore/types.js';
 import type { SegmentRef } from './codec-manifest.js';
-import { decodeBlock, decodeFooter, type SegmentFooter, type StoredRecord } from './codec-segment.js';
+import { BlockView } from './block-view.js';
+import { decodeFooter, type SegmentFooter } from './codec-segment.js';
 import { withRetry, type RetryPolicy } from './store-ops.js';
 
 /** The segment object is gone (GC deleted it after it became unreachable, or it never existed). */
@@ -63,9 +64,9 @@ function blockKey(segment: SegmentRef, index: number): string {
 const footerEntryBytes = 160;
 
 export class SegmentCache {
-  private readonly cache: LruCache<SegmentFooter | StoredRecord[]>;
+  private readonly cache: LruCache<SegmentFooter | BlockView>;
   /** Blocks being fetched, by cache key: concurrent misses share one get. */
-  private readonly fetching = new Map<string, Promise<StoredRecord[] | undefined>>();
+  private readonly fetching = new Map<string, Promise<BlockView | undefined>>();
 
   constructor(
     private readonly store: ObjectStore,
@@ -92,16 +93,16 @@ export class SegmentCache {
   }
 
   /**
-   * The records of block `index`. A miss reads ahead: the following blocks that are not cached
+   * Block `index`, as bytes plus a record index (block-view.ts). A miss reads ahead: the following blocks that are not cached
    * either come in the same ranged GET, up to `readAheadBytes` stored bytes, because a read that
    * needs one block of a segment almost always needs the next (catch-up reads walk whole segments).
    * One GET of 1 MiB instead of 16 of 64 KiB: on local disk each get is several syscalls, on S3 a
    * round trip. When a run fills the read-ahead window, the next run is fetched in the background
    * (sequential prefetch), so a reader walking the segment finds its next blocks cached or in flight.
    */
-  async block(segment: SegmentRef, footer: SegmentFooter, index: number): Promise<StoredRecord[]> {
+  async block(segment: SegmentRef, footer: SegmentFooter, index: number): Promise<BlockView> {
     const key = blockKey(segment, index);
-    const cached = this.cache.get(key) as StoredRecord[] | undefined;
+    const cached = this.cache.get(key) as BlockView | undefined;
     if (cached) {
       metrics.blockCacheHits.inc();
       return cached;
@@ -131,7 +132,7 @@ export class SegmentCache {
     segment: SegmentRef,
     footer: SegmentFooter,
     index: number,
-  ): { last: number; full: boolean; done: Promise<StoredRecord[]> } {
+  ): { last: number; full: boolean; done: Promise<BlockView> } {
     const first = footer.blocks[index];
     let last = index;
     let full = false;
@@ -148,14 +149,14 @@ export class SegmentCache {
     const decoded = (async () => {
       const end = footer.blocks[last].offset + footer.blocks[last].storedLength;
       const stored = await this.get(segment.key, first.offset, end);
-      const out: StoredRecord[][] = [];
+      const out: BlockView[] = [];
       for (let i = index; i <= last; i++) {
         const info = footer.blocks[i];
         const at = info.offset - first.offset;
         const what = `segment ${segment.key} block ${i}`;
-        const records = decodeBlock(stored.subarray(at, at + info.storedLength), info, what);
-        this.cache.set(blockKey(segment, i), records, info.rawLength + 64 * info.recordCount);
-        out.push(records);
+        const block = BlockView.fromStored(stored.subarray(at, at + info.storedLength), info, what);
+        this.cache.set(blockKey(segment, i), block, block.memoryBytes);
+        out.push(block);
       }
       return out;
     })();

@@ -24,6 +24,7 @@
  */
 import type { AccessTokenMeta } from '../domain/access-tokens.js';
 import type { BasinMeta, SequencedRecord, StreamMeta, StreamPosition } from '../domain/types.js';
+import type { RecordList } from '../domain/record-list.js';
 import type { StorageError } from './errors.js';
 
 /**
@@ -164,6 +165,8 @@ export type ReadStop = 'end' | 'count' | 'bytes' | 'until';
 export interface ReadResult {
   /** Surviving records in seq_num order, from the first at or after `startSeqNum`. */
   records: SequencedRecord[];
+  /** The same records as stored (block ranges and memory records): `records` materialises this. */
+  list: RecordList;
   /** Their metered size (api.md 6.4), summed once as storage read them. */
   bytes: number;
   stop: ReadStop;

@@ -63,7 +63,7 @@ class Model {
       .map((r) => r.record);
   }
 
-  expectedRead(request: Omit<ReadRequest, 'stream'>): ReadResult {
+  expectedRead(request: Omit<ReadRequest, 'stream'>): Omit<ReadResult, 'list'> {
     const { startSeqNum, endSeqNum, until, maxRecords, maxBytes, nowMs } = request;
     const records: SequencedRecord[] = [];
     let bytes = 0;
@@ -101,7 +101,7 @@ class Model {
           const what = `start ${start} limits ${maxRecords}/${maxBytes}/${endSeqNum}/${until} now ${nowMs}`;
           expect(seqs(got.records), what).toEqual(seqs(expected.records));
           expect({ bytes: got.bytes, stop: got.stop }, what).toEqual({ bytes: expected.bytes, stop: expected.stop });
-          if (maxRecords === 7) expect(got).toEqual(expected);
+          if (maxRecords === 7) expect({ records: got.records, bytes: got.bytes, stop: got.stop }).toEqual(expected);
         }
       }
       const lastTimestamp = Math.floor(this.tail / 4) * 10;

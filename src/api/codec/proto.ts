@@ -91,7 +91,8 @@ export function decodeAppendInput(bytes: Uint8Array): AppendInput {
   return input;
 }
 
-function sequencedRecordSize(rec: SequencedRecord): number {
+/** Size of a SequencedRecord message body (without its tag and length). */
+export function sequencedRecordSize(rec: SequencedRecord): number {
   let size = positionFieldsSize(rec);
   const headers = rec.headers;
   for (let i = 0; i < headers.length; i++) size += lenFieldSize(headerSize(headers[i]));
@@ -115,16 +116,20 @@ export function encodeReadBatch(batch: ReadBatch): Uint8Array {
   const buf = Buffer.allocUnsafe(total);
   let pos = 0;
   for (let i = 0; i < records.length; i++) {
-    const rec = records[i];
     buf[pos++] = 0x0a;
-    pos = writeVarint(buf, pos, sizes[i]);
-    pos = writePositionFields(buf, pos, rec);
-    const headers = rec.headers;
-    for (let j = 0; j < headers.length; j++) pos = writeHeader(buf, pos, 0x1a, headers[j]);
-    if (rec.body.length) pos = writeBytesField(buf, pos, 0x22, rec.body);
+    pos = writeSequencedRecord(buf, writeVarint(buf, pos, sizes[i]), records[i]);
   }
   if (batch.tail) pos = writeStreamPosition(buf, pos, 0x12, batch.tail);
   return finish(buf, pos);
+}
+
+/** Writes a SequencedRecord message body (see sequencedRecordSize). */
+export function writeSequencedRecord(buf: Uint8Array, pos: number, rec: SequencedRecord): number {
+  pos = writePositionFields(buf, pos, rec);
+  const headers = rec.headers;
+  for (let j = 0; j < headers.length; j++) pos = writeHeader(buf, pos, 0x1a, headers[j]);
+  if (rec.body.length) pos = writeBytesField(buf, pos, 0x22, rec.body);
+  return pos;
 }
 
 /** Encodes an `AppendAck` (all three positions are always set, api.md 4.7). */

@@ -54,6 +54,28 @@ export function encodeRegularFrame(payload: Uint8Array, compression: Compression
   return frame(0, payload);
 }
 
+/**
+ * `encodeRegularFrame` for a message encoded after `frameReservedBytes` free bytes: the header is
+ * written in front of it, in place, instead of copying the message into a new frame (a 1 MiB copy
+ * per catch-up frame, 5.5% of the S2S catch-up profile). Compressed frames are built as usual.
+ */
+export const frameReservedBytes = frameHeaderBytes + 1;
+
+export function frameReserved(buf: Uint8Array, compression: Compression): Uint8Array {
+  const payload = buf.subarray(frameReservedBytes);
+  if (compression !== 'none' && payload.length >= compressionThresholdBytes)
+    return encodeRegularFrame(payload, compression);
+  const length = 1 + payload.length;
+  if (length > s2sFrameBytesMax) {
+    throw errors.other(`S2S message of ${length} bytes exceeds the ${s2sFrameBytesMax}-byte frame limit`);
+  }
+  buf[0] = length >>> 16;
+  buf[1] = (length >>> 8) & 0xff;
+  buf[2] = length & 0xff;
+  buf[3] = 0;
+  return buf;
+}
+
 /** Frames a terminal error: 2-byte status + the UTF-8 JSON body the unary endpoint would return (api.md 9.2). */
 export function encodeTerminalFrame(status: number, jsonBody: string): Uint8Array {
   const status2 = new Uint8Array([status >>> 8, status & 0xff]);

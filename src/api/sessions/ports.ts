@@ -7,11 +7,16 @@
  * Opening (stream lookup, auto-create, start resolution, 416) happens before the response starts,
  * so its failures are ordinary JSON responses (api.md 7.4, 8.4, 8.6); everything after is framed.
  */
+import type { RecordList } from '../../domain/record-list.js';
 import type { AppendAck, AppendInput, SequencedRecord, StreamPosition } from '../../domain/types.js';
 
-/** One output of a read session (api.md 8.3): a batch (live batches carry `tail`) or a heartbeat. */
+/**
+ * One output of a read session (api.md 8.3): a batch (live batches carry `tail`) or a heartbeat.
+ * `list`, when present, holds the same records as stored (protobuf is encoded from it directly).
+ */
 export type SessionReadOutput =
-  { kind: 'batch'; records: SequencedRecord[]; tail?: StreamPosition } | { kind: 'heartbeat'; tail: StreamPosition };
+  | { kind: 'batch'; records: SequencedRecord[]; list?: RecordList; tail?: StreamPosition }
+  | { kind: 'heartbeat'; tail: StreamPosition };
 
 /**
  * An opened read session. The transport pulls the next output only after the previous one was

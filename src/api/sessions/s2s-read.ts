@@ -8,9 +8,10 @@
  * slow client slows this loop instead of growing a buffer (see output.ts).
  */
 import { encodeReadBatch } from '../codec/proto.js';
+import { encodeReadBatchList } from '../codec/proto-stored.js';
 import type { Request, Response } from '../http.js';
 import type { Compression } from '../s2s/compression.js';
-import { encodeRegularFrame, encodeTerminalFrame } from '../s2s/frame.js';
+import { encodeRegularFrame, encodeTerminalFrame, frameReserved, frameReservedBytes } from '../s2s/frame.js';
 import { serveReadSession } from './output.js';
 import type { ReadSessionPort, SessionReadOutput } from './ports.js';
 
@@ -27,6 +28,10 @@ function encodeOutput(output: SessionReadOutput): Uint8Array {
 const liveFrames = new WeakMap<object, { tail: object; compression: Compression; frame: Uint8Array }>();
 
 function frameOf(output: SessionReadOutput, compression: Compression): Uint8Array {
+  if (output.kind === 'batch' && !output.tail && output.list) {
+    // Catch-up: assembled from the stored blocks, with room for the frame header in front.
+    return frameReserved(encodeReadBatchList(output.list, undefined, frameReservedBytes), compression);
+  }
   if (output.kind !== 'batch' || !output.tail) return encodeRegularFrame(encodeOutput(output), compression);
   const cached = liveFrames.get(output.records);
   if (cached && cached.tail === output.tail && cached.compression === compression) return cached.frame;

@@ -1,13 +1,19 @@
 /**
  * Records and metered bytes delivered to readers, counted once per batch for every transport.
  */
+import type { RecordList } from '../../domain/record-list.js';
 import { meteredBytes, type Header } from '../../domain/types.js';
 import { metrics } from '../../metrics.js';
 
-export function countRead(transport: string, records: readonly { headers: Header[]; body: Uint8Array }[]): void {
+/** Counts a batch; a `RecordList` knows its metered size, so its records are not visited. */
+export function countRead(
+  transport: string,
+  records: readonly { headers: Header[]; body: Uint8Array }[] | RecordList,
+): void {
   if (records.length === 0) return;
   let bytes = 0;
-  for (const record of records) bytes += meteredBytes(record);
+  if ('bytes' in records) bytes = records.bytes;
+  else for (const record of records) bytes += meteredBytes(record);
   metrics.readRecords.inc({ transport }, records.length);
   metrics.readBytes.inc({ transport }, bytes);
 }

@@ -17,7 +17,8 @@ import { parseJson } from '../../util/json.js';
 import { parseStreamConfigLayer } from '../codec/config-json.js';
 import { decodeAppendInputJsonSliced } from '../codec/json-append.js';
 import { encodeAppendAckJson, encodeReadBatchJson, encodeTailJson, parseFormatHeader } from '../codec/json-records.js';
-import { decodeAppendInput, encodeAppendAck, encodeReadBatch } from '../codec/proto.js';
+import { decodeAppendInput, encodeAppendAck } from '../codec/proto.js';
+import { encodeReadBatchList } from '../codec/proto-stored.js';
 import type { RequestContext } from '../http.js';
 import { Query } from '../query.js';
 import type { Router } from '../router.js';
@@ -49,18 +50,6 @@ function streamConfigHeader(ctx: RequestContext): StreamConfigLayer | undefined 
     const reason = error instanceof Error ? error.message : String(error);
     throw errors.invalidHeader('s2-stream-config', reason);
   }
-}
-
-/**
- * Aborts when the client goes away before the response finished, so waits are not kept for nobody.
- * Not after a finished response: nothing listens any more, and an abort (its DOMException) is costly.
- */
-function closeSignal(ctx: RequestContext): AbortSignal {
-  const controller = new AbortController();
-  ctx.res.once('close', () => {
-    if (!ctx.res.writableFinished) controller.abort();
-  });
-  return controller.signal;
 }
 
 async function appendInput(ctx: RequestContext): Promise<AppendInput> {
@@ -136,13 +125,14 @@ export function registerRecordRoutes(router: Router, engine: Engine): void {
     if (request.waitSecs !== undefined) request.waitSecs = Math.min(request.waitSecs, unaryReadWaitSecsMax);
     const batch = await withEncryptionKey(encryptionKey, (keyed) =>
       engine.read(basin, stream, request, {
-        signal: closeSignal(ctx),
+        signal: ctx.closeSignal(),
         ...(streamConfig ? { streamConfig } : {}),
         ...keyed,
       }),
     );
-    countRead(protobuf ? 'unary_proto' : 'unary_json', batch.records);
-    if (protobuf) ctx.send(200, encodeReadBatch(batch), { 'content-type': 'application/protobuf' });
+    countRead(protobuf ? 'unary_proto' : 'unary_json', batch.list);
+    if (protobuf)
+      ctx.send(200, encodeReadBatchList(batch.list, batch.tail), { 'content-type': 'application/protobuf' });
     else ctx.sendJson(200, encodeReadBatchJson(batch, format));
   });
 
@@ -163,7 +153,7 @@ export function registerRecordRoutes(router: Router, engine: Engine): void {
       const input = await appendInput(ctx);
       accessOf(ctx).appendInput(input);
       return engine.append(basin, stream, input, {
-        signal: closeSignal(ctx),
+        signal: ctx.closeSignal(),
         ...(streamConfig ? { streamConfig } : {}),
         ...keyed,
       });

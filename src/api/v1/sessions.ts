@@ -66,7 +66,7 @@ function readPort(session: ReadSession, transport: 's2s' | 'sse', engine: Engine
       access.stillValid();
       const health = engine.health();
       if (!health.ok) throw errors.unavailable(`this instance cannot serve: ${health.reason}`);
-      if (result.value.kind === 'batch') countRead(transport, result.value.records);
+      if (result.value.kind === 'batch') countRead(transport, result.value.list);
       return result.value;
     },
     close: () => {
