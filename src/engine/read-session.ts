@@ -15,7 +15,6 @@
  * streaming (404/409/416/422) are thrown by `openReadSession` (start resolution: read-plan.ts);
  * later ones by `next()`.
  */
-import { errors } from '../domain/errors.js';
 import { RecordList } from '../domain/record-list.js';
 import { meteredBytes, type SequencedRecord, type StreamConfigLayer, type StreamPosition } from '../domain/types.js';
 import { heartbeatGapMsMax, heartbeatGapMsMin } from '../limits.js';
