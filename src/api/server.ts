@@ -8,7 +8,7 @@ import type { Engine } from '../engine/engine.js';
 import { bindStateGauges, countHttpRequest, exposition } from '../metrics.js';
 import { Access } from './auth/access.js';
 import { Authenticator, type AuthOptions } from './auth/authenticate.js';
-import { setAccess } from './auth/request.js';
+import { accessOf, setAccess } from './auth/request.js';
 import { prometheusOperations, routeOperations, type RouteOperations } from './auth/routes.js';
 import { ConsoleSite, findConsoleDir } from './console.js';
 import { errorResponse } from './errors.js';
@@ -159,7 +159,14 @@ export class S2Server {
       // The engine this request started on (a reset may swap in another while it runs).
       const engine = this.engine;
       requireHealthy(engine);
-      if (isGet) ctx.beforeSuccess = () => requireHealthy(engine);
+      if (isGet) {
+        // A long-poll read may wait 60 s: its token may have been revoked or expired meanwhile.
+        const access = accessOf(ctx);
+        ctx.beforeSuccess = () => {
+          requireHealthy(engine);
+          access.stillValid();
+        };
+      }
       await match.handler(ctx);
     } catch (error) {
       const response = errorResponse(error);

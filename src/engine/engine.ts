@@ -166,8 +166,14 @@ export class Engine {
     const session = await openReadSession(this.ctx, basin, stream, request, options);
     const signal = options?.signal;
     if (signal?.aborted) session.close();
-    signal?.addEventListener('abort', () => session.close(), { once: true });
-    return collectUnary(session);
+    // The signal may be the connection's (one per HTTP/1.1 connection): remove the listener after.
+    const onAbort = () => session.close();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      return await collectUnary(session);
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
   }
 
   /** The durable tail (api.md 3.13), auto-creating per `create_stream_on_read`. */

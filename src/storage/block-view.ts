@@ -11,6 +11,7 @@
  */
 import type { RecordBlock } from '../domain/record-list.js';
 import type { Header, SequencedRecord } from '../domain/types.js';
+import { sealedMarker, sealedMeteredOffset } from '../domain/sealed.js';
 import { CorruptDataError } from './binary.js';
 import type { BlockInfo, StoredRecord } from './codec-segment.js';
 import { checksum, unpack } from './framing.js';
@@ -95,7 +96,10 @@ export class BlockView implements RecordBlock {
       need(pos + 4, bodyLength);
       bodyOffset[i] = pos + 4;
       pos += 4 + bodyLength;
-      metered[i] = size + bodyLength;
+      metered[i] =
+        headerCount === 1
+          ? (sealedSize(raw, dv, headersOffset[i]!, bodyOffset[i]!, bodyLength) ?? size + bodyLength)
+          : size + bodyLength;
     }
     if (pos !== end) throw new CorruptDataError(`${what}: ${end - pos} trailing bytes`);
     return new BlockView(raw, count, at, seqNums, expiry, headersOffset, bodyOffset, metered);
@@ -174,4 +178,23 @@ function u64(dv: DataView, pos: number, what: string): number {
   const high = dv.getUint32(pos + 4, true);
   if (high >= 0x20_0000) throw new CorruptDataError(`${what}: integer at offset ${pos} exceeds 2^53`);
   return high * twoTo32 + dv.getUint32(pos, true);
+}
+
+/**
+ * The plaintext metered size a sealed (encrypted) record carries (domain/sealed.ts), read from the
+ * stored bytes without building the record: limits count the plaintext (api.md 13), exactly as
+ * `meteredBytes` does for a record of the memory tail. Undefined for any other record.
+ */
+function sealedSize(
+  raw: Uint8Array,
+  dv: DataView,
+  headers: number,
+  body: number,
+  bodyLength: number,
+): number | undefined {
+  if (dv.getUint32(headers, true) !== 0) return undefined;
+  const valueLength = dv.getUint32(headers + 4, true);
+  if (valueLength !== sealedMarker.length || bodyLength < sealedMeteredOffset + 4) return undefined;
+  for (let k = 0; k < valueLength; k++) if (raw[headers + 8 + k] !== sealedMarker[k]) return undefined;
+  return dv.getUint32(body + sealedMeteredOffset, true);
 }

@@ -2,7 +2,8 @@
  * Proves that a token revoked or expired stops working at once, open sessions included: on a fake
  * clock, an expired token is refused with 401; a following SSE read and a following S2S read
  * (official SDK) end with 401 `authn` at their next heartbeat after the token is revoked; an S2S
- * append session fails with 401 at its next input. Nothing sleeps: heartbeats come from advancing
+ * append session fails with 401 at its next input; a unary long-poll read that waited across the
+ * revocation answers 401 instead of its batch. Nothing sleeps but that read's short head start: heartbeats come from advancing
  * the clock.
  */
 import { AppendInput, AppendRecord, S2Error } from '@s2-dev/streamstore';
@@ -42,6 +43,20 @@ describe('expiry', () => {
 });
 
 describe('open sessions', () => {
+  it('a unary long-poll read answers 401 if its token was revoked while it waited', async () => {
+    const token = await issue(server, { id: 'long-poller', scope });
+    const tail = (await call(server, server.root, { path: '/v1/streams/s/records/tail', basin })).json().tail.seq_num;
+    const waiting = call(server, token, { path: `/v1/streams/s/records?seq_num=${tail}&wait=60`, basin });
+    await new Promise((resolve) => setTimeout(resolve, 300)); // the read is waiting (the fake clock never ends it)
+    await revoke('long-poller');
+    const records = { records: [{ body: 'after revocation' }] };
+    expect(
+      (await call(server, server.root, { method: 'POST', path: '/v1/streams/s/records', basin, json: records })).status,
+    ).toBe(200);
+    const res = await waiting;
+    expect([res.status, res.json().code]).toEqual([401, 'authn']);
+  });
+
   it('an SSE read ends with an authn error event at the heartbeat after revocation', async () => {
     const token = await issue(server, { id: 'sse-reader', scope });
     const { port } = new URL(server.baseUrl);

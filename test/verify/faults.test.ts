@@ -119,17 +119,26 @@ describe('histories of a real server under faults are linearizable', () => {
     expectLinearizableUnderFaults(result);
   }, 240_000);
 
-  it('a second server takes over the store; traffic moves to it; the first is killed', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 's2-verify-takeover-'));
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-    const first = await spawnServer(['--local-root', dir]);
+  // On S3: a local root admits one server at a time (its root lock refuses the second).
+  it('a second server takes over the store (S3); traffic moves to it; the first is killed', async () => {
+    const s3 = s3TestConfig();
+    const { bucket, cleanup } = await createTestBucket();
+    cleanups.push(cleanup);
+    const args = ['--bucket', bucket, '--path', 'takeover'];
+    const env = {
+      AWS_ENDPOINT_URL_S3: s3.endpoint,
+      AWS_ACCESS_KEY_ID: s3.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
+      AWS_REGION: s3.region,
+    };
+    const first = await spawnServer(args, env);
     cleanups.push(() => first.stop(2_000).then(() => {}));
     let current = first.baseUrl;
     const result = await collectAndCheck(
       () => current,
       async () => {
         await sleep(1_500);
-        const second = await spawnServer(['--local-root', dir]);
+        const second = await spawnServer(args, env);
         cleanups.push(() => second.stop(2_000).then(() => {}));
         current = second.baseUrl;
         await sleep(300);

@@ -46,6 +46,25 @@ function blocksOf(stored: StoredRecord[], blockBytes: number): BlockView[] {
 }
 
 describe('ReadBatch from stored blocks', () => {
+  it('sizes every stored record as meteredBytes does: sealed (encrypted) ones by their plaintext', () => {
+    const rand = seededRand(7);
+    const marker = new TextEncoder().encode('encrypted');
+    const records = Array.from({ length: 60 }, (_, i) => {
+      const record = randSequencedRecord(rand, i);
+      if (i % 3 !== 0) return record;
+      // A sealed body: version, algorithm, u32 LE plaintext metered size, then opaque bytes.
+      const body = new Uint8Array(6 + randInt(rand, 0, 300));
+      body[0] = 1;
+      body[1] = 1 + (i % 2);
+      new DataView(body.buffer).setUint32(2, randInt(rand, 8, 1 << 20), true);
+      return { ...record, headers: [[new Uint8Array(0), marker]] as SequencedRecord['headers'], body };
+    });
+    const blocks = blocksOf(storedOf(records, rand), 512);
+    const sizes = blocks.flatMap((block) => Array.from({ length: block.count }, (_, j) => block.metered(j)));
+    expect(sizes).toEqual(records.map((record) => meteredBytes(record)));
+    expect(sizes[0]).not.toBe(8 + 2 + marker.length + records[0]!.body.length); // not the stored size
+  });
+
   it('is byte-identical to the record encoder, for mixed stored and memory pieces', () => {
     for (let seed = 1; seed <= 40; seed++) {
       const rand = seededRand(seed);
