@@ -9,7 +9,7 @@
  * path specialised to exactly 8 bytes (xxhash 0.8, `XXH3_len_4to8_64b`); bodies use the full
  * seed-0 port shared with `s2-lite bench`.
  */
-import { xxh3 } from '../cli/bench/xxh3.js';
+import { xxh3 } from '../util/xxh3.js';
 
 const M64 = (1n << 64n) - 1n;
 const PRIME_MX2 = 0x9fb21c651e98df25n;

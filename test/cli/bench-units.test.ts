@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { ChainVerifier, RecordFactory, recordOverhead } from '../../src/cli/bench/records.js';
 import { percentile, summarizeLatencies, throughput } from '../../src/cli/bench/stats.js';
 import { liveBlock, progressLines } from '../../src/cli/bench/report.js';
-import { xxh3 } from '../../src/cli/bench/xxh3.js';
+import { xxh3 } from '../../src/util/xxh3.js';
 
 /** Input i has bytes (j * 31 + 7) mod 256; hashes from xxhsum 0.8.1 `-H3` (XXH3_64bits, seed 0). */
 const vectors: [number, string][] = [

@@ -6,7 +6,7 @@
  * corrupted record, and equal final values mean the whole sequence arrived.
  */
 import { AppendRecord, type BytesAppendRecord, type ReadRecord } from '@s2-dev/streamstore';
-import { xxh3 } from './xxh3.js';
+import { xxh3 } from '../../util/xxh3.js';
 
 export const hashHeaderName = new TextEncoder().encode('hash');
 export const recordOverhead = 8 + 2 + hashHeaderName.length + 8;
