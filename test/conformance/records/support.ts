@@ -10,7 +10,7 @@ import protobuf from 'protobufjs';
 import { expect } from 'vitest';
 import { request, uniqueBasin, type Protocol, type RawResponse } from '../../support/http.js';
 
-export type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
+export type Json = any;  
 
 /**
  * Lossless JSON: integers beyond 2^53 come back as bigint. lossless-json is slow on large
