@@ -58,13 +58,23 @@ export interface SpawnedServer {
   exited: Promise<number | null>;
 }
 
-/** Runs `s2-lite serve --port 0 ...args` from source and waits until it listens. */
-export async function spawnServer(args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<SpawnedServer> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', path.join(repoRoot, 'src/cli/main.ts'), 'serve', '--host', '127.0.0.1', '--port', '0', ...args],
-    { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+/**
+ * Runs `s2-lite serve --port 0 ...args` and waits until it listens: from source, or with `built`
+ * the CLI `npm run build` made (`dist/cli/main.js`, serving the shipped console assets).
+ */
+export async function spawnServer(
+  args: string[] = [],
+  env: NodeJS.ProcessEnv = {},
+  options: { built?: boolean } = {},
+): Promise<SpawnedServer> {
+  const cli = options.built
+    ? [path.join(repoRoot, 'dist/cli/main.js')]
+    : ['--import', 'tsx', path.join(repoRoot, 'src/cli/main.ts')];
+  const child = spawn(process.execPath, [...cli, 'serve', '--host', '127.0.0.1', '--port', '0', ...args], {
+    cwd: repoRoot,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   child.stdout!.on('data', (chunk) => (out += chunk));
