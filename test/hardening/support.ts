@@ -3,12 +3,12 @@
  * resident memory is read from `/proc/<pid>/status`, a stream filled with data on local disk, and
  * raw HTTP/1.1 and h2c clients that behave as a hostile client would.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { repoRoot } from '../support/server.js';
+import { repoRoot, spawnServer } from '../support/server.js';
 
 export const MiB = 1024 * 1024;
 
@@ -45,43 +45,17 @@ function checkBuildIsCurrent(dir = path.join(repoRoot, 'src')): void {
 /** Runs `node dist/cli/main.js serve` on a free port (the build must be current: `npm run build`). */
 export async function startDistServer(args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<DistServer> {
   checkBuildIsCurrent();
-  const main = path.join(repoRoot, 'dist/cli/main.js');
-  const child = spawn(
-    process.execPath,
-    [main, 'serve', '--host', '127.0.0.1', '--port', '0', '--log-level', 'warn', ...args],
-    { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (chunk) => (out += chunk));
-  child.stderr!.on('data', (chunk) => (err += chunk));
-  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
-  const baseUrl = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}\n${err}`)), 30_000);
-    child.stdout!.on('data', () => {
-      const match = /listening on (\S+)/.exec(out);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[1]!);
-      }
-    });
-    void exited.then(() => {
-      clearTimeout(timer);
-      reject(new Error(`server exited before listening:\n${out}\n${err}`));
-    });
-  });
+  const server = await spawnServer(['--log-level', 'warn', ...args], env, { built: true });
+  const pid = server.process.pid!;
   return {
-    baseUrl,
-    port: Number(new URL(baseUrl).port),
-    pid: child.pid!,
-    process: child,
-    stderr: () => err,
-    rss: () => rssOf(child.pid!),
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGKILL');
-      await exited;
-    },
+    baseUrl: server.baseUrl,
+    port: Number(new URL(server.baseUrl).port),
+    pid,
+    process: server.process,
+    stderr: server.stderr,
+    rss: () => rssOf(pid),
+    // An attacked server need not shut down gracefully: the tests only need it gone.
+    stop: () => server.kill9(),
   };
 }
 
