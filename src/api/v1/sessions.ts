@@ -115,9 +115,8 @@ export class StreamingSessions {
 
   /** S2S append session (api.md 7.4). */
   async append(ctx: RequestContext, target: SessionTarget): Promise<void> {
-    const compression = negotiateCompression(ctx.headerValues('accept-encoding'));
-    const release = this.slots.acquire(ctx.connection);
-    try {
+    await this.holdingSlot(ctx, target, async () => {
+      const compression = negotiateCompression(ctx.headerValues('accept-encoding'));
       const session = await this.engine.openAppendSession(target.basin, target.stream, this.openOptions(target));
       metrics.sessionsOpen.inc({ kind: 's2s_append' });
       try {
@@ -128,39 +127,46 @@ export class StreamingSessions {
       } finally {
         metrics.sessionsOpen.dec({ kind: 's2s_append' });
       }
-    } finally {
-      target.encryptionKey?.wipe();
-      release();
-    }
+    });
   }
 
   /** S2S read session (api.md 8.6). */
   async readS2S(ctx: RequestContext, target: SessionTarget, request: ReadRequest): Promise<void> {
-    const compression = negotiateCompression(ctx.headerValues('accept-encoding'));
-    const release = this.slots.acquire(ctx.connection);
-    try {
+    await this.holdingSlot(ctx, target, async () => {
+      const compression = negotiateCompression(ctx.headerValues('accept-encoding'));
       const session = await this.openRead(target, request);
       await serveS2SRead(ctx.req, ctx.res, readPort(session, 's2s', this.engine, accessOf(ctx)), compression);
-    } finally {
-      target.encryptionKey?.wipe();
-      release();
-    }
+    });
   }
 
   /** SSE read session (api.md 8.4). */
   async readSse(ctx: RequestContext, target: SessionTarget, request: ReadRequest): Promise<void> {
-    const format = parseFormatHeader(ctx.header('s2-format'));
-    const resumed = applyLastEventId(request, ctx.header('last-event-id'));
-    const release = this.slots.acquire(ctx.connection);
-    try {
+    await this.holdingSlot(ctx, target, async () => {
+      const format = parseFormatHeader(ctx.header('s2-format'));
+      const resumed = applyLastEventId(request, ctx.header('last-event-id'));
       const session = await this.openRead(target, resumed);
       await serveSseRead(ctx.req, ctx.res, readPort(session, 'sse', this.engine, accessOf(ctx)), {
         format,
         clock: this.engine.ctx.clock,
       });
+    });
+  }
+
+  /**
+   * Runs a session in a slot of the session cap. The key is wiped whatever ends the session,
+   * including a refusal before it opened (cap reached: 429; a bad header: 400), so no path
+   * leaves key bytes in memory after the request.
+   */
+  private async holdingSlot(ctx: RequestContext, target: SessionTarget, run: () => Promise<void>): Promise<void> {
+    try {
+      const release = this.slots.acquire(ctx.connection);
+      try {
+        await run();
+      } finally {
+        release();
+      }
     } finally {
       target.encryptionKey?.wipe();
-      release();
     }
   }
 
