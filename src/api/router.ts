@@ -4,6 +4,7 @@
  * method gets an empty 405 with `Allow`.
  */
 import { errors } from '../domain/errors.js';
+import { routeOperations, type RouteOperations } from './auth/routes.js';
 import type { RequestContext } from './http.js';
 
 export type Handler = (ctx: RequestContext) => Promise<void>;
@@ -11,11 +12,22 @@ export type Handler = (ctx: RequestContext) => Promise<void>;
 interface Route {
   method: string;
   segments: string[];
+  /** Whether each segment is a parameter (`:name`), and its name then. */
+  paramNames: (string | undefined)[];
   handler: Handler;
+  pattern: string;
+  /** The route's operations (auth/routes.ts), looked up once here rather than per request. */
+  operations: RouteOperations | undefined;
 }
 
 export type RouteMatch =
-  | { kind: 'found'; handler: Handler; params: Record<string, string>; pattern: string }
+  | {
+      kind: 'found';
+      handler: Handler;
+      params: Record<string, string>;
+      pattern: string;
+      operations: RouteOperations | undefined;
+    }
   | { kind: 'method-not-allowed'; allow: string[] }
   | { kind: 'not-found' };
 
@@ -25,42 +37,44 @@ export class Router {
    * length, and parameters are collected only for the route that matches (trying every route and
    * building a params object per candidate was 4% of a unary append's CPU, benchmarks.md "W4").
    */
-  private readonly routes = new Map<number, (Route & { pattern: string })[]>();
+  private readonly routes = new Map<number, Route[]>();
 
   add(method: string, path: string, handler: Handler): this {
-    const segments = path.split('/').slice(1);
+    const segments = path.split('/');
     const list = this.routes.get(segments.length) ?? [];
-    list.push({ method, segments, handler, pattern: `/${segments.join('/')}` });
+    const paramNames = segments.map((p) => (p.startsWith(':') ? p.slice(1) : undefined));
+    const pattern = segments.join('/');
+    list.push({ method, segments, paramNames, handler, pattern, operations: routeOperations(method, pattern) });
     this.routes.set(segments.length, list);
     return this;
   }
 
   match(method: string, path: string): RouteMatch {
-    const raw = path.split('/').slice(1);
-    const allow: string[] = [];
+    // Segments as split, with the empty one before the leading `/` (index 0: never a parameter).
+    const raw = path.split('/');
+    let allow: string[] | undefined;
     for (const route of this.routes.get(raw.length) ?? []) {
-      if (!matchSegments(route.segments, raw)) continue;
+      if (!matchSegments(route, raw)) continue;
       if (route.method !== method && !(method === 'HEAD' && route.method === 'GET')) {
-        allow.push(route.method);
+        (allow ??= []).push(route.method);
         continue;
       }
       const params: Record<string, string> = {};
-      for (let i = 0; i < raw.length; i++) {
-        const p = route.segments[i]!;
-        if (p.startsWith(':')) params[p.slice(1)] = decodeSegment(raw[i]!, p.slice(1));
+      for (let i = 1; i < raw.length; i++) {
+        const name = route.paramNames[i];
+        if (name !== undefined) params[name] = decodeSegment(raw[i]!, name);
       }
-      return { kind: 'found', handler: route.handler, params, pattern: route.pattern };
+      return { kind: 'found', handler: route.handler, params, pattern: route.pattern, operations: route.operations };
     }
-    return allow.length > 0 ? { kind: 'method-not-allowed', allow } : { kind: 'not-found' };
+    return allow ? { kind: 'method-not-allowed', allow } : { kind: 'not-found' };
   }
 }
 
-/** Whether `raw` (of the same length) fits `pattern`: literals equal, parameters non-empty. */
-function matchSegments(pattern: string[], raw: string[]): boolean {
-  for (let i = 0; i < pattern.length; i++) {
-    const p = pattern[i]!;
+/** Whether `raw` (of the same length) fits the route: literals equal, parameters non-empty. */
+function matchSegments(route: Route, raw: string[]): boolean {
+  for (let i = 0; i < raw.length; i++) {
     const r = raw[i]!;
-    if (p.startsWith(':') ? r.length === 0 : p !== r) return false;
+    if (route.paramNames[i] !== undefined ? r.length === 0 : route.segments[i] !== r) return false;
   }
   return true;
 }
