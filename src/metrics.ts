@@ -203,29 +203,42 @@ export async function exposition(): Promise<{ contentType: string; body: string 
 interface PendingRequests {
   method: string;
   route: string;
-  status: string;
+  status: number;
   count: number;
   duration: HistogramSlot;
 }
 
-const httpPending = new Map<string, PendingRequests>();
+/** By route, the (method, status) pairs seen on it: a short list, scanned without building a key. */
+const httpPending = new Map<string, PendingRequests[]>();
 
-export function countHttpRequest(method: string, route: string, status: string, seconds: number): void {
-  const key = `${method} ${status} ${route}`;
-  let entry = httpPending.get(key);
+export function countHttpRequest(method: string, route: string, status: number, seconds: number): void {
+  let list = httpPending.get(route);
+  if (!list) {
+    list = [];
+    httpPending.set(route, list);
+  }
+  let entry: PendingRequests | undefined;
+  for (const candidate of list) {
+    if (candidate.status === status && candidate.method === method) {
+      entry = candidate;
+      break;
+    }
+  }
   if (!entry) {
     entry = { method, route, status, count: 0, duration: metrics.httpRequestDuration.slot({ method, route }) };
-    httpPending.set(key, entry);
+    list.push(entry);
   }
   entry.count++;
   entry.duration.observe(seconds);
 }
 
 function foldHttpRequests(): void {
-  for (const entry of httpPending.values()) {
-    if (entry.count === 0) continue;
-    const { method, route, status } = entry;
-    metrics.httpRequests.inc({ method, route, status }, entry.count);
-    entry.count = 0;
+  for (const list of httpPending.values()) {
+    for (const entry of list) {
+      if (entry.count === 0) continue;
+      const { method, route, status } = entry;
+      metrics.httpRequests.inc({ method, route, status: String(status) }, entry.count);
+      entry.count = 0;
+    }
   }
 }
