@@ -154,7 +154,8 @@ export function registerRecordRoutes(router: Router, engine: Engine): void {
     const append = async (keyed: { encryptionKey?: EncryptionKey }) => {
       const input = await appendInput(ctx);
       accessOf(ctx).appendInput(input);
-      return engine.append(basin, stream, input, {
+      // Awaited: an async function returning a bare promise adopts it in two more microtask turns.
+      return await engine.append(basin, stream, input, {
         signal: ctx.closeSignal(),
         ...(streamConfig ? { streamConfig } : {}),
         ...keyed,
