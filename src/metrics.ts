@@ -4,7 +4,8 @@
  * Names follow Prometheus conventions: base units (seconds, bytes), `_total` for counters.
  * The four `s2_append_*` histograms match the reference s2-lite.
  */
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { FoldedHistogram, type HistogramSlot } from './metrics-folded.js';
 
 export const registry = new Registry();
 collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 10 });
@@ -13,25 +14,25 @@ const latencyBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.
 
 export const metrics = {
   // Reference s2-lite histograms (lite-internals 4.4).
-  appendPermitLatency: new Histogram({
+  appendPermitLatency: new FoldedHistogram({
     name: 's2_append_permit_latency_seconds',
     help: 'Time an append waited for the in-flight bytes budget.',
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [registry],
   }),
-  appendAckLatency: new Histogram({
+  appendAckLatency: new FoldedHistogram({
     name: 's2_append_ack_latency_seconds',
     help: 'Time from submitting an append to the streamer until it was durable and acknowledged.',
     buckets: latencyBuckets,
     registers: [registry],
   }),
-  appendBatchRecords: new Histogram({
+  appendBatchRecords: new FoldedHistogram({
     name: 's2_append_batch_records',
     help: 'Records per append batch.',
     buckets: [1, 10, 50, 100, 250, 500, 1000],
     registers: [registry],
   }),
-  appendBatchBytes: new Histogram({
+  appendBatchBytes: new FoldedHistogram({
     name: 's2_append_batch_bytes',
     help: 'Metered bytes per append batch.',
     buckets: [512, 1024, 4096, 16384, 65536, 262144, 524288, 1048576],
@@ -75,13 +76,13 @@ export const metrics = {
     registers: [registry],
     collect: () => foldHttpRequests(),
   }),
-  httpRequestDuration: new Histogram({
+  // Observed into per-(method, route) slots by `countHttpRequest`, folded at scrape.
+  httpRequestDuration: new FoldedHistogram({
     name: 's2_http_request_duration_seconds',
     help: 'HTTP request duration (for sessions: the whole session).',
     labelNames: ['method', 'route'],
     buckets: latencyBuckets,
     registers: [registry],
-    collect: () => foldHttpRequests(),
   }),
   sessionsOpen: new Gauge({
     name: 's2_sessions_open',
@@ -97,19 +98,19 @@ export const metrics = {
   }),
 
   // Storage engine.
-  flushDuration: new Histogram({
+  flushDuration: new FoldedHistogram({
     name: 's2_storage_flush_duration_seconds',
     help: 'Time to make one chunk durable (put incl. retries).',
     buckets: latencyBuckets,
     registers: [registry],
   }),
-  flushBytes: new Histogram({
+  flushBytes: new FoldedHistogram({
     name: 's2_storage_flush_bytes',
     help: 'Size of each chunk written.',
     buckets: [1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216],
     registers: [registry],
   }),
-  flushRecords: new Histogram({
+  flushRecords: new FoldedHistogram({
     name: 's2_storage_flush_records',
     help: 'Records per chunk (the group-commit factor).',
     buckets: [0, 1, 2, 5, 10, 50, 100, 500, 1000, 5000, 10000],
@@ -128,7 +129,7 @@ export const metrics = {
     help: 'Segment block cache misses.',
     registers: [registry],
   }),
-  fsyncDuration: new Histogram({
+  fsyncDuration: new FoldedHistogram({
     name: 's2_fsync_duration_seconds',
     help: 'Duration of fsync calls of the local-disk store.',
     buckets: latencyBuckets,
@@ -140,7 +141,7 @@ export const metrics = {
     labelNames: ['op', 'outcome'],
     registers: [registry],
   }),
-  objectStoreRequestDuration: new Histogram({
+  objectStoreRequestDuration: new FoldedHistogram({
     name: 's2_objectstore_request_duration_seconds',
     help: 'Object-store request latency by operation.',
     labelNames: ['op'],
@@ -193,45 +194,51 @@ export async function exposition(): Promise<{ contentType: string; body: string 
 }
 
 /**
- * Requests counted in plain numbers per (method, route, status) and folded into the prom-client
- * metrics when they are read (a scrape), or every `httpPendingMax` requests: prom-client hashes
- * the label object on every `inc`/`observe`, which with the histogram was 4% of a unary append's
- * CPU (docs/benchmarks.md, "W4"). Label sets are bounded (route patterns, not raw paths).
+ * Requests counted in plain numbers per (method, route, status) and folded into the counter when
+ * it is read (a scrape); durations go straight into the histogram's slot for (method, route)
+ * (metrics-folded.ts). prom-client hashes the label object on every `inc`/`observe`, which with
+ * the histogram was 4% of a unary append's CPU (docs/benchmarks.md, "W4"). Label sets are bounded
+ * (route patterns, not raw paths).
  */
 interface PendingRequests {
   method: string;
   route: string;
-  status: string;
+  status: number;
   count: number;
-  seconds: number[];
+  duration: HistogramSlot;
 }
 
-const httpPending = new Map<string, PendingRequests>();
-let httpPendingCount = 0;
-const httpPendingMax = 4096;
+/** By route, the (method, status) pairs seen on it: a short list, scanned without building a key. */
+const httpPending = new Map<string, PendingRequests[]>();
 
-export function countHttpRequest(method: string, route: string, status: string, seconds: number): void {
-  const key = `${method} ${status} ${route}`;
-  let entry = httpPending.get(key);
+export function countHttpRequest(method: string, route: string, status: number, seconds: number): void {
+  let list = httpPending.get(route);
+  if (!list) {
+    list = [];
+    httpPending.set(route, list);
+  }
+  let entry: PendingRequests | undefined;
+  for (const candidate of list) {
+    if (candidate.status === status && candidate.method === method) {
+      entry = candidate;
+      break;
+    }
+  }
   if (!entry) {
-    entry = { method, route, status, count: 0, seconds: [] };
-    httpPending.set(key, entry);
+    entry = { method, route, status, count: 0, duration: metrics.httpRequestDuration.slot({ method, route }) };
+    list.push(entry);
   }
   entry.count++;
-  entry.seconds.push(seconds);
-  if (++httpPendingCount >= httpPendingMax) foldHttpRequests();
+  entry.duration.observe(seconds);
 }
 
 function foldHttpRequests(): void {
-  if (httpPendingCount === 0) return;
-  httpPendingCount = 0;
-  for (const entry of httpPending.values()) {
-    if (entry.count === 0) continue;
-    const { method, route, status } = entry;
-    metrics.httpRequests.inc({ method, route, status }, entry.count);
-    const duration = metrics.httpRequestDuration.labels({ method, route });
-    for (const seconds of entry.seconds) duration.observe(seconds);
-    entry.count = 0;
-    entry.seconds.length = 0;
+  for (const list of httpPending.values()) {
+    for (const entry of list) {
+      if (entry.count === 0) continue;
+      const { method, route, status } = entry;
+      metrics.httpRequests.inc({ method, route, status: String(status) }, entry.count);
+      entry.count = 0;
+    }
   }
 }

@@ -127,17 +127,27 @@ type Handler = ListenerOptions['handler'];
 
 /** Wraps `handler` so that HTTP/1.1 requests of one connection are handled in order, one at a time. */
 function inOrder(handler: Handler): Handler {
-  const pipelines = new WeakMap<Socket, Http1Pipeline>();
   return (req, res) => {
     if (req.httpVersionMajor !== 1) return handler(req, res);
     const socket = req.socket;
     let pipeline = pipelines.get(socket);
     if (!pipeline) {
-      pipeline = new Http1Pipeline(socket);
+      pipeline = new Http1Pipeline(socket, handler);
       pipelines.set(socket, pipeline);
     }
-    pipeline.add(() => handler(req, res), res);
+    pipeline.add(req, res);
   };
+}
+
+const pipelines = new WeakMap<Socket, Http1Pipeline>();
+
+/**
+ * A response of an HTTP/1.1 connection closed: its next request may start. One function for all
+ * (no closure per request); the request keeps its socket after the response detached from it.
+ */
+function onResponseClose(this: Response): void {
+  const req = (this as http.ServerResponse).req;
+  pipelines.get(req.socket)?.next();
 }
 
 /**
@@ -152,9 +162,13 @@ function inOrder(handler: Handler): Handler {
 class Http1Pipeline {
   private busy = false;
   private paused = false;
-  private readonly waiting: (() => void)[] = [];
+  /** Waiting requests, as pairs (request, response). */
+  private readonly waiting: (Request | Response)[] = [];
 
-  constructor(private readonly socket: Socket) {
+  constructor(
+    private readonly socket: Socket,
+    private readonly handler: Handler,
+  ) {
     // Node resumes the socket itself (when its own output drains, or a body is read): stay paused.
     socket.on('resume', () => {
       if (this.paused) socket.pause();
@@ -164,27 +178,29 @@ class Http1Pipeline {
     });
   }
 
-  add(start: () => void, res: Response): void {
-    const run = () => {
-      this.busy = true;
-      res.once('close', () => this.next());
-      start();
-    };
-    if (!this.busy) return run();
-    this.waiting.push(run);
-    if (this.waiting.length >= http1PipelinedRequestsMax && !this.paused) {
+  add(req: Request, res: Response): void {
+    if (!this.busy) return this.run(req, res);
+    this.waiting.push(req, res);
+    if (this.waiting.length >= 2 * http1PipelinedRequestsMax && !this.paused) {
       this.paused = true;
       this.socket.pause();
     }
   }
 
-  private next(): void {
+  next(): void {
     this.busy = false;
-    const run = this.waiting.shift();
-    if (this.paused && this.waiting.length < http1PipelinedRequestsMax / 2) {
+    const req = this.waiting.shift() as Request | undefined;
+    const res = this.waiting.shift() as Response | undefined;
+    if (this.paused && this.waiting.length < http1PipelinedRequestsMax) {
       this.paused = false;
       this.socket.resume();
     }
-    run?.();
+    if (req && res) this.run(req, res);
+  }
+
+  private run(req: Request, res: Response): void {
+    this.busy = true;
+    res.on('close', onResponseClose);
+    this.handler(req, res);
   }
 }

@@ -9,7 +9,7 @@ import { bindStateGauges, countHttpRequest, exposition } from '../metrics.js';
 import { Access } from './auth/access.js';
 import { Authenticator, type AuthOptions } from './auth/authenticate.js';
 import { accessOf, setAccess } from './auth/request.js';
-import { prometheusOperations, routeOperations, type RouteOperations } from './auth/routes.js';
+import { prometheusOperations, type RouteOperations } from './auth/routes.js';
 import { ConsoleSite, findConsoleDir } from './console.js';
 import { errorResponse } from './errors.js';
 import { RequestContext, type Request, type Response } from './http.js';
@@ -122,7 +122,7 @@ export class S2Server {
     const ctx = new RequestContext(req, res);
     // Route patterns, not raw paths, label metrics and logs: raw paths are unbounded.
     let route = 'unmatched';
-    res.on('error', () => {});
+    res.on('error', ignoreError);
     try {
       if (this.options.cors && applyCors(ctx)) {
         route = 'preflight';
@@ -152,7 +152,7 @@ export class S2Server {
       ctx.params = match.params;
       // The pipeline: route -> authenticate (and the route's operations) -> handler, which parses
       // and authorizes each name it extracts (auth/access.ts) -> engine.
-      this.authenticate(ctx, routeOperations(ctx.method, match.pattern));
+      this.authenticate(ctx, match.operations);
       // A fenced or failed instance answers no /v1 request from its possibly stale view (api.md 10.4:
       // 503 unavailable): not when the request arrives, nor (reads) when a success is about to go
       // out after a wait. A write that became durable keeps its acknowledgement.
@@ -200,8 +200,7 @@ export class S2Server {
 
   private logRequest(ctx: RequestContext, route: string, started: number): void {
     const seconds = (performance.now() - started) / 1000;
-    const status = String(ctx.res.statusCode);
-    countHttpRequest(ctx.method, route, status, seconds);
+    countHttpRequest(ctx.method, route, ctx.res.statusCode, seconds);
     // The log object only when it is written: building it per request cost 0.6% at level warn.
     if (!this.options.logger.isLevelEnabled('info')) return;
     const basin = ctx.params.basin ?? (ctx.req.headers['s2-basin'] as string | undefined);
@@ -229,3 +228,6 @@ function requireHealthy(engine: Engine): void {
   const health = engine.health();
   if (!health.ok) throw errors.unavailable(`this instance cannot serve: ${health.reason}`);
 }
+
+/** Response errors (a client gone mid-write) need a listener; they are handled by 'close'. */
+function ignoreError(): void {}

@@ -6,14 +6,13 @@
 import type { RequestContext } from '../http.js';
 import type { Access } from './access.js';
 
-const accessByRequest = new WeakMap<RequestContext, Access>();
-
+/** Kept on the context itself: a WeakMap entry per request was 1% of a unary append's CPU (W4 profile). */
 export function setAccess(ctx: RequestContext, access: Access): void {
-  accessByRequest.set(ctx, access);
+  ctx.access = access;
 }
 
 export function accessOf(ctx: RequestContext): Access {
-  const access = accessByRequest.get(ctx);
+  const access = ctx.access;
   if (!access) throw new Error('request reached a handler without the authenticate step');
   return access;
 }
