@@ -67,9 +67,16 @@ interface ActiveFile extends LogFile {
   offset: number;
 }
 
+/**
+ * A piece of a frame body: bytes to copy, or something that writes exactly `length` bytes into the
+ * region it is given (the chunk writer's commits: their records go from the request straight into
+ * the ring, docs/architecture.md). It must not throw; the caller checked everything beforehand.
+ */
+export type FramePart = Uint8Array | { readonly length: number; writeTo(target: Uint8Array): void };
+
 interface PendingAppend {
   chunkId: number;
-  parts: readonly Uint8Array[];
+  parts: readonly FramePart[];
   length: number;
   opening: boolean;
   resolve(): void;
@@ -180,9 +187,11 @@ export class Wal {
 
   /**
    * Appends chunk `chunkId` (exactly `nextChunkId`); resolves once it and every chunk before it
-   * are durable. The body's bytes are copied before this returns.
+   * are durable. The body's bytes are copied (or written) into the ring before this returns,
+   * unless the ring is full: then when it has room, in order, so the parts must stay unchanged
+   * until the append settles.
    */
-  append(chunkId: number, body: Uint8Array | readonly Uint8Array[]): Promise<void> {
+  append(chunkId: number, body: Uint8Array | readonly FramePart[]): Promise<void> {
     return this.appendFrame(chunkId, body instanceof Uint8Array ? [body] : body, false);
   }
 
@@ -222,7 +231,7 @@ export class Wal {
     };
   }
 
-  private appendFrame(chunkId: number, parts: readonly Uint8Array[], opening: boolean): Promise<void> {
+  private appendFrame(chunkId: number, parts: readonly FramePart[], opening: boolean): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
     if (this.closing) return Promise.reject(this.closedError());
     assert(chunkId === this.nextId, `append of chunk ${chunkId}, expected ${this.nextId}`);
@@ -258,7 +267,8 @@ export class Wal {
     const frame = this.ring.bytes.subarray(at, at + span);
     let bodyAt = frameHeaderBytes;
     for (const part of pending.parts) {
-      frame.set(part, bodyAt);
+      if (part instanceof Uint8Array) frame.set(part, bodyAt);
+      else part.writeTo(frame.subarray(bodyAt, bodyAt + part.length));
       bodyAt += part.length;
     }
     encodeFrame(frame, file.identity, {
