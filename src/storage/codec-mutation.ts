@@ -71,7 +71,24 @@ export function encodeCommitIn(slab: Slab, mutations: Mutation[]): Uint8Array {
 export interface CommitWriter {
   readonly length: number;
   writeTo(target: Uint8Array): void;
+  /** Where its largest record body goes (see `BodyAlignment`), if it has one worth aligning. */
+  readonly align?: BodyAlignment;
 }
+
+/**
+ * Copying into shared memory (the log's ring) is about 4.5x slower when source and destination
+ * differ in alignment mod 8 (V8 then copies byte by byte: 760 against 165 us per MiB on this
+ * machine), so the log may place a frame such that the largest body lands congruent with its
+ * source: `at` is its offset in the commit's encoding, `mod` its source's address mod 8.
+ */
+export interface BodyAlignment {
+  at: number;
+  mod: number;
+  bytes: number;
+}
+
+/** Bodies below this are not worth a gap in the ring (and a write of their own). */
+const alignBytesMin = 4096;
 
 /**
  * The encoding of a commit of appends only (the write path's commits) as a `CommitWriter`, or
@@ -80,15 +97,19 @@ export interface CommitWriter {
  */
 export function appendCommit(mutations: Mutation[]): CommitWriter | undefined {
   let length = 4;
+  const align: BodyAlignment = { at: 0, mod: 0, bytes: alignBytesMin - 1 };
   for (const mutation of mutations) {
     if (mutation.kind !== 'append') return undefined;
-    length += appendBytes(mutation);
+    length += appendBytes(mutation, length, align);
   }
-  return new AppendCommit(mutations as Append[], length);
+  return new AppendCommit(mutations as Append[], length, align.bytes >= alignBytesMin ? align : undefined);
 }
 
-/** Exact encoded size of an append (the layout of `writeAppend`), checking what it would assert. */
-function appendBytes(append: Append): number {
+/**
+ * Exact encoded size of an append (the layout of `writeAppend`), checking what it would assert;
+ * notes in `align` where its largest body goes if larger than any so far (the append starts at `base`).
+ */
+function appendBytes(append: Append, base: number, align: BodyAlignment): number {
   const records = append.records;
   assert(records.length > 0, 'an append carries at least one record');
   const first = records[0].seqNum;
@@ -104,9 +125,16 @@ function appendBytes(append: Append): number {
     const record = records[i];
     if (record.seqNum !== first + i) assert(false, 'append seq_nums are consecutive');
     checkU64Big(record.timestamp);
-    n += 8 + 4 + 4 + record.body.length;
+    n += 8 + 4;
     const headers = record.headers;
     for (let h = 0; h < headers.length; h++) n += 8 + headers[h][0].length + headers[h][1].length;
+    const body = record.body;
+    if (body.length > align.bytes) {
+      align.bytes = body.length;
+      align.at = base + n + 4;
+      align.mod = body.byteOffset & 7;
+    }
+    n += 4 + body.length;
   }
   return n;
 }
@@ -136,6 +164,7 @@ class AppendCommit implements CommitWriter {
   constructor(
     private readonly appends: Append[],
     readonly length: number,
+    readonly align: BodyAlignment | undefined,
   ) {}
 
   writeTo(target: Uint8Array): void {

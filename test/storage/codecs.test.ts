@@ -129,6 +129,21 @@ describe('commit codec', () => {
     expect(appendCommit([{ kind: 'basin.delete', basin: 'b' }])).toBeUndefined();
   });
 
+  it('says where the largest body of a commit goes and how its source is aligned', () => {
+    const small = makeAppend('s', 0, 2);
+    expect(appendCommit([small])!.align).toBeUndefined();
+    const large = makeAppend('ß', 2, 3);
+    const source = new Uint8Array(3 * 8192 + 5).map((_, i) => i % 251);
+    large.records[1].body = source.subarray(5, 5 + 8192);
+    large.records[2].body = source.subarray(5 + 8192, 5 + 8192 + 6000);
+    const writer = appendCommit([small, large])!;
+    expect(writer.align).toMatchObject({ mod: 5, bytes: 8192 });
+    const out = new Uint8Array(writer.length);
+    writer.writeTo(out);
+    const { at } = writer.align!;
+    expect(Buffer.from(out.subarray(at, at + 8192))).toEqual(Buffer.from(large.records[1].body));
+  });
+
   it('refuses, when sized, what the encoder cannot store', () => {
     expect(() => appendCommit([makeAppend('s', 2 ** 53, 1)])).toThrow(/out of range/);
     expect(() => appendCommit([{ ...makeAppend('s', 0, 1), trimPoint: -1 }])).toThrow(/out of range/);

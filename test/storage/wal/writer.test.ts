@@ -59,8 +59,10 @@ describe('appends and recovery', () => {
     const dir = await tempDir();
     const { wal } = await openWriter(dir);
     const regions: number[] = [];
-    const writer = (text: string) => ({
+    // Alignment wishes move a frame in the ring, never in the file.
+    const writer = (text: string, mod: number) => ({
       length: text.length,
+      align: { at: 3, mod, bytes: 100 },
       writeTo(target: Uint8Array) {
         regions.push(target.length);
         target.set(Buffer.from(text));
@@ -69,7 +71,7 @@ describe('appends and recovery', () => {
     // More than the ring holds at once: later appends wait, and write themselves once there is room.
     const big = 'x'.repeat(small.frameBytesMax! - 16);
     const pending = Array.from({ length: 12 }, (_, i) =>
-      wal.append(wal.nextChunkId, [Buffer.from('<'), writer(`${i}${big}`.slice(0, big.length)), Buffer.from('>')]),
+      wal.append(wal.nextChunkId, [Buffer.from('<'), writer(`${i}${big}`.slice(0, big.length), i % 8), Buffer.from('>')]),
     );
     await Promise.all(pending);
     await wal.close();
