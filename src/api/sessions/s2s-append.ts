@@ -8,10 +8,11 @@
  *   the previous one was admitted by the global in-flight budget and the session has fewer than
  *   `inflightInputsMax` un-acked inputs (input-side backpressure). A malformed frame or an input
  *   the engine refuses is queued as a failure in its place, and reading stops.
- * - output: awaits the queue's entries in input order and writes one ack frame per input once it
- *   is durable. The first failure becomes the terminal frame (status + the unary JSON body) after
- *   the acks of every earlier input; the engine has poisoned the session, so no later input is
- *   applied. A client that ends its body gets its remaining acks and a response without terminal.
+ * - output: takes the queue's entries in input order and writes one ack frame per input once it
+ *   is durable; the frames of acks that became durable together go out in one write. The first
+ *   failure becomes the terminal frame (status + the unary JSON body) after the acks of every
+ *   earlier input; the engine has poisoned the session, so no later input is applied. A client
+ *   that ends its body gets its remaining acks and a response without terminal.
  */
 import type { AppendAck, AppendInput } from '../../domain/types.js';
 import { errors, S2Error } from '../../domain/errors.js';
