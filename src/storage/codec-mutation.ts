@@ -10,6 +10,7 @@ import { parseJson } from './codec-json.js';
 import { persistAccessToken, readAccessToken, readTokenHash } from './codec-access-token.js';
 import { persistBasinMeta, persistStreamMeta, readBasinMeta, readStreamMeta } from './codec-meta.js';
 import type { Append, Mutation } from './types.js';
+import type { BodyAlignment } from './wal/index.js';
 
 const tagBasinPut = 1;
 const tagBasinDelete = 2;
@@ -71,20 +72,11 @@ export function encodeCommitIn(slab: Slab, mutations: Mutation[]): Uint8Array {
 export interface CommitWriter {
   readonly length: number;
   writeTo(target: Uint8Array): void;
-  /** Where its largest record body goes (see `BodyAlignment`), if it has one worth aligning. */
+  /**
+   * Where its largest record body goes in the encoding, and its source's address mod 8, if it has
+   * one worth aligning: the log then places the frame so that body is copied aligned (wal/parts.ts).
+   */
   readonly align?: BodyAlignment;
-}
-
-/**
- * Copying into shared memory (the log's ring) is about 4.5x slower when source and destination
- * differ in alignment mod 8 (V8 then copies byte by byte: 760 against 165 us per MiB on this
- * machine), so the log may place a frame such that the largest body lands congruent with its
- * source: `at` is its offset in the commit's encoding, `mod` its source's address mod 8.
- */
-export interface BodyAlignment {
-  at: number;
-  mod: number;
-  bytes: number;
 }
 
 /** Bodies below this are not worth a gap in the ring (and a write of their own). */

@@ -30,13 +30,13 @@ import {
   encodeFrame,
   fileHeaderBytes,
   fileIdentity,
-  frameAlign,
   frameHeaderBytes,
   frameSpan,
 } from './format.js';
 import type { WalIo, WalIoFactory, WalIoFailure, WalWrite } from './io.js';
 import { threadIo } from './io-thread.js';
 import type { WalRecovery } from './reader.js';
+import { alignedStart, alignmentOf, alignSlack, type FramePart } from './parts.js';
 import { Ring } from './ring.js';
 
 const MiB = 1024 * 1024;
@@ -73,27 +73,6 @@ interface ActiveFile extends LogFile {
   identity: Uint8Array;
   /** Where the next frame goes. */
   offset: number;
-}
-
-/**
- * A piece of a frame body: bytes to copy, or something that writes exactly `length` bytes into the
- * region it is given (the chunk writer's commits: their records go from the request straight into
- * the ring, docs/architecture.md). It must not throw; the caller checked everything beforehand.
- */
-export type FramePart =
-  | Uint8Array
-  | { readonly length: number; writeTo(target: Uint8Array): void; readonly align?: BodyAlignment };
-
-/**
- * Where a part would like its largest piece (`bytes` long, at offset `at` in the part) to land:
- * at a ring address congruent to `mod` mod 8, that of its source. Copies into shared memory
- * between addresses that differ mod 8 go byte by byte in V8, about 4.5x slower; the log shifts
- * the frame in the ring to honour the largest such wish (the file layout does not change).
- */
-export interface BodyAlignment {
-  at: number;
-  mod: number;
-  bytes: number;
 }
 
 interface PendingAppend {
@@ -279,7 +258,7 @@ export class Wal {
     if (this.io.freeSlots() - this.batch.writes.length < 2) return false;
     const need = span + (rotate ? fileHeaderBytes : 0);
     const align = alignmentOf(pending.parts);
-    const reservation = this.ring.reserve(need + (align ? frameAlign - 1 : 0));
+    const reservation = this.ring.reserve(need + (align ? alignSlack : 0));
     if (!reservation) return false;
     const start = align ? alignedStart(reservation.offset + (rotate ? fileHeaderBytes : 0), align) : 0;
     let at = reservation.offset + start;
@@ -444,21 +423,4 @@ export class Wal {
 
 function emptyBatch(): Batch {
   return { writes: [], appends: [], lastChunkId: 0, ringEnd: 0, bytes: 0, writesEnd: 0 };
-}
-
-/** The alignment wish of the part with the largest body, as an offset in the frame (header included). */
-function alignmentOf(parts: readonly FramePart[]): BodyAlignment | undefined {
-  let best: BodyAlignment | undefined;
-  let offset = frameHeaderBytes;
-  for (const part of parts) {
-    const align = part instanceof Uint8Array ? undefined : part.align;
-    if (align && (!best || align.bytes > best.bytes)) best = { ...align, at: offset + align.at };
-    offset += part.length;
-  }
-  return best;
-}
-
-/** How far past `frameAt` (ring offset of the frame) to start it so the wished body is aligned. */
-function alignedStart(frameAt: number, align: BodyAlignment): number {
-  return (((align.mod - frameAt - align.at) % frameAlign) + frameAlign) % frameAlign;
 }
