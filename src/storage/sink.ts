@@ -14,6 +14,7 @@
 import type { ObjectStore } from '../objectstore/types.js';
 import type { Rand } from '../util/rand.js';
 import { chunkHeaderBytes, decodeChunkHeader, encodeChunk } from './codec-chunk.js';
+import type { CommitWriter } from './codec-mutation.js';
 import { FencedError } from './errors.js';
 import { CompressionProbe, isCompressedFrame } from './framing.js';
 import { chunkKey, newPutId } from './names.js';
@@ -24,11 +25,17 @@ export interface SinkChunk {
   id: number;
   /** The chunk this one follows in the writer's chain. */
   prev: number;
-  /** Commits encoded by `encodeCommit`, in order; empty for a sink that does not encode. */
-  encoded: Uint8Array[];
+  /**
+   * Commits in order, encoded by `encodeCommit` or, for a sink that `writesInPlace`, possibly as
+   * `CommitWriter`s it writes straight into its own buffer; empty for a sink that does not encode.
+   */
+  encoded: CommitBytes[];
   /** Sum of `encoded` lengths. */
   bytes: number;
 }
+
+/** A commit's encoding, or (sinks that write in place) what writes it where the sink wants it. */
+export type CommitBytes = Uint8Array | CommitWriter;
 
 export type SinkOutcome =
   /** Durable; `bytes` is what was stored (for the flush-size metric). */
@@ -41,6 +48,8 @@ export interface ChunkSink {
   readonly chunksInFlightMax: number;
   /** Whether commits must be encoded (a sink that stores nothing does not need the bytes). */
   readonly needsBytes: boolean;
+  /** Whether the sink takes commits as `CommitWriter`s (and so saves a copy of every record). */
+  readonly writesInPlace: boolean;
   /**
    * Makes the chunk durable. Rejects with a `StorageError` (fenced, failed, closed) that stops the
    * log; anything else rejecting is a storage failure too.
@@ -52,6 +61,7 @@ export interface ChunkSink {
 
 export class ObjectSink implements ChunkSink {
   readonly needsBytes = true;
+  readonly writesInPlace = false;
   /** Chunks skip zstd for a while after several did not compress (see CompressionProbe). */
   private readonly compression: CompressionProbe;
 
@@ -69,7 +79,7 @@ export class ObjectSink implements ChunkSink {
   async write(chunk: SinkChunk): Promise<SinkOutcome> {
     const threshold = this.compression.threshold();
     const header = { epoch: this.epoch, chunkId: chunk.id, prevChunkId: chunk.prev };
-    const body = encodeChunk(header, chunk.encoded, threshold);
+    const body = encodeChunk(header, chunk.encoded.map(materialize), threshold);
     this.compression.record(threshold, body.length, isCompressedFrame(body));
     const outcome = await putIfAbsent(this.store, chunkKey(chunk.id), body, newPutId(this.epoch, this.rand), this.policy);
     if (outcome.kind === 'ok') return { kind: 'durable', bytes: body.length };
@@ -95,6 +105,7 @@ const durableNothing: Promise<SinkOutcome> = Promise.resolve({ kind: 'durable', 
 
 export class MemorySink implements ChunkSink {
   readonly needsBytes = false;
+  readonly writesInPlace = false;
   /** Nothing waits on a medium: one chunk at a time keeps chunks large and their number small. */
   readonly chunksInFlightMax = 1;
 
@@ -103,4 +114,12 @@ export class MemorySink implements ChunkSink {
   }
 
   async close(): Promise<void> {}
+}
+
+/** The bytes of a commit (the writer hands `CommitWriter`s only to sinks that write in place). */
+function materialize(commit: CommitBytes): Uint8Array {
+  if (commit instanceof Uint8Array) return commit;
+  const out = new Uint8Array(commit.length);
+  commit.writeTo(out);
+  return out;
 }

@@ -1,8 +1,9 @@
 /**
  * The chunk sink of local-disk mode: each sealed chunk becomes one frame of the write-ahead log
  * (wal/wal.ts), whose body is a chunk body as in a chunk object (`u32 commit count`, then the
- * commits; docs/formats.md "Write-ahead log"). The log copies the frame into its ring before
- * `append` returns and resolves appends strictly in chunk-id order once an fdatasync covers them;
+ * commits; docs/formats.md "Write-ahead log"). The log writes the frame into its ring (commits of
+ * appends encode themselves there: `CommitWriter`, no copy in between) before `append` returns, or
+ * once the ring has room, and resolves appends strictly in chunk-id order once an fdatasync covers them;
  * frames written while a sync runs share the next one (group commit). So the writer may hand over
  * a chunk per event-loop turn without waiting for the previous one.
  *
@@ -20,6 +21,7 @@ const framesInFlightMax = 64;
 
 export class WalSink implements ChunkSink {
   readonly needsBytes = true;
+  readonly writesInPlace = true;
   readonly chunksInFlightMax = framesInFlightMax;
   private closing: Promise<void> | null = null;
 

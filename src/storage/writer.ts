@@ -30,10 +30,10 @@ import { metrics } from '../metrics.js';
 import { assert } from '../util/assert.js';
 import type { Clock, Timer } from '../util/clock.js';
 import { Slab } from './binary.js';
-import { encodeCommitIn } from './codec-mutation.js';
+import { appendCommit, encodeCommitIn } from './codec-mutation.js';
 import { StorageError, StoreFailure } from './errors.js';
 import { FlushBudget } from './flush-budget.js';
-import type { ChunkSink } from './sink.js';
+import type { ChunkSink, CommitBytes } from './sink.js';
 import type { Logger } from './state.js';
 import type { Mutation } from './types.js';
 
@@ -60,7 +60,7 @@ interface ChunkInFlight {
   id: number;
   prev: number;
   commits: Mutation[][];
-  encoded: Uint8Array[];
+  encoded: CommitBytes[];
   bytes: number;
   /** Ordinal of the last commit in the chunk. */
   lastOrdinal: number;
@@ -74,7 +74,7 @@ const noBytes = new Uint8Array(0);
 export class ChunkWriter {
   /** Submitted commits not yet sealed: mutations, their encoding and size, in ordinal order. */
   private pendingCommits: Mutation[][] = [];
-  private pendingEncoded: Uint8Array[] = [];
+  private pendingEncoded: CommitBytes[] = [];
   private pendingBytes = 0;
   private readonly inflight: ChunkInFlight[] = [];
   private nextId: number;
@@ -124,13 +124,22 @@ export class ChunkWriter {
   submit(mutations: Mutation[]): number {
     if (this.stopped) throw this.stopped;
     assert(mutations.length > 0, 'a commit holds at least one mutation');
-    const encoded = this.sink.needsBytes ? encodeCommitIn(this.slab, mutations) : noBytes;
+    const encoded = this.sink.needsBytes ? this.encode(mutations) : noBytes;
     if (this.inflight.length > 0 || this.pendingCommits.length > 0) this.budget.concurrent();
     this.pendingCommits.push(mutations);
     this.pendingEncoded.push(encoded);
     this.pendingBytes += encoded.length;
     this.schedule();
     return ++this.submitted;
+  }
+
+  /**
+   * A sink that writes in place (the write-ahead log) gets appends as `CommitWriter`s and encodes
+   * them into its ring: one copy of each record body instead of two (slab, then ring). Anything
+   * else is encoded into the slab now. Either way a malformed commit throws here.
+   */
+  private encode(mutations: Mutation[]): CommitBytes {
+    return (this.sink.writesInPlace && appendCommit(mutations)) || encodeCommitIn(this.slab, mutations);
   }
 
   /** Ordinal of the last commit submitted (0 before the first). */

@@ -6,7 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { ByteReader, ByteWriter, CorruptDataError } from '../../src/storage/binary.js';
 import { chunkHeaderBytes, decodeChunk, decodeChunkHeader, encodeChunk } from '../../src/storage/codec-chunk.js';
-import { decodeCommit, encodeCommit } from '../../src/storage/codec-mutation.js';
+import { appendCommit, decodeCommit, encodeCommit, encodeCommitIn } from '../../src/storage/codec-mutation.js';
+import { Slab } from '../../src/storage/binary.js';
 import {
   decodeManifest,
   decodeSnapshotObject,
@@ -107,6 +108,48 @@ describe('commit codec', () => {
     const append = makeAppend('s', 0, 2);
     append.records[1].seqNum = 5;
     expect(() => encodeCommit([append])).toThrow(/consecutive/);
+    expect(() => appendCommit([append])).toThrow(/consecutive/);
+  });
+
+  it('writes appends in place byte for byte as the general encoder lays them out', () => {
+    const appends = allMutations().filter((m) => m.kind === 'append');
+    // A commit that is not all appends takes the ByteWriter path; its appends are the reference.
+    const reference = encodeCommit([{ kind: 'basin.delete', basin: 'b' }, ...appends]);
+    const prefix = encodeCommit([{ kind: 'basin.delete', basin: 'b' }]).length;
+    const writer = appendCommit(appends)!;
+    const inPlace = new Uint8Array(writer.length + 8).fill(0xee);
+    writer.writeTo(inPlace.subarray(3, 3 + writer.length));
+    expect(Buffer.from(inPlace.subarray(3 + 4, 3 + writer.length))).toEqual(
+      Buffer.from(reference.subarray(prefix)),
+    );
+    expect([...inPlace.subarray(0, 3), ...inPlace.subarray(3 + writer.length)]).toEqual(Array(8).fill(0xee));
+    const decoded = decodeCommit(new ByteReader(inPlace.subarray(3, 3 + writer.length), 'commit'));
+    expect(decoded).toEqual(appends);
+    expect(Buffer.from(encodeCommitIn(new Slab(64), appends))).toEqual(Buffer.from(encodeCommit(appends)));
+    expect(appendCommit([{ kind: 'basin.delete', basin: 'b' }])).toBeUndefined();
+  });
+
+  it('says where the largest body of a commit goes and how its source is aligned', () => {
+    const small = makeAppend('s', 0, 2);
+    expect(appendCommit([small])!.align).toBeUndefined();
+    const large = makeAppend('ß', 2, 3);
+    const source = new Uint8Array(3 * 8192 + 5).map((_, i) => i % 251);
+    large.records[1].body = source.subarray(5, 5 + 8192);
+    large.records[2].body = source.subarray(5 + 8192, 5 + 8192 + 6000);
+    const writer = appendCommit([small, large])!;
+    expect(writer.align).toMatchObject({ mod: 5, bytes: 8192 });
+    const out = new Uint8Array(writer.length);
+    writer.writeTo(out);
+    const { at } = writer.align!;
+    expect(Buffer.from(out.subarray(at, at + 8192))).toEqual(Buffer.from(large.records[1].body));
+  });
+
+  it('refuses, when sized, what the encoder cannot store', () => {
+    expect(() => appendCommit([makeAppend('s', 2 ** 53, 1)])).toThrow(/out of range/);
+    expect(() => appendCommit([{ ...makeAppend('s', 0, 1), trimPoint: -1 }])).toThrow(/out of range/);
+    const late = makeAppend('s', 0, 1, { timestamp: () => 1n << 64n });
+    expect(() => appendCommit([late])).toThrow(/out of range/);
+    expect(() => appendCommit([{ ...makeAppend('s', 0, 1), records: [] }])).toThrow(/at least one record/);
   });
 });
 

@@ -8,10 +8,11 @@
  *   the previous one was admitted by the global in-flight budget and the session has fewer than
  *   `inflightInputsMax` un-acked inputs (input-side backpressure). A malformed frame or an input
  *   the engine refuses is queued as a failure in its place, and reading stops.
- * - output: awaits the queue's entries in input order and writes one ack frame per input once it
- *   is durable. The first failure becomes the terminal frame (status + the unary JSON body) after
- *   the acks of every earlier input; the engine has poisoned the session, so no later input is
- *   applied. A client that ends its body gets its remaining acks and a response without terminal.
+ * - output: takes the queue's entries in input order and writes one ack frame per input once it
+ *   is durable; the frames of acks that became durable together go out in one write. The first
+ *   failure becomes the terminal frame (status + the unary JSON body) after the acks of every
+ *   earlier input; the engine has poisoned the session, so no later input is applied. A client
+ *   that ends its body gets its remaining acks and a response without terminal.
  */
 import type { AppendAck, AppendInput } from '../../domain/types.js';
 import { errors, S2Error } from '../../domain/errors.js';
@@ -32,37 +33,75 @@ export interface AppendSessionOptions {
   inflightInputsMax: number;
 }
 
-type Entry = { ack: Promise<AppendAck> };
+/** An input's outcome, recorded when its ack promise settles (so the output loop needs no await per ack). */
+interface Entry {
+  state: 'pending' | 'ok' | 'failed';
+  /** Set once `ok`. */
+  ack?: AppendAck;
+  /** Set once `failed`. */
+  error?: unknown;
+}
 
-/** Inputs in submission order, each with the promise of its outcome; bounded in count. */
+/**
+ * Inputs in submission order, each with its outcome once known; bounded in count. The output loop
+ * sleeps on `changed()` and is woken when the oldest entry settles, an entry is queued, the input
+ * ends or the client leaves; it then writes every settled ack at the head in one go.
+ */
 class AckQueue {
   private readonly entries: Entry[] = [];
-  private finished = false;
+  private ended = false;
   private wakeOutput: (() => void) | undefined;
   private wakeInput: (() => void) | undefined;
 
   constructor(private readonly max: number) {}
 
+  get full(): boolean {
+    return this.entries.length >= this.max;
+  }
+
+  get finished(): boolean {
+    return this.ended;
+  }
+
   push(ack: Promise<AppendAck>): void {
-    // Outcomes are awaited in order later; a failure must not count as unhandled meanwhile.
-    ack.catch(() => {});
-    this.entries.push({ ack });
-    this.wake('output');
+    const index = this.entries.length;
+    const entry: Entry = { state: 'pending' };
+    this.entries.push(entry);
+    // Outcomes are read in order later; a failure must not count as unhandled meanwhile.
+    ack.then(
+      (value) => {
+        entry.state = 'ok';
+        entry.ack = value;
+        if (this.entries[0] === entry) this.wake('output');
+      },
+      (error: unknown) => {
+        entry.state = 'failed';
+        entry.error = error;
+        if (this.entries[0] === entry) this.wake('output');
+      },
+    );
+    if (index === 0) this.wake('output');
   }
 
   fail(error: unknown): void {
-    this.push(Promise.reject(error));
+    this.entries.push({ state: 'failed', error });
+    this.wake('output');
   }
 
   /** No more entries will be pushed. */
   finish(): void {
-    this.finished = true;
+    this.ended = true;
+    this.wake('output');
+  }
+
+  /** Wakes the output loop (the client left). */
+  interrupt(): void {
     this.wake('output');
   }
 
   /** Resolves once another entry fits, or `signal` aborts. */
   async space(signal: AbortSignal): Promise<void> {
-    while (this.entries.length >= this.max && !signal.aborted) {
+    while (this.full && !signal.aborted) {
       await new Promise<void>((resolve) => {
         const done = () => {
           signal.removeEventListener('abort', done);
@@ -74,18 +113,19 @@ class AckQueue {
     }
   }
 
-  /** The oldest entry, waiting for one; `undefined` once finished and empty. Removed by `shift`. */
-  async peek(): Promise<Entry | undefined> {
-    while (this.entries.length === 0) {
-      if (this.finished) return undefined;
-      await new Promise<void>((resolve) => (this.wakeOutput = resolve));
-    }
+  /** The oldest entry (settled or not), if any. */
+  head(): Entry | undefined {
     return this.entries[0];
+  }
+
+  /** Resolves at the next change the output loop may care about (see the class comment). */
+  changed(): Promise<void> {
+    return new Promise<void>((resolve) => (this.wakeOutput = resolve));
   }
 
   shift(): void {
     this.entries.shift();
-    this.wake('input');
+    if (!this.full) this.wake('input');
   }
 
   private wake(which: 'input' | 'output'): void {
@@ -94,25 +134,6 @@ class AckQueue {
     else this.wakeOutput = undefined;
     wake?.();
   }
-}
-
-/** `promise`'s value, or undefined as soon as `signal` aborts. */
-function unlessAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T | undefined> {
-  if (signal.aborted) return Promise.resolve(undefined);
-  return new Promise<T | undefined>((resolve, reject) => {
-    const onAbort = () => resolve(undefined);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
 }
 
 /** A frame's AppendInput; undecodable protobuf inside a frame is a framing error (api.md 7.4). */
@@ -190,7 +211,7 @@ async function readInputs(
       for (const frame of frames.push(next.chunk)) {
         if (frame.terminal) throw errors.badFrame('Unexpected terminal frame as input');
         const input = decodeInput(frame.payload);
-        await queue.space(signal);
+        if (queue.full) await queue.space(signal);
         if (signal.aborted) return;
         const { ack } = await session.submit(input, signal);
         queue.push(ack);
@@ -217,29 +238,34 @@ export async function serveS2SAppend(
 ): Promise<void> {
   const out = new SessionOutput(req, res);
   const stopInput = new AbortController();
-  const unsubscribe = out.onGone(() => stopInput.abort());
   const queue = new AckQueue(options.inflightInputsMax);
+  const unsubscribe = out.onGone(() => {
+    stopInput.abort();
+    queue.interrupt();
+  });
   out.start('s2s/proto');
   const input = readInputs(new BodyReader(req, stopInput.signal), session, queue, stopInput.signal, () =>
     abandonRequestBody(req, res),
   );
   try {
-    for (let entry = await queue.peek(); entry !== undefined; entry = await queue.peek()) {
-      let ack: AppendAck | undefined;
-      try {
-        // A client that left needs no more acks; what it submitted becomes durable regardless.
-        ack = await unlessAborted(entry.ack, out.signal);
-        if (ack === undefined) return;
-      } catch (error) {
+    for (;;) {
+      // A client that left needs no more acks; what it submitted becomes durable regardless.
+      if (out.signal.aborted) return;
+      const head = queue.head();
+      if (head === undefined || head.state === 'pending') {
+        if (head === undefined && queue.finished) break;
+        await queue.changed();
+        continue;
+      }
+      if (head.state === 'failed') {
         stopInput.abort();
-        const { status, body, internal } = errorResponse(error);
+        const { status, body, internal } = errorResponse(head.error);
         out.end(encodeTerminalFrame(status, body));
         // A bug of ours: the client got its 500 frame; rethrown so the server logs it.
-        if (internal) throw error;
+        if (internal) throw head.error;
         return;
       }
-      queue.shift();
-      if (!(await out.write(encodeRegularFrame(encodeAppendAck(ack), options.compression)))) return;
+      if (!(await out.write(settledAcks(queue, options.compression)))) return;
     }
     out.end();
   } finally {
@@ -248,4 +274,21 @@ export async function serveS2SAppend(
     await input;
     session.close();
   }
+}
+
+/**
+ * The frames of the settled acks at the head of the queue, removed from it, as one buffer: acks
+ * that became durable together (one sync) go out in one write rather than one write (and one
+ * HTTP/1.1 chunk, one writev) each.
+ */
+function settledAcks(queue: AckQueue, compression: Compression): Uint8Array {
+  const frames: Uint8Array[] = [];
+  let bytes = 0;
+  for (let head = queue.head(); head?.state === 'ok'; head = queue.head()) {
+    const frame = encodeRegularFrame(encodeAppendAck(head.ack!), compression);
+    frames.push(frame);
+    bytes += frame.length;
+    queue.shift();
+  }
+  return frames.length === 1 ? frames[0] : Buffer.concat(frames, bytes);
 }

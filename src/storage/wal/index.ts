@@ -15,4 +15,5 @@ export type { WalIo, WalIoCallbacks, WalIoFactory, WalIoFailure, WalWrite } from
 export { threadIo } from './io-thread.js';
 export { WalRecovery, type LogFileInfo, type RecoveredFrame } from './reader.js';
 export { RootLock, type LockOwner } from './root-lock.js';
+export type { BodyAlignment, FramePart } from './parts.js';
 export { Wal, type SyncRound, type WalLogger, type WalOptions } from './wal.js';

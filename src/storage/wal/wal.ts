@@ -25,10 +25,18 @@ import { metrics } from '../../metrics.js';
 import { assert } from '../../util/assert.js';
 import { WalError, WalIoError } from './errors.js';
 import { closeFd, errnoOf, SparePool, type LogFile } from './files.js';
-import { encodeFileHeader, encodeFrame, fileHeaderBytes, fileIdentity, frameHeaderBytes, frameSpan } from './format.js';
+import {
+  encodeFileHeader,
+  encodeFrame,
+  fileHeaderBytes,
+  fileIdentity,
+  frameHeaderBytes,
+  frameSpan,
+} from './format.js';
 import type { WalIo, WalIoFactory, WalIoFailure, WalWrite } from './io.js';
 import { threadIo } from './io-thread.js';
 import type { WalRecovery } from './reader.js';
+import { alignedStart, alignmentOf, alignSlack, type FramePart } from './parts.js';
 import { Ring } from './ring.js';
 
 const MiB = 1024 * 1024;
@@ -69,7 +77,7 @@ interface ActiveFile extends LogFile {
 
 interface PendingAppend {
   chunkId: number;
-  parts: readonly Uint8Array[];
+  parts: readonly FramePart[];
   length: number;
   opening: boolean;
   resolve(): void;
@@ -180,9 +188,11 @@ export class Wal {
 
   /**
    * Appends chunk `chunkId` (exactly `nextChunkId`); resolves once it and every chunk before it
-   * are durable. The body's bytes are copied before this returns.
+   * are durable. The body's bytes are copied (or written) into the ring before this returns,
+   * unless the ring is full: then when it has room, in order, so the parts must stay unchanged
+   * until the append settles.
    */
-  append(chunkId: number, body: Uint8Array | readonly Uint8Array[]): Promise<void> {
+  append(chunkId: number, body: Uint8Array | readonly FramePart[]): Promise<void> {
     return this.appendFrame(chunkId, body instanceof Uint8Array ? [body] : body, false);
   }
 
@@ -222,7 +232,7 @@ export class Wal {
     };
   }
 
-  private appendFrame(chunkId: number, parts: readonly Uint8Array[], opening: boolean): Promise<void> {
+  private appendFrame(chunkId: number, parts: readonly FramePart[], opening: boolean): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
     if (this.closing) return Promise.reject(this.closedError());
     assert(chunkId === this.nextId, `append of chunk ${chunkId}, expected ${this.nextId}`);
@@ -247,9 +257,12 @@ export class Wal {
     }
     if (this.io.freeSlots() - this.batch.writes.length < 2) return false;
     const need = span + (rotate ? fileHeaderBytes : 0);
-    const reservation = this.ring.reserve(need);
+    const align = alignmentOf(pending.parts);
+    const reservation = this.ring.reserve(need + (align ? alignSlack : 0));
     if (!reservation) return false;
-    let at = reservation.offset;
+    const start = align ? alignedStart(reservation.offset + (rotate ? fileHeaderBytes : 0), align) : 0;
+    let at = reservation.offset + start;
+    const first = at;
     if (rotate) {
       this.activate(pending.chunkId, this.ring.bytes.subarray(at, at + fileHeaderBytes));
       at += fileHeaderBytes;
@@ -258,7 +271,8 @@ export class Wal {
     const frame = this.ring.bytes.subarray(at, at + span);
     let bodyAt = frameHeaderBytes;
     for (const part of pending.parts) {
-      frame.set(part, bodyAt);
+      if (part instanceof Uint8Array) frame.set(part, bodyAt);
+      else part.writeTo(frame.subarray(bodyAt, bodyAt + part.length));
       bodyAt += part.length;
     }
     encodeFrame(frame, file.identity, {
@@ -269,7 +283,7 @@ export class Wal {
       syncedThrough: this.durableId,
     });
     const position = rotate ? 0 : file.offset;
-    this.addWrite(file.fd, position, this.ring.bytes.subarray(reservation.offset, reservation.offset + need));
+    this.addWrite(file.fd, position, this.ring.bytes.subarray(first, first + need));
     file.offset = position + need;
     file.lastChunkId = pending.chunkId;
     const batch = this.batch;

@@ -86,6 +86,25 @@ describe.each<Protocol>(['h1', 'h2c'])('S2S append transport over %s', (protocol
     expect(bodies()).toEqual(['r0', 'r1', 'r2', 'r3', 'r4']);
   });
 
+  it('writes no ack before durability, then every ack that became durable at once, in order', async () => {
+    server.stream.durability.close();
+    const call = append(protocol);
+    await call.response;
+    await call.write(Buffer.concat(['a', 'b', 'c', 'd'].map((body) => inputFrame(records(body)))));
+    await until('all four inputs submitted', () => server.stream.submitted === 4);
+    await settle();
+    expect(server.stream.records).toEqual([]);
+    server.stream.durability.open();
+    const acks = [];
+    for (let i = 0; i < 4; i++) acks.push(ackOf(await call.nextFrame()).start.seqNum);
+    expect(acks).toEqual([0, 1, 2, 3]);
+    await call.write(inputFrame(records('e')));
+    expect(ackOf(await call.nextFrame()).start.seqNum).toBe(4);
+    call.end();
+    expect(await call.nextFrame()).toBeUndefined();
+    expect(bodies()).toEqual(['a', 'b', 'c', 'd', 'e']);
+  });
+
   it('answers zero inputs with an empty 200', async () => {
     const call = append(protocol);
     call.end();

@@ -55,6 +55,33 @@ describe('appends and recovery', () => {
     expect(frames.map((f) => f.body.toString())).toEqual(['', 'abcde', '']);
   });
 
+  it('lets a part write itself into its region of the frame, even when it waits for room', async () => {
+    const dir = await tempDir();
+    const { wal } = await openWriter(dir);
+    const regions: number[] = [];
+    // Alignment wishes move a frame in the ring, never in the file.
+    const writer = (text: string, mod: number) => ({
+      length: text.length,
+      align: { at: 3, mod, bytes: 100 },
+      writeTo(target: Uint8Array) {
+        regions.push(target.length);
+        target.set(Buffer.from(text));
+      },
+    });
+    // More than the ring holds at once: later appends wait, and write themselves once there is room.
+    const big = 'x'.repeat(small.frameBytesMax! - 16);
+    const pending = Array.from({ length: 12 }, (_, i) =>
+      wal.append(wal.nextChunkId, [Buffer.from('<'), writer(`${i}${big}`.slice(0, big.length), i % 8), Buffer.from('>')]),
+    );
+    await Promise.all(pending);
+    await wal.close();
+    const { frames } = await recoverAll(dir);
+    expect(frames.slice(1).map((f) => f.body.toString())).toEqual(
+      Array.from({ length: 12 }, (_, i) => `<${`${i}${big}`.slice(0, big.length)}>`),
+    );
+    expect(regions).toEqual(Array(12).fill(big.length));
+  });
+
   it('refuses a writer epoch that is not above the log', async () => {
     const dir = await tempDir();
     const { wal } = await openWriter(dir, { epoch: 5 });
