@@ -41,8 +41,9 @@ export interface CheckpointContext {
   segments: SegmentCache;
   log: Logger;
   /**
-   * Reused between segment encodings. Safe because each segment's put completes (every store has
-   * copied or sent the bytes) before the next segment is encoded, and checkpoints never overlap.
+   * Reused between segment encodings (unless the store takes bodies over, see segmentTarget). Safe
+   * because each segment's put settles (the store has copied, sent or written the bytes) before the
+   * next segment is encoded, and checkpoints never overlap.
    */
   scratch: SegmentScratch;
 }
@@ -68,25 +69,53 @@ export type CheckpointResult =
   | { kind: 'fenced'; reason: string };
 
 /**
- * Encoded bytes between two yields to the event loop while a checkpoint encodes segments: a few
- * ms of work. Smaller slices made checkpoints wait for many turns of a busy loop (1 MiB: ~0.5 s
- * for 64 MiB under load, so writes paused on the memory-tail bound).
+ * A checkpoint encodes segments in slices of about this much work between two yields to the event
+ * loop (measured on the injected clock), so appends and reads wait at most about this long behind
+ * it. Slices of 4 MiB took ~20 ms each under W1 load (loop lag p99 21-37 ms, issue 14). Smaller
+ * slices cost turns of a busy loop per checkpoint; 1 ms of work per turn still finishes a 16 MiB
+ * segment well before the memory tail (2 x checkpointBytes) fills at the rates of the benchmarks.
  */
-const encodeSliceBytes = 4 * 1024 * 1024;
+const encodeSliceMs = 1;
+/** ...and at most this many bytes, for clocks that do not move (tests on a ManualClock). */
+const encodeSliceBytes = 1024 * 1024;
 
-/** Encodes a segment, yielding to the event loop about every `encodeSliceBytes` (see encodeSegmentSteps). */
+/** Encodes a segment, yielding to the event loop after each slice of work (see encodeSliceMs). */
 async function encodeYielding(
   ctx: CheckpointContext,
   stream: StreamId,
   records: StoredRecord[],
+  scratch: SegmentScratch | undefined,
 ): Promise<EncodedSegment> {
   const options = ctx.segment;
-  const steps = encodeSegmentSteps(stream, ctx.epoch, records, options, ctx.scratch);
+  const steps = encodeSegmentSteps(stream, ctx.epoch, records, options, scratch);
   const blocksPerSlice = Math.max(1, Math.floor(encodeSliceBytes / options.blockBytes));
-  for (let blocks = 0; ; blocks++) {
+  let sliceStart = ctx.clock.monotonicMs();
+  for (let blocks = 1; ; blocks++) {
     const step = steps.next();
     if (step.done) return step.value;
-    if (blocks % blocksPerSlice === blocksPerSlice - 1) await yieldToIo(ctx.clock);
+    if (blocks % blocksPerSlice === 0 || ctx.clock.monotonicMs() - sliceStart >= encodeSliceMs) {
+      await yieldToIo(ctx.clock);
+      blocks = 0;
+      sliceStart = ctx.clock.monotonicMs();
+    }
+  }
+}
+
+/**
+ * Where a segment is encoded, by what the store prefers (BodyHandling): into fresh memory handed
+ * over to a store that keeps bodies (no copy at all: the store would otherwise copy 16 MiB into
+ * fresh memory in one turn), else into the reused scratch (shared with the writer threads of the
+ * local-filesystem store). The scratch is reused only after the put that holds it has settled.
+ */
+function segmentTarget(ctx: CheckpointContext): { scratch?: SegmentScratch; handOver: boolean } {
+  switch (ctx.io.store.bodyHandling) {
+    case 'hand-over':
+      return { handOver: true };
+    case 'shared':
+      ctx.scratch.allocate ??= (bytes) => new Uint8Array(new SharedArrayBuffer(Math.ceil(bytes * 1.25)), 0, bytes);
+      return { scratch: ctx.scratch, handOver: false };
+    default:
+      return { scratch: ctx.scratch, handOver: false };
   }
 }
 
@@ -122,11 +151,13 @@ export async function runCheckpoint(ctx: CheckpointContext, current: CurrentMani
         (r) => r.record.seqNum >= entry.trimPoint && (r.expiresAtMs === null || r.expiresAtMs > nowMs),
       );
       const refs: SegmentRef[] = [];
+      const { scratch, handOver } = segmentTarget(ctx);
       for (const group of splitBySize(live, ctx.segment.segmentBytesMax)) {
-        const { bytes, summary } = await encodeYielding(ctx, id, group);
+        const { bytes, summary } = await encodeYielding(ctx, id, group, scratch);
         const key = segmentKey(id, summary.firstSeqNum, ctx.epoch, ctx.io.rand);
         written.push(key);
-        await withRetry(`put segment ${key}`, ctx.io.store, ctx.io.policy, () => ctx.io.store.put(key, bytes));
+        const put = () => ctx.io.store.put(key, bytes, { handOver });
+        await withRetry(`put segment ${key}`, ctx.io.store, ctx.io.policy, put);
         refs.push({ key, ...summary });
       }
       added.set(id, refs);
