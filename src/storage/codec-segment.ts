@@ -103,8 +103,9 @@ export function encodeSegment(
 }
 
 /**
- * `encodeSegment` one block at a time: yields after each block, so a caller on the event loop
- * (checkpoints) can let other work run between blocks. Encoding a 32 MiB segment in one go
+ * `encodeSegment` one block at a time: yields after each block (the value: about how many bytes of
+ * work that step was), so a caller on the event loop (checkpoints) can let other work run between
+ * blocks. Encoding a 32 MiB segment in one go
  * stalled appends and reads for tens of milliseconds (p99 spikes in the benchmarks).
  */
 export function* encodeSegmentSteps(
@@ -113,10 +114,10 @@ export function* encodeSegmentSteps(
   records: StoredRecord[],
   options: SegmentOptions,
   scratch?: SegmentScratch,
-): Generator<void, EncodedSegment, void> {
+): Generator<number, EncodedSegment, void> {
   assert(records.length > 0, 'a segment holds at least one record');
   // Sized for the uncompressed records up front: growing by doubling copied a 32 MiB segment ~5 times.
-  const estimate = segmentBytesBound(records, options.blockBytes);
+  const estimate = yield* segmentBytesBound(records, options.blockBytes);
   if (scratch?.allocate && (scratch.buffer?.length ?? 0) < estimate) scratch.buffer = scratch.allocate(estimate);
   const out = new ByteWriter(estimate, scratch?.buffer);
   if (scratch) scratch.buffer = out.backing;
@@ -145,7 +146,7 @@ export function* encodeSegmentSteps(
     out.raw(packed.stored);
     blockBuffer = block.backing;
     start = end;
-    yield;
+    yield raw.length;
   }
   const footerOffset = out.size;
   const footer = encodeFooter({ stream, epoch, blocks });
@@ -174,11 +175,13 @@ export function* encodeSegmentSteps(
  * 64 bytes of fields and prefixes; per block (each but the last holds at least `blockBytes`) a count
  * and a footer entry; header, stream id and trailer.
  */
-function segmentBytesBound(records: StoredRecord[], blockBytes: number): number {
+function* segmentBytesBound(records: StoredRecord[], blockBytes: number): Generator<number, number, void> {
   let bytes = 0;
-  for (const { record } of records) {
+  for (let i = 0; i < records.length; i++) {
+    const { record } = records[i];
     bytes += record.body.length + 64;
     for (const [name, value] of record.headers) bytes += name.length + value.length + 8;
+    if (i % 4096 === 4095) yield 4096 * 64; // a pass over many small records: let the caller yield
   }
   const blocks = Math.min(records.length, Math.floor(bytes / blockBytes) + 1);
   return bytes + blocks * 96 + 2048;
