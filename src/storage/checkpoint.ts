@@ -37,7 +37,7 @@ export interface CheckpointContext {
   clock: Clock;
   state: LogState;
   epoch: number;
-  segment: SegmentOptions & { segmentBytesMax: number; segmentMergeBytesMax: number };
+  segment: SegmentOptions & { segmentBytesMax: number; segmentMergeBytesMax: number; memoryTailBytesMax: number };
   segments: SegmentCache;
   log: Logger;
   /**
@@ -72,12 +72,26 @@ export type CheckpointResult =
  * A checkpoint encodes segments in slices of about this much work between two yields to the event
  * loop (measured on the injected clock), so appends and reads wait at most about this long behind
  * it. Slices of 4 MiB took ~20 ms each under W1 load (loop lag p99 21-37 ms, issue 14). Smaller
- * slices cost turns of a busy loop per checkpoint; 1 ms of work per turn still finishes a 16 MiB
- * segment well before the memory tail (2 x checkpointBytes) fills at the rates of the benchmarks.
+ * slices cost turns of a busy loop per checkpoint; 1 ms of work per turn finishes a 16 MiB segment
+ * well before the memory tail (2 x checkpointBytes) fills on a quiet machine (see sliceGrowthFill).
  */
 const encodeSliceMs = 1;
 /** ...and at most this many bytes, for clocks that do not move (tests on a ManualClock). */
 const encodeSliceBytes = 1024 * 1024;
+/**
+ * Once the memory tail is this full, slices grow (up to 8x when it is full): on a loaded machine a
+ * turn of the loop can take tens of ms, and a checkpoint in 1 ms slices then took long enough for
+ * the tail to fill and pause every append (W5 in memory mode at load average 9). A few ms longer
+ * turns are the lesser evil.
+ */
+const sliceGrowthFill = 0.75;
+
+/** The slice scale for the memory tail's fill now: 1 below sliceGrowthFill, up to 8 when full. */
+function sliceScale(ctx: CheckpointContext): number {
+  const fill = ctx.state.tailBytes / ctx.segment.memoryTailBytesMax;
+  if (fill <= sliceGrowthFill) return 1;
+  return Math.min(8, 1 + (7 * (fill - sliceGrowthFill)) / (1 - sliceGrowthFill));
+}
 
 /**
  * Cuts a checkpoint's long passes (grouping records, encoding segments) into slices: `due` after
@@ -88,9 +102,14 @@ class Slices {
   private start: number;
   private bytes = 0;
   private sinceCheck = 0;
+  private scale: number;
 
-  constructor(private readonly clock: Clock) {
+  constructor(
+    private readonly clock: Clock,
+    private readonly scaleNow: () => number,
+  ) {
     this.start = clock.monotonicMs();
+    this.scale = scaleNow();
   }
 
   due(bytes: number): boolean {
@@ -98,13 +117,15 @@ class Slices {
     this.sinceCheck += bytes + 64;
     if (this.sinceCheck < 16 * 1024) return false;
     this.sinceCheck = 0;
-    return this.bytes >= encodeSliceBytes || this.clock.monotonicMs() - this.start >= encodeSliceMs;
+    if (this.bytes >= encodeSliceBytes * this.scale) return true;
+    return this.clock.monotonicMs() - this.start >= encodeSliceMs * this.scale;
   }
 
   async next(): Promise<void> {
     await yieldToIo(this.clock);
     this.bytes = 0;
     this.start = this.clock.monotonicMs();
+    this.scale = this.scaleNow();
   }
 }
 
@@ -163,7 +184,7 @@ export async function runCheckpoint(ctx: CheckpointContext, current: CurrentMani
     captured.set(stream.id, { records: [...stream.records], trimPoint: stream.trimPoint, merge });
   }
   const nowMs = ctx.clock.nowMs();
-  const slices = new Slices(ctx.clock);
+  const slices = new Slices(ctx.clock, () => sliceScale(ctx));
 
   const added = new Map<StreamId, SegmentRef[]>();
   const replaced = new Map<StreamId, SegmentRef>();
