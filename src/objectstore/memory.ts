@@ -31,10 +31,13 @@ export class MemoryObjectStore implements ObjectStore {
     // Copy so a caller reusing its buffer cannot change what was "durably" stored, unless the caller
     // handed the body over: copying a 16 MiB segment into fresh memory here took 10-37 ms of one
     // turn of the event loop (page faults on first touch), a stall at every checkpoint (issue 14).
-    // A view over much more memory than it shows (a segment that compressed well) is copied anyway,
-    // so that what the store keeps is what it holds.
+    // A view over much more memory than it shows is copied anyway, so that what the store keeps is
+    // what it holds (checkpoints hand over segments already tight: see checkpoint.ts tightened).
     const tight = body.byteLength >= body.buffer.byteLength * 0.75;
-    const kept = options.handOver && tight ? body : new Uint8Array(body);
+    // A plain Uint8Array view (no copy) even of a Buffer: get relies on Uint8Array's copying slice,
+    // where Buffer's slice is a view.
+    const kept =
+      options.handOver && tight ? new Uint8Array(body.buffer, body.byteOffset, body.byteLength) : new Uint8Array(body);
     this.objects.set(key, { body: kept, putId: options.putId });
   }
 

@@ -147,6 +147,22 @@ async function encodeYielding(
 }
 
 /**
+ * A segment to hand over, in memory of its own size: fresh memory is sized for the uncompressed
+ * records, and a store keeping a view of it would hold the difference too (memory.ts copies such a
+ * view, in one turn). Copied here in slices when it compressed well; kept as it is otherwise.
+ */
+async function tightened(slices: Slices, bytes: Uint8Array): Promise<Uint8Array> {
+  if (bytes.byteLength >= bytes.buffer.byteLength * 0.75) return bytes;
+  const copy: Uint8Array = Buffer.allocUnsafeSlow(bytes.length);
+  const step = 256 * 1024;
+  for (let at = 0; at < bytes.length; at += step) {
+    copy.set(bytes.subarray(at, Math.min(at + step, bytes.length)), at);
+    if (slices.due(step)) await slices.next();
+  }
+  return copy;
+}
+
+/**
  * Where a segment is encoded, by what the store prefers (BodyHandling): into fresh memory handed
  * over to a store that keeps bodies (no copy at all: the store would otherwise copy 16 MiB into
  * fresh memory in one turn), else into the reused scratch (shared with the writer threads of the
@@ -197,7 +213,9 @@ export async function runCheckpoint(ctx: CheckpointContext, current: CurrentMani
       const refs: SegmentRef[] = [];
       const { scratch, handOver } = segmentTarget(ctx);
       for (const group of groups) {
-        const { bytes, summary } = await encodeYielding(ctx, slices, id, group, scratch);
+        const encoded = await encodeYielding(ctx, slices, id, group, scratch);
+        const { summary } = encoded;
+        const bytes = handOver ? await tightened(slices, encoded.bytes) : encoded.bytes;
         const key = segmentKey(id, summary.firstSeqNum, ctx.epoch, ctx.io.rand);
         written.push(key);
         const put = () => ctx.io.store.put(key, bytes, { handOver });

@@ -24,6 +24,15 @@ describe('MemoryObjectStore hand-over', () => {
     expect((await store.get('segment/b', { start: 0, end: 1 }))[0]).toBe(1);
   });
 
+  it('answers reads of a handed-over Buffer with copies, never views of what it keeps', async () => {
+    const store = new MemoryObjectStore();
+    await store.put('segment/d', Buffer.alloc(4096, 5), { handOver: true });
+    const read = await store.get('segment/d', { start: 0, end: 16 });
+    read[0] = 6;
+    expect((await store.get('segment/d', { start: 0, end: 1 }))[0]).toBe(5);
+    expect(Buffer.isBuffer(await store.get('segment/d'))).toBe(false);
+  });
+
   it('copies a handed-over view that shows much less than the memory behind it', async () => {
     const store = new MemoryObjectStore();
     const backing = new Uint8Array(1024 * 1024).fill(3);
