@@ -29,6 +29,7 @@ import { systemClock, type Clock } from '../util/clock.js';
 import type { Rand } from '../util/rand.js';
 import {
   ObjectStoreError,
+  type BodyHandling,
   type ByteRange,
   type ObjectInfo,
   type ObjectStore,
@@ -197,6 +198,10 @@ export class FaultyObjectStore implements ObjectStore {
 
   describe(): string {
     return `faulty(${this.inner.describe()})`;
+  }
+
+  get bodyHandling(): BodyHandling | undefined {
+    return this.inner.bodyHandling;
   }
 
   async close(): Promise<void> {

@@ -126,6 +126,11 @@ class SharedBuffers {
   }
 }
 
+/** A view of a SharedArrayBuffer: postMessage shares it with the thread instead of cloning it. */
+function isShared(part: Uint8Array): boolean {
+  return part.buffer instanceof SharedArrayBuffer;
+}
+
 /**
  * A small pool of writer threads; each put goes to the thread with the fewest puts outstanding, so
  * a small chunk put does not wait behind a large segment write when another thread is free.
@@ -138,15 +143,22 @@ export class FsWriterPool {
 
   constructor(private readonly size = 2) {}
 
+  /**
+   * Writes `op` on a writer thread. Parts already in a SharedArrayBuffer (segments encoded by a
+   * checkpoint, see BodyHandling) cross as they are: the caller keeps them unmodified until this
+   * resolves. Other large parts are staged into a reused shared buffer first.
+   */
   async write(op: FsWrite): Promise<FsWriteReply> {
     if (this.closed) throw new Error('the filesystem writer is closed');
     const id = this.nextId++;
     const size = op.parts.reduce((n, p) => n + p.length, 0);
     const worker = this.pick();
-    if (size < sharedMinBytes) {
+    const copied = op.parts.reduce((n, p) => (isShared(p) ? n : n + p.length), 0);
+    if (copied < sharedMinBytes) {
       return new Promise<FsWriteReply>((resolve) => worker.send({ id, ...op }, { resolve, bytes: size }));
     }
     // Large bodies travel in a shared buffer (see SharedBuffers), released once the worker is done.
+    // Staging them was a synchronous copy of up to a whole segment: 11-26 ms stalls at checkpoints.
     const shared = this.shared.lease(size);
     let at = 0;
     for (const part of op.parts) {

@@ -6,6 +6,7 @@
 import { systemClock, type Clock } from '../util/clock.js';
 import {
   ObjectStoreError,
+  type BodyHandling,
   type ByteRange,
   type ObjectInfo,
   type ObjectStore,
@@ -33,6 +34,10 @@ export class InstrumentedObjectStore implements ObjectStore {
     private readonly observer: ObjectStoreObserver,
     private readonly clock: Clock = systemClock,
   ) {}
+
+  get bodyHandling(): BodyHandling | undefined {
+    return this.inner.bodyHandling;
+  }
 
   put(key: string, body: Uint8Array, options?: PutOptions): Promise<void> {
     return this.observe(

@@ -27,7 +27,14 @@ import { localReadHandlesMax } from '../limits.js';
 import { systemRand, type Rand } from '../util/rand.js';
 import { TEMP_MARKER, validateKey, validatePutId } from './keys.js';
 import { compareKeys } from './memory.js';
-import { ObjectStoreError, type ByteRange, type ObjectInfo, type ObjectStore, type PutOptions } from './types.js';
+import {
+  ObjectStoreError,
+  type BodyHandling,
+  type ByteRange,
+  type ObjectInfo,
+  type ObjectStore,
+  type PutOptions,
+} from './types.js';
 
 /** Concurrent header reads while listing. */
 const LIST_CONCURRENCY = 16;
@@ -52,6 +59,8 @@ export class LocalFsObjectStore implements ObjectStore {
   private closed = false;
   /** Handles kept open for the next ranged read of the same object. */
   private readonly handles: OpenHandles;
+  /** Bodies in a SharedArrayBuffer reach the writer threads without a copy (fs-writer.ts). */
+  readonly bodyHandling: BodyHandling = 'shared';
 
   constructor(rootDir: string, options: LocalFsObjectStoreOptions = {}) {
     this.root = path.resolve(rootDir);

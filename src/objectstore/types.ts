@@ -17,7 +17,22 @@ export interface PutOptions {
    * anything else is rejected as Fatal by every backend.
    */
   putId?: string;
+  /**
+   * The caller hands `body` over: it will never modify it again. A store that keeps bodies in this
+   * process's memory may then keep this one as it is instead of copying it (see `bodyHandling`).
+   */
+  handOver?: boolean;
 }
+
+/**
+ * What makes a large put body cheapest for a store (a hint; wrappers forward it):
+ * - 'hand-over': the store keeps bodies in memory (the memory store), so a body written into fresh
+ *   memory and put with `handOver` is kept without a copy (a reused buffer would be copied);
+ * - 'shared': the store hands bodies to another thread (the local-filesystem store), so a body in a
+ *   SharedArrayBuffer crosses without a copy; the caller keeps it unmodified until the put settles.
+ * Absent: no preference (S3 sends from any buffer).
+ */
+export type BodyHandling = 'hand-over' | 'shared';
 
 export interface ObjectInfo {
   key: string;
@@ -49,6 +64,8 @@ export interface ObjectStore {
   delete(keys: string[]): Promise<void>;
   /** Human-readable description for logs, e.g. `s3://bucket/prefix`. */
   describe(): string;
+  /** See `BodyHandling`. */
+  readonly bodyHandling?: BodyHandling;
   /** Releases connections/handles. Optional; wrappers forward it. The store is unusable afterwards. */
   close?(): Promise<void>;
 }

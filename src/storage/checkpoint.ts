@@ -37,12 +37,13 @@ export interface CheckpointContext {
   clock: Clock;
   state: LogState;
   epoch: number;
-  segment: SegmentOptions & { segmentBytesMax: number; segmentMergeBytesMax: number };
+  segment: SegmentOptions & { segmentBytesMax: number; segmentMergeBytesMax: number; memoryTailBytesMax: number };
   segments: SegmentCache;
   log: Logger;
   /**
-   * Reused between segment encodings. Safe because each segment's put completes (every store has
-   * copied or sent the bytes) before the next segment is encoded, and checkpoints never overlap.
+   * Reused between segment encodings (unless the store takes bodies over, see segmentTarget). Safe
+   * because each segment's put settles (the store has copied, sent or written the bytes) before the
+   * next segment is encoded, and checkpoints never overlap.
    */
   scratch: SegmentScratch;
 }
@@ -68,25 +69,114 @@ export type CheckpointResult =
   | { kind: 'fenced'; reason: string };
 
 /**
- * Encoded bytes between two yields to the event loop while a checkpoint encodes segments: a few
- * ms of work. Smaller slices made checkpoints wait for many turns of a busy loop (1 MiB: ~0.5 s
- * for 64 MiB under load, so writes paused on the memory-tail bound).
+ * A checkpoint encodes segments in slices of about this much work between two yields to the event
+ * loop (measured on the injected clock), so appends and reads wait at most about this long behind
+ * it. Slices of 4 MiB took ~20 ms each under W1 load (loop lag p99 21-37 ms, issue 14). Smaller
+ * slices cost turns of a busy loop per checkpoint; 1 ms of work per turn finishes a 16 MiB segment
+ * well before the memory tail (2 x checkpointBytes) fills on a quiet machine (see sliceGrowthFill).
  */
-const encodeSliceBytes = 4 * 1024 * 1024;
+const encodeSliceMs = 1;
+/** ...and at most this many bytes, for clocks that do not move (tests on a ManualClock). */
+const encodeSliceBytes = 1024 * 1024;
+/**
+ * Once the memory tail is this full, slices grow (up to 8x when it is full): on a loaded machine a
+ * turn of the loop can take tens of ms, and a checkpoint in 1 ms slices then took long enough for
+ * the tail to fill and pause every append (W5 in memory mode at load average 9). A few ms longer
+ * turns are the lesser evil.
+ */
+const sliceGrowthFill = 0.75;
 
-/** Encodes a segment, yielding to the event loop about every `encodeSliceBytes` (see encodeSegmentSteps). */
+/** The slice scale for the memory tail's fill now: 1 below sliceGrowthFill, up to 8 when full. */
+function sliceScale(ctx: CheckpointContext): number {
+  const fill = ctx.state.tailBytes / ctx.segment.memoryTailBytesMax;
+  if (fill <= sliceGrowthFill) return 1;
+  return Math.min(8, 1 + (7 * (fill - sliceGrowthFill)) / (1 - sliceGrowthFill));
+}
+
+/**
+ * Cuts a checkpoint's long passes (grouping records, encoding segments) into slices: `due` after
+ * about encodeSliceMs of work (the clock is read once per ~16 KiB of records or per block, not per
+ * record) or encodeSliceBytes, then `next` yields to the event loop.
+ */
+class Slices {
+  private start: number;
+  private bytes = 0;
+  private sinceCheck = 0;
+  private scale: number;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly scaleNow: () => number,
+  ) {
+    this.start = clock.monotonicMs();
+    this.scale = scaleNow();
+  }
+
+  due(bytes: number): boolean {
+    this.bytes += bytes;
+    this.sinceCheck += bytes + 64;
+    if (this.sinceCheck < 16 * 1024) return false;
+    this.sinceCheck = 0;
+    if (this.bytes >= encodeSliceBytes * this.scale) return true;
+    return this.clock.monotonicMs() - this.start >= encodeSliceMs * this.scale;
+  }
+
+  async next(): Promise<void> {
+    await yieldToIo(this.clock);
+    this.bytes = 0;
+    this.start = this.clock.monotonicMs();
+    this.scale = this.scaleNow();
+  }
+}
+
+/** Encodes a segment, yielding to the event loop between slices of work (see Slices). */
 async function encodeYielding(
   ctx: CheckpointContext,
+  slices: Slices,
   stream: StreamId,
   records: StoredRecord[],
+  scratch: SegmentScratch | undefined,
 ): Promise<EncodedSegment> {
   const options = ctx.segment;
-  const steps = encodeSegmentSteps(stream, ctx.epoch, records, options, ctx.scratch);
-  const blocksPerSlice = Math.max(1, Math.floor(encodeSliceBytes / options.blockBytes));
-  for (let blocks = 0; ; blocks++) {
+  const steps = encodeSegmentSteps(stream, ctx.epoch, records, options, scratch);
+  for (;;) {
     const step = steps.next();
     if (step.done) return step.value;
-    if (blocks % blocksPerSlice === blocksPerSlice - 1) await yieldToIo(ctx.clock);
+    if (slices.due(step.value)) await slices.next();
+  }
+}
+
+/**
+ * A segment to hand over, in memory of its own size: fresh memory is sized for the uncompressed
+ * records, and a store keeping a view of it would hold the difference too (memory.ts copies such a
+ * view, in one turn). Copied here in slices when it compressed well; kept as it is otherwise.
+ */
+async function tightened(slices: Slices, bytes: Uint8Array): Promise<Uint8Array> {
+  if (bytes.byteLength >= bytes.buffer.byteLength * 0.75) return bytes;
+  const copy: Uint8Array = Buffer.allocUnsafeSlow(bytes.length);
+  const step = 256 * 1024;
+  for (let at = 0; at < bytes.length; at += step) {
+    copy.set(bytes.subarray(at, Math.min(at + step, bytes.length)), at);
+    if (slices.due(step)) await slices.next();
+  }
+  return copy;
+}
+
+/**
+ * Where a segment is encoded, by what the store prefers (BodyHandling): into fresh memory handed
+ * over to a store that keeps bodies (no copy at all: the store would otherwise copy 16 MiB into
+ * fresh memory in one turn), else into the reused scratch (shared with the writer threads of the
+ * local-filesystem store). The scratch is reused only after the put that holds it has settled.
+ */
+function segmentTarget(ctx: CheckpointContext): { scratch?: SegmentScratch; handOver: boolean } {
+  switch (ctx.io.store.bodyHandling) {
+    case 'hand-over':
+      return { handOver: true };
+    case 'shared':
+      ctx.scratch.allocate ??= (bytes) => new Uint8Array(new SharedArrayBuffer(Math.ceil(bytes * 1.25)), 0, bytes);
+      return { scratch: ctx.scratch, handOver: false };
+    default:
+      return { scratch: ctx.scratch, handOver: false };
   }
 }
 
@@ -110,6 +200,7 @@ export async function runCheckpoint(ctx: CheckpointContext, current: CurrentMani
     captured.set(stream.id, { records: [...stream.records], trimPoint: stream.trimPoint, merge });
   }
   const nowMs = ctx.clock.nowMs();
+  const slices = new Slices(ctx.clock, () => sliceScale(ctx));
 
   const added = new Map<StreamId, SegmentRef[]>();
   const replaced = new Map<StreamId, SegmentRef>();
@@ -118,15 +209,17 @@ export async function runCheckpoint(ctx: CheckpointContext, current: CurrentMani
     for (const [id, entry] of captured) {
       const old = entry.merge ? await segmentRecords(ctx, entry.merge) : null;
       if (old) replaced.set(id, entry.merge!);
-      const live = [...(old ?? []), ...entry.records].filter(
-        (r) => r.record.seqNum >= entry.trimPoint && (r.expiresAtMs === null || r.expiresAtMs > nowMs),
-      );
+      const groups = await liveGroups(ctx, slices, [old ?? [], entry.records], entry.trimPoint, nowMs);
       const refs: SegmentRef[] = [];
-      for (const group of splitBySize(live, ctx.segment.segmentBytesMax)) {
-        const { bytes, summary } = await encodeYielding(ctx, id, group);
+      const { scratch, handOver } = segmentTarget(ctx);
+      for (const group of groups) {
+        const encoded = await encodeYielding(ctx, slices, id, group, scratch);
+        const { summary } = encoded;
+        const bytes = handOver ? await tightened(slices, encoded.bytes) : encoded.bytes;
         const key = segmentKey(id, summary.firstSeqNum, ctx.epoch, ctx.io.rand);
         written.push(key);
-        await withRetry(`put segment ${key}`, ctx.io.store, ctx.io.policy, () => ctx.io.store.put(key, bytes));
+        const put = () => ctx.io.store.put(key, bytes, { handOver });
+        await withRetry(`put segment ${key}`, ctx.io.store, ctx.io.policy, put);
         refs.push({ key, ...summary });
       }
       added.set(id, refs);
@@ -196,21 +289,36 @@ async function segmentRecords(ctx: CheckpointContext, segment: SegmentRef): Prom
   }
 }
 
-/** Groups consecutive records so that each group stays under `bytesMax` metered bytes (at least one record). */
-function splitBySize(records: (StoredRecord | TailEntry)[], bytesMax: number): StoredRecord[][] {
+/**
+ * The records a checkpoint keeps (not trimmed, not expired), from `parts` in order, grouped so that
+ * each group stays under segmentBytesMax metered bytes (at least one record). A pass over every
+ * record of the tail: tens of thousands of small records took 10-55 ms in one turn under W5.
+ */
+async function liveGroups(
+  ctx: CheckpointContext,
+  slices: Slices,
+  parts: (StoredRecord | TailEntry)[][],
+  trimPoint: number,
+  nowMs: number,
+): Promise<StoredRecord[][]> {
+  const bytesMax = ctx.segment.segmentBytesMax;
   const groups: StoredRecord[][] = [];
   let group: StoredRecord[] = [];
   let bytes = 0;
-  for (const record of records) {
-    // Memory-tail entries carry their size; records of a merged segment are measured here.
-    const size = 'bytes' in record ? record.bytes : meteredBytes(record.record);
-    if (group.length > 0 && bytes + size > bytesMax) {
-      groups.push(group);
-      group = [];
-      bytes = 0;
+  for (const part of parts) {
+    for (const record of part) {
+      // Memory-tail entries carry their size; records of a merged segment are measured here.
+      const size = 'bytes' in record ? record.bytes : meteredBytes(record.record);
+      if (slices.due(size)) await slices.next();
+      if (record.record.seqNum < trimPoint || (record.expiresAtMs !== null && record.expiresAtMs <= nowMs)) continue;
+      if (group.length > 0 && bytes + size > bytesMax) {
+        groups.push(group);
+        group = [];
+        bytes = 0;
+      }
+      group.push(record);
+      bytes += size;
     }
-    group.push(record);
-    bytes += size;
   }
   if (group.length > 0) groups.push(group);
   return groups;

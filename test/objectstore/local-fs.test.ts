@@ -69,6 +69,26 @@ describe('LocalFsObjectStore specifics', () => {
     expect((error as ObjectStoreError).kind).toBe('PreconditionFailed');
   });
 
+  it('writes bodies held in a SharedArrayBuffer, large and small, byte for byte', async () => {
+    // Checkpoints encode segments into a shared scratch that crosses to the writer thread as it is.
+    const store = new LocalFsObjectStore(dir);
+    expect(store.bodyHandling).toBe('shared');
+    try {
+      for (const size of [10, 70 * 1024, 3 * 1024 * 1024 + 5]) {
+        const shared = new Uint8Array(new SharedArrayBuffer(size + 100));
+        for (let i = 0; i < shared.length; i++) shared[i] = (i * 31 + size) & 0xff;
+        const body = shared.subarray(50, 50 + size);
+        await store.put(`segment/s/${size}`, body, { ifNoneMatch: '*', putId: 'p' });
+        // Buffer.equals: a deep toEqual over megabytes takes tens of seconds.
+        const got = Buffer.from(await store.get(`segment/s/${size}`));
+        expect(got.equals(Buffer.from(body.slice()))).toBe(true);
+        expect(await store.head(`segment/s/${size}`)).toMatchObject({ size, putId: 'p' });
+      }
+    } finally {
+      await store.close();
+    }
+  });
+
   it('stores the put-id in a header that get and ranges skip', async () => {
     const store = new LocalFsObjectStore(dir);
     await store.put('h', text('body'), { putId: 'id-42' });

@@ -21,6 +21,8 @@ import {
   decodeFooter,
   decodeSegment,
   encodeSegment,
+  encodeSegmentSteps,
+  type SegmentScratch,
   type StoredRecord,
 } from '../../src/storage/codec-segment.js';
 import type { Mutation } from '../../src/storage/types.js';
@@ -193,6 +195,14 @@ describe('chunk codec', () => {
   });
 });
 
+function withHeaders(stored: StoredRecord, count: number, valueBytes: number): StoredRecord {
+  const headers: [Uint8Array, Uint8Array][] = Array.from({ length: count }, (_, i) => [
+    bytes(`h${i}`),
+    new Uint8Array(valueBytes).fill(i),
+  ]);
+  return { ...stored, record: { ...stored.record, headers } };
+}
+
 describe('segment codec', () => {
   function records(count: number, expiry: (i: number) => number | null = () => null): StoredRecord[] {
     return Array.from({ length: count }, (_, i) => ({
@@ -243,6 +253,40 @@ describe('segment codec', () => {
     big[0].record.body = new Uint8Array(10_000).fill(7);
     const { bytes } = encodeSegment('s', 1, big, { blockBytes: 100, compressMinBytes: 1 << 30 });
     expect(decodeSegment(bytes).records).toEqual(big);
+  });
+
+  it('encodes into an allocated scratch without outgrowing it, whatever the record and block sizes', () => {
+    // Checkpoints on the local-filesystem store hand the scratch (a SharedArrayBuffer) to a writer
+    // thread as it is; outgrowing it would fall back to a copy. The size bound must hold for tiny
+    // blocks (one record each: a footer entry per record), big headers and empty bodies.
+    const shapes: [string, StoredRecord[], number][] = [
+      ['one record per block', records(300), 1],
+      ['headers only', records(50).map((r) => withHeaders(r, 40, 200)), 4096],
+      [
+        'empty bodies',
+        records(200).map((r) => ({ ...r, record: { ...r.record, headers: [], body: new Uint8Array(0) } })),
+        64,
+      ],
+    ];
+    const allocated: number[] = [];
+    const scratch: SegmentScratch = {
+      allocate: (size) => {
+        allocated.push(size);
+        return new Uint8Array(new SharedArrayBuffer(size));
+      },
+    };
+    for (const [name, input, blockBytes] of shapes) {
+      const steps = encodeSegmentSteps('stream/x', 1, input, { blockBytes, compressMinBytes: 1 << 30 }, scratch);
+      let step = steps.next();
+      while (!step.done) step = steps.next();
+      const { bytes } = step.value;
+      expect(bytes.buffer, name).toBe(scratch.buffer!.buffer);
+      expect(bytes.buffer, name).toBeInstanceOf(SharedArrayBuffer);
+      expect(decodeSegment(bytes).records, name).toEqual(input);
+    }
+    // Reused while large enough: allocated again only for a larger segment.
+    expect(allocated.length).toBeLessThanOrEqual(shapes.length);
+    expect(allocated.length).toBeGreaterThan(0);
   });
 
   it('rejects corrupt or truncated segments', () => {
