@@ -120,18 +120,20 @@ export function registerRecordRoutes(router: Router, engine: Engine): void {
     if (isS2sRequest(ctx)) return sessions.readS2S(ctx, target, request);
     if (ctx.mediaType('accept') === 'text/event-stream') return sessions.readSse(ctx, target, request);
     const protobuf = wantsProtobuf(ctx);
-    const format = protobuf ? 'raw' : parseFormatHeader(ctx.header('s2-format'));
     // Unary caps (api.md 8.5): always bounded, so it follows only with an explicit wait.
     request.count = Math.min(request.count ?? readBatchRecordsMax, readBatchRecordsMax);
     request.bytes = Math.min(request.bytes ?? readBatchBytesMax, readBatchBytesMax);
     if (request.waitSecs !== undefined) request.waitSecs = Math.min(request.waitSecs, unaryReadWaitSecsMax);
-    const batch = await withEncryptionKey(encryptionKey, (keyed) =>
-      engine.read(basin, stream, request, {
+    const { batch, format } = await withEncryptionKey(encryptionKey, async (keyed) => {
+      // Parsed inside the wrapper: a request refused for a bad S2-Format still wipes its key.
+      const format = protobuf ? 'raw' : parseFormatHeader(ctx.header('s2-format'));
+      const batch = await engine.read(basin, stream, request, {
         signal: ctx.closeSignal(),
         ...(streamConfig ? { streamConfig } : {}),
         ...keyed,
-      }),
-    );
+      });
+      return { batch, format };
+    });
     countRead(protobuf ? 'unary_proto' : 'unary_json', batch.list);
     if (protobuf)
       ctx.send(200, encodeReadBatchList(batch.list, batch.tail), { 'content-type': 'application/protobuf' });
