@@ -6,7 +6,7 @@
  * CPU and loop lag as the suite measures them, the profile's top functions, and what ran during
  * each event-loop stall. Not part of the report; raw profiles stay out of git (bench-results/).
  *
- *   node --import tsx bench/profile.ts --mode memory|local|trivial --shape W1 [--seconds S] [--out DIR]
+ *   node --import tsx bench/profile.ts --mode memory|local|trivial --shape W1 [--seconds S] [--warmup S] [--out DIR]
  *        [--record-bytes B --batch N --window N --target-mibps X --followers N] [--session]
  *        [--catchup pages|session|both|none] [--interval-us 500] [--stall-ms 5] [--no-prof]
  *
@@ -44,6 +44,7 @@ const { values: a } = parseArgs({
     mode: { type: 'string', default: 'memory' },
     shape: { type: 'string', default: 'W1' },
     seconds: { type: 'string' },
+    warmup: { type: 'string', default: '2' },
     out: { type: 'string' },
     'record-bytes': { type: 'string' },
     batch: { type: 'string' },
@@ -134,6 +135,15 @@ async function drive(baseUrl: string, basin: string, meter: ServerMeter): Promis
     session: a.session || shape.session,
   };
   const maxRecords = def.kind === 'catchup' ? def.maxRecords : 0;
+  if (Number(a.warmup) > 0 && def.kind !== 'catchup') {
+    // Unprofiled, as the benchmark does: the first seconds of a fresh server are JIT warm-up.
+    const warm = `${stream}-warmup`;
+    await adapter.createStream(warm);
+    const w = await adapter.writer(warm, shape.window, { session: shape.session });
+    await runProducer(w, { ...shape, seconds: Number(a.warmup) });
+    await w.close();
+    await adapter.deleteStream(warm);
+  }
   const followers = shape.followers
     ? await Followers.start({
         endpoint: { kind: 's2lite', baseUrl, basin, live: 's2s' },

@@ -19,6 +19,12 @@ export interface StreamWorkload extends Base {
   catchup: boolean;
   /** Our server only: the writer is one S2S append session (requests = pipelined session inputs). */
   session?: boolean;
+  /**
+   * Seconds of the same load on a separate stream before the measured run, not measured (as
+   * `s2 bench -w`): a fresh Node server compiles its hot paths during its first second or two of
+   * load, and a 3-5 s run would otherwise report that warm-up as the steady state's tail.
+   */
+  warmupS: number;
 }
 /** Many streams, one paced writer each, sharing the client's connection pool. */
 export interface ManyWorkload extends Base {
@@ -53,7 +59,11 @@ const KiB = 1024;
 /** The full suite. `scale` shortens durations (the smoke run); counts scale with it too. */
 export function workloads(scale = 1, smoke = false): Workload[] {
   const s = (sec: number) => Math.max(1, Math.round(sec * scale));
-  const stream = (w: Omit<StreamWorkload, 'kind'>): StreamWorkload => ({ kind: 'stream', ...w });
+  const stream = (w: Omit<StreamWorkload, 'kind' | 'warmupS'>): StreamWorkload => ({
+    kind: 'stream',
+    warmupS: smoke ? 0 : 2,
+    ...w,
+  });
   const all: Workload[] = [
     stream({
       id: 'W1',

@@ -109,12 +109,33 @@ export function serverMetrics(server: PhaseStats, records: number): Metrics {
   return m;
 }
 
+/**
+ * The workload's load for `w.warmupS` seconds on a stream of its own (with at most one follower),
+ * so every system, ours and the peers alike, is measured warm. Nothing of it is reported.
+ */
+async function warmUp(adapter: Adapter, w: StreamWorkload, endpoint: ServerHandle['endpoint']): Promise<void> {
+  const stream = `${name(w)}-warmup`;
+  await adapter.createStream(stream);
+  try {
+    const followers = w.followers
+      ? await Followers.start({ endpoint, stream, recordBytes: w.recordBytes, followers: 1 })
+      : undefined;
+    const writer = await adapter.writer(stream, w.window, { session: w.session });
+    const write = await runProducer(writer, { ...w, seconds: w.warmupS });
+    await writer.close();
+    await followers?.finish(write.records, 5_000);
+  } finally {
+    await adapter.deleteStream(stream).catch(() => {});
+  }
+}
+
 export async function runStream(
   adapter: Adapter,
   w: StreamWorkload,
   endpoint: ServerHandle['endpoint'],
   meter: ServerMeter,
 ): Promise<Outcome> {
+  if (w.warmupS > 0) await warmUp(adapter, w, endpoint);
   const stream = name(w);
   await adapter.createStream(stream);
   try {
