@@ -115,6 +115,33 @@ export class ByteWriter {
     this.view.setUint32(offset, value, true);
   }
 
+  /** `count` zero bytes. */
+  zeros(count: number): this {
+    const offset = this.reserve(count); // may replace this.buffer
+    this.buffer.fill(0, offset, offset + count);
+    return this;
+  }
+
+  /**
+   * Where byte `offset` of the output sits in its ArrayBuffer, mod 8 (for aligned copies), if the
+   * writer does not outgrow its buffer before then.
+   */
+  address(offset: number): number {
+    return (this.buffer.byteOffset + offset) % 8;
+  }
+
+  /** The bytes written from `from` on (a view, valid until the next write). */
+  writtenSince(from: number): Uint8Array {
+    assert(from >= 0 && from <= this.length, 'view within written bytes');
+    return this.buffer.subarray(from, this.length);
+  }
+
+  /** Forgets everything written after the first `length` bytes (to overwrite it). */
+  truncate(length: number): void {
+    assert(length >= 0 && length <= this.length, 'truncate within written bytes');
+    this.length = length;
+  }
+
   /** The written bytes (a view, valid until the next write). */
   finish(): Uint8Array {
     return this.buffer.subarray(0, this.length);

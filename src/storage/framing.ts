@@ -4,9 +4,9 @@
  * fields, then a body that may be zstd-compressed, with CRC32s over the header and the
  * stored body so that any flipped or missing byte is detected before it is interpreted.
  */
-import { crc32 } from 'node:zlib';
 import { Compressor, Decompressor } from 'zstd-napi';
 import { ByteReader, ByteWriter, CorruptDataError } from './binary.js';
+import { crc32 } from './crc32.js';
 
 /** Header flag: the body is a zstd frame. */
 export const flagZstd = 1;
@@ -90,7 +90,7 @@ export function unpack(stored: Uint8Array, compressed: boolean, rawLength: numbe
 }
 
 export function checksum(bytes: Uint8Array): number {
-  return crc32(bytes) >>> 0;
+  return crc32(bytes);
 }
 
 export interface FrameSpec {

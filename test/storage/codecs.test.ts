@@ -3,6 +3,7 @@
  * segments (blocks, footer, trailer), manifests and snapshot objects. Every decoder must reject
  * truncated or altered bytes with a CorruptDataError that says what was being decoded.
  */
+import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { ByteReader, ByteWriter, CorruptDataError } from '../../src/storage/binary.js';
 import { chunkHeaderBytes, decodeChunk, decodeChunkHeader, encodeChunk } from '../../src/storage/codec-chunk.js';
@@ -121,9 +122,7 @@ describe('commit codec', () => {
     const writer = appendCommit(appends)!;
     const inPlace = new Uint8Array(writer.length + 8).fill(0xee);
     writer.writeTo(inPlace.subarray(3, 3 + writer.length));
-    expect(Buffer.from(inPlace.subarray(3 + 4, 3 + writer.length))).toEqual(
-      Buffer.from(reference.subarray(prefix)),
-    );
+    expect(Buffer.from(inPlace.subarray(3 + 4, 3 + writer.length))).toEqual(Buffer.from(reference.subarray(prefix)));
     expect([...inPlace.subarray(0, 3), ...inPlace.subarray(3 + writer.length)]).toEqual(Array(8).fill(0xee));
     const decoded = decodeCommit(new ByteReader(inPlace.subarray(3, 3 + writer.length), 'commit'));
     expect(decoded).toEqual(appends);
@@ -287,6 +286,67 @@ describe('segment codec', () => {
     // Reused while large enough: allocated again only for a larger segment.
     expect(allocated.length).toBeLessThanOrEqual(shapes.length);
     expect(allocated.length).toBeGreaterThan(0);
+  });
+
+  it('stores compressible blocks as zstd in place and incompressible ones raw, contiguous and byte-exact', () => {
+    // Blocks are written straight into the segment and a zstd frame, when smaller, overwrites its
+    // raw bytes: the next block must start right after the shorter frame, in a shared scratch too.
+    const input = records(12).map((r, i) => {
+      const body = new Uint8Array(3000);
+      if (i % 2 === 0) body.fill(i);
+      else body.set(randomBytes(body.length));
+      return { ...r, record: { ...r.record, body } };
+    });
+    const scratch: SegmentScratch = { allocate: (size) => new Uint8Array(new SharedArrayBuffer(size)) };
+    const steps = encodeSegmentSteps('s', 1, input, { blockBytes: 2048, compressMinBytes: 64 }, scratch);
+    let step = steps.next();
+    while (!step.done) step = steps.next();
+    const { bytes, summary } = step.value;
+    const { footer, records: decoded } = decodeSegment(bytes);
+    expect(decoded).toEqual(input);
+    const blocks = footer.blocks;
+    expect(blocks.map((b) => b.compressed)).toEqual(input.map((_, i) => i % 2 === 0));
+    for (const block of blocks.filter((b) => !b.compressed)) expect(block.storedLength).toBe(block.rawLength);
+    for (const block of blocks.filter((b) => b.compressed))
+      expect(block.storedLength).toBeLessThan(block.rawLength / 10);
+    for (let i = 1; i < blocks.length; i++)
+      expect(blocks[i].offset).toBe(blocks[i - 1].offset + blocks[i - 1].storedLength);
+    expect(summary.footerOffset).toBe(blocks.at(-1)!.offset + blocks.at(-1)!.storedLength);
+  });
+
+  it('places a large body at its source address mod 8, whatever precedes it, and reads it back', () => {
+    // Copies into the shared scratch are fast only between addresses equal mod 8, so blocks whose
+    // first body is large start after a few zero bytes; readers find them by the footer's offsets.
+    const source = new Uint8Array(randomBytes(9000 * 16 + 64));
+    const input = records(16, (i) => (i % 3 === 0 ? 10_000 + i : null)).map((r, i) => {
+      const body = source.subarray(i * 9000 + (i % 8), i * 9000 + (i % 8) + 5000 + i);
+      const headers: [Uint8Array, Uint8Array][] = i % 2 ? [[bytes('h'.repeat(i)), bytes('v')]] : [];
+      return { ...r, record: { ...r.record, headers, body } };
+    });
+    const allocated: number[] = [];
+    const scratch: SegmentScratch = {
+      allocate: (size) => {
+        allocated.push(size);
+        return new Uint8Array(new SharedArrayBuffer(size));
+      },
+    };
+    const steps = encodeSegmentSteps('s', 1, input, { blockBytes: 4096, compressMinBytes: 1 << 30 }, scratch);
+    let step = steps.next();
+    while (!step.done) step = steps.next();
+    const { bytes: encoded } = step.value;
+    expect(allocated).toHaveLength(1);
+    expect(encoded.buffer).toBe(scratch.buffer!.buffer);
+    const { footer, records: decoded } = decodeSegment(encoded);
+    expect(decoded).toEqual(input);
+    expect(footer.blocks).toHaveLength(input.length);
+    for (const [i, block] of footer.blocks.entries()) {
+      const body = input[i].record.body;
+      const at = Buffer.from(encoded).indexOf(Buffer.from(body), block.offset);
+      expect(at, `block ${i}`).toBeLessThan(block.offset + block.storedLength);
+      expect((encoded.byteOffset + at) % 8, `block ${i}`).toBe(body.byteOffset % 8);
+      if (i > 0)
+        expect(block.offset - (footer.blocks[i - 1].offset + footer.blocks[i - 1].storedLength)).toBeLessThan(8);
+    }
   });
 
   it('rejects corrupt or truncated segments', () => {

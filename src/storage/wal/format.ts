@@ -25,7 +25,7 @@
  * written; recovery uses it to tell a torn tail (never acknowledged) from damaged data that a
  * later sync proves was durable (reader.ts).
  */
-import { crc32 } from 'node:zlib';
+import { crc32 } from '../crc32.js';
 
 /** An intact header of a format version this build does not know. */
 export class UnsupportedVersionError extends Error {
@@ -74,7 +74,7 @@ export function alignUp(n: number): number {
 }
 
 export function crcOf(bytes: Uint8Array, initial = 0): number {
-  return crc32(bytes, initial) >>> 0;
+  return crc32(bytes, initial);
 }
 
 function view(bytes: Uint8Array): DataView {
