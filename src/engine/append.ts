@@ -11,7 +11,7 @@ import { validateAppendInput, type ValidatedAppend } from './records.js';
 import type { Semaphore } from './semaphore.js';
 import type { StreamState } from './state.js';
 import { streamerOf, type SessionHandle, type Streamer } from './streamer.js';
-import { openStream } from './streams.js';
+import { existingStream, openStream } from './streams.js';
 import type { EncryptionKey } from './encryption/key.js';
 import { StreamCipher } from './encryption/stream-cipher.js';
 import type { AppendAck, AppendInput, StreamConfigLayer } from '../domain/types.js';
@@ -52,25 +52,30 @@ function countAppendError(error: unknown): void {
   metrics.appendErrors.inc({ code });
 }
 
-/** Takes `max(1, metered)` permits, then sequences on the stream's current streamer. */
-async function admitAndAppend(
+/** The batch's permits: `max(1, metered)`; counted in the batch metrics as admission starts. */
+function permitsOf(input: ValidatedAppend): number {
+  metrics.appendBatchRecords.observe(input.records.length);
+  metrics.appendBatchBytes.observe(input.meteredBytes);
+  return Math.max(1, input.meteredBytes);
+}
+
+/**
+ * Sequences an admitted batch on the stream's current streamer and returns its ack; on a refusal
+ * the permits go back and the error is counted. Admission began at `waitStart` and ended at
+ * `submitted` (monotonic ms).
+ */
+function sequence(
   dp: DataPlane,
   stream: StreamState,
   input: ValidatedAppend,
+  permits: number,
+  waitStart: number,
+  submitted: number,
   signal: AbortSignal | undefined,
   session?: { handle: SessionHandle; streamer: Streamer },
-): Promise<{ ack: Promise<AppendAck> }> {
-  const permits = Math.max(1, input.meteredBytes);
-  const clock = dp.ctx.clock;
-  metrics.appendBatchRecords.observe(input.records.length);
-  metrics.appendBatchBytes.observe(input.meteredBytes);
-  const waitStart = clock.monotonicMs();
-  const waiting = dp.budget.acquire(permits, signal);
-  if (waiting) await waiting;
-  const submitted = clock.monotonicMs();
+): Promise<AppendAck> {
   metrics.appendPermitLatency.observe((submitted - waitStart) / 1000);
   metrics.appendInflightBytes.inc(permits);
-  let ack: Promise<AppendAck>;
   try {
     // A client gone before sequencing gets nothing written (lite-internals 6.5).
     if (signal?.aborted) throw errors.unavailable('request aborted before it was sequenced');
@@ -79,35 +84,60 @@ async function admitAndAppend(
     // Looked up after admission: the streamer may have gone dormant or the stream been deleted.
     const streamer = session ? session.streamer : streamerOf(dp.ctx, stream);
     if (streamer.released) throw errors.streamDeletionPending();
-    ack = streamer.append(input, session?.handle);
+    return streamer.append(input, session?.handle);
   } catch (error) {
     dp.budget.release(permits);
     metrics.appendInflightBytes.dec(permits);
     countAppendError(error);
     throw error;
   }
-  const release = () => {
-    dp.budget.release(permits);
-    metrics.appendInflightBytes.dec(permits);
-  };
+}
+
+/** The ack came: permits back, ack metrics (`submitted`: when it was sequenced). */
+function acked(dp: DataPlane, input: ValidatedAppend, permits: number, submitted: number): void {
+  dp.budget.release(permits);
+  metrics.appendInflightBytes.dec(permits);
+  metrics.appendAckLatency.observe((dp.ctx.clock.monotonicMs() - submitted) / 1000);
+  metrics.appends.inc();
+  metrics.appendRecords.inc(input.records.length);
+  metrics.appendBytes.inc(input.meteredBytes);
+}
+
+/** The sequenced batch failed: permits back, error counted. */
+function notAcked(dp: DataPlane, permits: number, error: unknown): void {
+  dp.budget.release(permits);
+  metrics.appendInflightBytes.dec(permits);
+  countAppendError(error);
+}
+
+/** Takes the batch's permits, then sequences on the stream's current streamer (append sessions). */
+async function admitAndAppend(
+  dp: DataPlane,
+  stream: StreamState,
+  input: ValidatedAppend,
+  signal: AbortSignal | undefined,
+  session: { handle: SessionHandle; streamer: Streamer },
+): Promise<{ ack: Promise<AppendAck> }> {
+  const permits = permitsOf(input);
+  const waitStart = dp.ctx.clock.monotonicMs();
+  const waiting = dp.budget.acquire(permits, signal);
+  if (waiting) await waiting;
+  const submitted = dp.ctx.clock.monotonicMs();
+  const ack = sequence(dp, stream, input, permits, waitStart, submitted, signal, session);
   ack.then(
-    () => {
-      release();
-      metrics.appendAckLatency.observe((clock.monotonicMs() - submitted) / 1000);
-      metrics.appends.inc();
-      metrics.appendRecords.inc(input.records.length);
-      metrics.appendBytes.inc(input.meteredBytes);
-    },
-    (error: unknown) => {
-      release();
-      countAppendError(error);
-    },
+    () => acked(dp, input, permits, submitted),
+    (error: unknown) => notAcked(dp, permits, error),
   );
   // Wrapped: an async function returning a bare promise would adopt it, hiding admission.
   return { ack };
 }
 
-/** Unary append: resolves with the ack once the batch is durable. */
+/**
+ * Unary append: resolves with the ack once the batch is durable. The steps of `openForAppend`
+ * and `admitAndAppend`, inline: for an existing stream without a cipher and permits free, the
+ * only await is the ack's. Each promise, closure and result object less per append is garbage
+ * the collector does not chase (issue 14, W1 tail latency).
+ */
 export async function append(
   dp: DataPlane,
   basin: string,
@@ -116,11 +146,31 @@ export async function append(
   options: AppendOptions = {},
 ): Promise<AppendAck> {
   const validated = validateAppendInput(input);
-  const { stream, cipher } = await openForAppend(dp, basin, name, options);
+  const refusal = dp.refusal();
+  if (refusal !== undefined) throw errors.unavailable(refusal);
+  const stream =
+    existingStream(dp.ctx, basin, name) ?? (await openStream(dp.ctx, basin, name, 'append', options.streamConfig));
+  const cipher =
+    stream.meta.cipher === null
+      ? null
+      : await StreamCipher.resolve(basin, name, stream.meta.cipher, options.encryptionKey);
   // Sealed after validation measured the plaintext; the batch's metered size is unchanged (api.md 6.4).
   const sealed = cipher ? cipher.sealAppend(validated) : validated;
-  const { ack } = await admitAndAppend(dp, stream, sealed, options.signal);
-  return await ack;
+  const permits = permitsOf(sealed);
+  const waitStart = dp.ctx.clock.monotonicMs();
+  const waiting = dp.budget.acquire(permits, options.signal);
+  if (waiting) await waiting;
+  const submitted = dp.ctx.clock.monotonicMs();
+  const ack = sequence(dp, stream, sealed, permits, waitStart, submitted, options.signal);
+  let result: AppendAck;
+  try {
+    result = await ack;
+  } catch (error) {
+    notAcked(dp, permits, error);
+    throw error;
+  }
+  acked(dp, sealed, permits, submitted);
+  return result;
 }
 
 /**

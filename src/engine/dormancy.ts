@@ -3,6 +3,10 @@
  * users (leases: append sessions between inputs) and nothing busy (appends in flight, replies
  * waiting). Activity restarts the period. A released streamer holds nothing that differs from
  * the durable state, so the next user rebuilds it exactly.
+ *
+ * One timer per period, not one per append: activity only notes its time, and the timer, when it
+ * fires, sleeps again for what is left of the period since the last activity. Arming and
+ * cancelling a timer on every append was ~0.5 KB of garbage per unary append (issue 14, W1).
  */
 import { streamerDormantMs } from '../limits.js';
 import type { Clock, Timer } from '../util/clock.js';
@@ -11,6 +15,8 @@ export class Dormancy {
   private users = 0;
   private timer: Timer | undefined;
   private stopped = false;
+  /** When the streamer was last used or found idle: the period runs from here. */
+  private lastActiveMs: number;
 
   constructor(
     private readonly clock: Clock,
@@ -19,13 +25,13 @@ export class Dormancy {
     /** Called once the period passed idle. */
     private readonly dormant: () => void,
   ) {
-    this.arm();
+    this.lastActiveMs = clock.monotonicMs();
+    this.arm(streamerDormantMs);
   }
 
   /** Keeps the streamer alive until the returned function is called. */
   lease(): () => void {
     this.users += 1;
-    this.cancel();
     let done = false;
     return () => {
       if (done) return;
@@ -37,18 +43,18 @@ export class Dormancy {
 
   /** Activity: the dormancy period restarts from now (if the streamer is idle). */
   touch(): void {
-    this.cancel();
+    this.lastActiveMs = this.clock.monotonicMs();
     this.check();
   }
 
-  /** Work started: no dormancy until `check` finds the streamer idle again. */
-  hold(): void {
-    this.cancel();
-  }
-
-  /** Arms the period if the streamer is idle (after its last user or work went away). */
+  /**
+   * Restarts the period if the streamer is idle (after its last user or work went away). Work
+   * starting needs no call: a timer that fires while the streamer is busy lets `check` re-arm.
+   */
   check(): void {
-    if (this.idle()) this.arm();
+    if (!this.idle()) return;
+    this.lastActiveMs = this.clock.monotonicMs();
+    this.arm(streamerDormantMs);
   }
 
   /** No dormancy any more (released, or failed and kept installed). */
@@ -61,12 +67,18 @@ export class Dormancy {
     return this.users === 0 && !this.busy();
   }
 
-  private arm(): void {
+  private arm(ms: number): void {
     if (this.timer || this.stopped) return;
-    this.timer = this.clock.setTimer(streamerDormantMs, () => {
-      this.timer = undefined;
-      if (this.idle() && !this.stopped) this.dormant();
-    });
+    this.timer = this.clock.setTimer(ms, () => this.expire());
+  }
+
+  /** The timer fired: dormant if idle for a whole period, else wait out the rest of it. */
+  private expire(): void {
+    this.timer = undefined;
+    if (this.stopped || !this.idle()) return;
+    const idleMs = this.clock.monotonicMs() - this.lastActiveMs;
+    if (idleMs >= streamerDormantMs) this.dormant();
+    else this.arm(streamerDormantMs - idleMs);
   }
 
   private cancel(): void {

@@ -239,7 +239,6 @@ export class Streamer implements StreamWriter {
     if (changes.trimPoint !== undefined) entry.trimPoint = changes.trimPoint;
     this.inflight.push(entry);
     this.ctx.durability.track(entry);
-    this.dormancy.hold();
     return this.replies.ack({ seqNum: first.seqNum, timestamp: first.timestamp }, end);
   }
 

@@ -189,6 +189,18 @@ export async function deleteStream(ctx: EngineContext, basinName: string, name: 
 export type AutoCreate = 'append' | 'read' | false;
 
 /**
+ * `openStream` for a stream that exists, without a promise (the unary append's common case):
+ * the stream, undefined if there is none (then `openStream` decides), 409 if it is being deleted.
+ */
+export function existingStream(ctx: EngineContext, basinName: string, name: string): StreamState | undefined {
+  const existing = ctx.state.stream(basinName, name);
+  if (existing && (existing.meta.deletedAtMs !== null || existing.trimPoint >= Number.MAX_SAFE_INTEGER)) {
+    throw errors.streamDeletionPending();
+  }
+  return existing;
+}
+
+/**
  * The stream a data-plane operation addresses, creating it if the basin allows (api.md 7.6).
  * `requested` is the optional `s2-stream-config` layer used only when this call creates it.
  */
@@ -199,13 +211,8 @@ export async function openStream(
   autoCreate: AutoCreate,
   requested: StreamConfigLayer = {},
 ): Promise<StreamState> {
-  const existing = ctx.state.stream(basinName, name);
-  if (existing) {
-    if (existing.meta.deletedAtMs !== null || existing.trimPoint >= Number.MAX_SAFE_INTEGER) {
-      throw errors.streamDeletionPending();
-    }
-    return existing;
-  }
+  const existing = existingStream(ctx, basinName, name);
+  if (existing) return existing;
   const basin = ctx.state.basins.get(basinName);
   if (!basin) throw errors.basinNotFound(basinName);
   const allowed =
