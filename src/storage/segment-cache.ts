@@ -67,6 +67,12 @@ export class SegmentCache {
   private readonly cache: LruCache<SegmentFooter | BlockView>;
   /** Blocks being fetched, by cache key: concurrent misses share one get. */
   private readonly fetching = new Map<string, Promise<BlockView | undefined>>();
+  /**
+   * The first block of a run fetched ahead -> the block after that run. A reader reaching that
+   * block starts the next run, so a sequential reader stays one run ahead on hits too. Weak: the
+   * mark goes with the block when the cache evicts it.
+   */
+  private readonly aheadOf = new WeakMap<BlockView, number>();
 
   constructor(
     private readonly store: ObjectStore,
@@ -98,29 +104,45 @@ export class SegmentCache {
    * needs one block of a segment almost always needs the next (catch-up reads walk whole segments).
    * One GET of 1 MiB instead of 16 of 64 KiB: on local disk each get is several syscalls, on S3 a
    * round trip. When a run fills the read-ahead window, the next run is fetched in the background
-   * (sequential prefetch), so a reader walking the segment finds its next blocks cached or in flight.
+   * (sequential prefetch), and a reader reaching the first block of such a run starts the one after,
+   * so a reader walking the segment finds its next blocks cached or in flight, and the reads (on
+   * libuv's threads for local disk) overlap the work on the ones before.
    */
   async block(segment: SegmentRef, footer: SegmentFooter, index: number): Promise<BlockView> {
     const key = blockKey(segment, index);
     const cached = this.cache.get(key) as BlockView | undefined;
     if (cached) {
       metrics.blockCacheHits.inc();
-      return cached;
+      return this.reached(segment, footer, cached);
     }
     const pending = this.fetching.get(key);
     if (pending) {
       const records = await pending;
-      if (records) return records;
+      if (records) return this.reached(segment, footer, records);
     }
     metrics.blockCacheMisses.inc();
     const run = this.fetchRun(segment, footer, index);
-    const result = await run.done;
-    const nextKey = blockKey(segment, run.last + 1);
-    if (run.full && run.last + 1 < footer.blocks.length && !this.cache.has(nextKey) && !this.fetching.has(nextKey)) {
-      // Errors of the prefetch are for the reader that needs those blocks: it fetches them again.
-      this.fetchRun(segment, footer, run.last + 1).done.catch(() => undefined);
+    // Started now rather than after this run arrives: both reads proceed at once.
+    if (run.full) this.fetchAhead(segment, footer, run.last + 1);
+    return run.done;
+  }
+
+  /** A reader got `block`: if it starts a run fetched ahead, the run after it is fetched now. */
+  private reached(segment: SegmentRef, footer: SegmentFooter, block: BlockView): BlockView {
+    const next = this.aheadOf.get(block);
+    if (next !== undefined) {
+      this.aheadOf.delete(block);
+      this.fetchAhead(segment, footer, next);
     }
-    return result;
+    return block;
+  }
+
+  /** Fetches the run starting at block `index` in the background, unless it is cached or in flight. */
+  private fetchAhead(segment: SegmentRef, footer: SegmentFooter, index: number): void {
+    const key = blockKey(segment, index);
+    if (index >= footer.blocks.length || this.cache.has(key) || this.fetching.has(key)) return;
+    // Errors of the read-ahead are for the reader that needs those blocks: it fetches them again.
+    this.fetchRun(segment, footer, index, true).done.catch(() => undefined);
   }
 
   /**
@@ -132,6 +154,7 @@ export class SegmentCache {
     segment: SegmentRef,
     footer: SegmentFooter,
     index: number,
+    ahead = false,
   ): { last: number; full: boolean; done: Promise<BlockView> } {
     const first = footer.blocks[index];
     let last = index;
@@ -158,6 +181,8 @@ export class SegmentCache {
         this.cache.set(blockKey(segment, i), block, block.memoryBytes);
         out.push(block);
       }
+      // Marked before any waiter gets the block (waiters run after this function returns).
+      if (ahead && full && last + 1 < footer.blocks.length) this.aheadOf.set(out[0]!, last + 1);
       return out;
     })();
     const keys: string[] = [];
