@@ -18,13 +18,22 @@ import { seededRand } from '../../src/util/rand.js';
 
 const policy: RetryPolicy = { clock: new ManualClock(), rand: seededRand(1), timeoutMs: 0, log: () => {} };
 
-/** A memory store that logs every ranged get. */
+/** A memory store that logs every ranged read (get or getParts). */
 class LoggingStore extends MemoryObjectStore {
   readonly gets: { start: number; end: number }[] = [];
   override async get(key: string, range?: ByteRange): Promise<Uint8Array> {
     this.gets.push({ start: range?.start ?? 0, end: range?.end ?? -1 });
     return super.get(key, range);
   }
+  override async getParts(key: string, start: number, lengths: readonly number[]): Promise<Uint8Array[]> {
+    this.gets.push({ start, end: lengths.reduce((sum, n) => sum + n, start) });
+    return super.getParts(key, start, lengths);
+  }
+}
+
+/** The same store without `getParts`: runs arrive as one buffer (as from S3). */
+class RunOnlyStore extends LoggingStore {
+  override getParts = undefined as never;
 }
 
 function records(count: number): StoredRecord[] {
@@ -34,12 +43,12 @@ function records(count: number): StoredRecord[] {
   }));
 }
 
-async function setup(corruptBlock?: number) {
+async function setup(Store: typeof LoggingStore, corruptBlock?: number) {
   const stored = records(80);
   // ~1 KiB blocks of incompressible bodies, never compressed: about 16 blocks.
   const encoded = encodeSegment('s', 1, stored, { blockBytes: 1000, compressMinBytes: 1 << 30 });
   const bytes = new Uint8Array(encoded.bytes);
-  const store = new LoggingStore();
+  const store = new Store();
   const segment: SegmentRef = { key: 'segment/s/0', ...encoded.summary };
   // Three blocks per run.
   const cache = new SegmentCache(store, policy, 1 << 20, 3 * 1200);
@@ -59,14 +68,21 @@ async function setup(corruptBlock?: number) {
 /** Lets pending store reads and their continuations run. */
 const settle = () => new Promise((resolve) => setImmediate(resolve));
 
-describe('segment cache read-ahead', () => {
+describe.each([
+  ['parts in memory of their own (getParts)', LoggingStore],
+  ['one buffer per run (get)', RunOnlyStore],
+])('segment cache read-ahead, %s', (_, Store) => {
   it('walks every block byte-exact, reading each block once, one run ahead of the reader', async () => {
-    const { stored, store, segment, cache, footer } = await setup();
+    const { stored, store, segment, cache, footer } = await setup(Store);
     const blocks = footer.blocks;
     expect(blocks.length).toBeGreaterThanOrEqual(12);
     const seen: StoredRecord[] = [];
+    const memory = new Set<ArrayBufferLike>();
     for (let b = 0; b < blocks.length; b++) {
       const view = await cache.block(segment, footer, b);
+      // Each cached block holds memory of its own, never a view pinning its whole run.
+      expect(view.bytes.byteLength).toBe(view.bytes.buffer.byteLength);
+      memory.add(view.bytes.buffer);
       for (let i = 0; i < view.count; i++) seen.push(view.storedRecord(i));
       await settle();
       // Whatever the reader has reached, the run after the one it is in is already fetched or in flight.
@@ -75,6 +91,7 @@ describe('segment cache read-ahead', () => {
       const nextRunLast = runEnd(b - (b % 3) + 5);
       expect(fetchedTo).toBeGreaterThanOrEqual(nextRunLast.offset + nextRunLast.storedLength);
     }
+    expect(memory.size).toBe(blocks.length);
     expect(seen.map((r) => r.record.seqNum)).toEqual(stored.map((r) => r.record.seqNum));
     for (let i = 0; i < stored.length; i++) {
       expect(Buffer.from(seen[i]!.record.body).equals(Buffer.from(stored[i]!.record.body))).toBe(true);
@@ -90,7 +107,7 @@ describe('segment cache read-ahead', () => {
 
   it('refuses a block with a bad checksum every time, fetched ahead or not, and serves its neighbours', async () => {
     // Block 4 lies in the second run (blocks 3-5), which the first miss fetches ahead.
-    const { segment, cache, footer, store } = await setup(4);
+    const { segment, cache, footer, store } = await setup(Store, 4);
     await cache.block(segment, footer, 0);
     await settle();
     expect(store.gets.length).toBe(2);
