@@ -68,8 +68,9 @@ export class SegmentCache {
   /** Blocks being fetched, by cache key: concurrent misses share one get. */
   private readonly fetching = new Map<string, Promise<BlockView | undefined>>();
   /**
-   * The first block of a run fetched ahead -> the block after that run. A reader reaching that
-   * block starts the next run, so a sequential reader stays one run ahead on hits too. Weak: the
+   * The first block of a run fetched ahead -> the block after that run (the block count when the
+   * run ends the segment). A reader reaching that block starts the next run, or the first run of
+   * the segment that follows, so a sequential reader stays one run ahead on hits too. Weak: the
    * mark goes with the block when the cache evicts it.
    */
   private readonly aheadOf = new WeakMap<BlockView, number>();
@@ -108,41 +109,56 @@ export class SegmentCache {
    * so a reader walking the segment finds its next blocks cached or in flight, and the reads (on
    * libuv's threads for local disk) overlap the work on the ones before.
    */
-  async block(segment: SegmentRef, footer: SegmentFooter, index: number): Promise<BlockView> {
+  async block(segment: SegmentRef, footer: SegmentFooter, index: number, following?: SegmentRef): Promise<BlockView> {
     const key = blockKey(segment, index);
     const cached = this.cache.get(key) as BlockView | undefined;
     if (cached) {
       metrics.blockCacheHits.inc();
-      return this.reached(segment, footer, cached);
+      return this.reached(segment, footer, cached, following);
     }
     const pending = this.fetching.get(key);
     if (pending) {
       const records = await pending;
-      if (records) return this.reached(segment, footer, records);
+      if (records) return this.reached(segment, footer, records, following);
     }
     metrics.blockCacheMisses.inc();
     const run = this.fetchRun(segment, footer, index);
     // Started now rather than after this run arrives: both reads proceed at once.
-    if (run.full) this.fetchAhead(segment, footer, run.last + 1);
+    if (run.full || run.last + 1 === footer.blocks.length) this.fetchAhead(segment, footer, run.last + 1, following);
     return run.done;
   }
 
   /** A reader got `block`: if it starts a run fetched ahead, the run after it is fetched now. */
-  private reached(segment: SegmentRef, footer: SegmentFooter, block: BlockView): BlockView {
+  private reached(segment: SegmentRef, footer: SegmentFooter, block: BlockView, following?: SegmentRef): BlockView {
     const next = this.aheadOf.get(block);
     if (next !== undefined) {
       this.aheadOf.delete(block);
-      this.fetchAhead(segment, footer, next);
+      this.fetchAhead(segment, footer, next, following);
     }
     return block;
   }
 
-  /** Fetches the run starting at block `index` in the background, unless it is cached or in flight. */
-  private fetchAhead(segment: SegmentRef, footer: SegmentFooter, index: number): void {
+  /**
+   * Fetches the run starting at block `index` in the background, unless it is cached or in flight;
+   * past the last block, the footer and first run of `following` (the stream's next segment).
+   */
+  private fetchAhead(segment: SegmentRef, footer: SegmentFooter, index: number, following?: SegmentRef): void {
+    if (index >= footer.blocks.length) {
+      if (following) this.warm(following);
+      return;
+    }
     const key = blockKey(segment, index);
-    if (index >= footer.blocks.length || this.cache.has(key) || this.fetching.has(key)) return;
+    if (this.cache.has(key) || this.fetching.has(key)) return;
     // Errors of the read-ahead are for the reader that needs those blocks: it fetches them again.
     this.fetchRun(segment, footer, index, true).done.catch(() => undefined);
+  }
+
+  private warm(segment: SegmentRef): void {
+    // A vanished segment or a failed read is the business of the reader that gets there, if any.
+    this.footer(segment).then(
+      (footer) => this.fetchAhead(segment, footer, 0),
+      () => undefined,
+    );
   }
 
   /**
@@ -180,7 +196,7 @@ export class SegmentCache {
         out.push(block);
       }
       // Marked before any waiter gets the block (waiters run after this function returns).
-      if (ahead && full && last + 1 < footer.blocks.length) this.aheadOf.set(out[0]!, last + 1);
+      if (ahead && (full || last + 1 === footer.blocks.length)) this.aheadOf.set(out[0]!, last + 1);
       return out;
     })();
     const keys: string[] = [];

@@ -20,13 +20,13 @@ const policy: RetryPolicy = { clock: new ManualClock(), rand: seededRand(1), tim
 
 /** A memory store that logs every ranged read (get or getParts). */
 class LoggingStore extends MemoryObjectStore {
-  readonly gets: { start: number; end: number }[] = [];
+  readonly gets: { key: string; start: number; end: number }[] = [];
   override async get(key: string, range?: ByteRange): Promise<Uint8Array> {
-    this.gets.push({ start: range?.start ?? 0, end: range?.end ?? -1 });
+    this.gets.push({ key, start: range?.start ?? 0, end: range?.end ?? -1 });
     return super.get(key, range);
   }
   override async getParts(key: string, start: number, lengths: readonly number[]): Promise<Uint8Array[]> {
-    this.gets.push({ start, end: lengths.reduce((sum, n) => sum + n, start) });
+    this.gets.push({ key, start, end: lengths.reduce((sum, n) => sum + n, start) });
     return super.getParts(key, start, lengths);
   }
 }
@@ -103,6 +103,28 @@ describe.each([
     for (let i = 1; i < ranges.length; i++) expect(ranges[i]!.start).toBe(ranges[i - 1]!.end);
     const last = blocks[blocks.length - 1]!;
     expect(ranges[ranges.length - 1]!.end).toBe(last.offset + last.storedLength);
+  });
+
+  it('reaching the last run of a segment reads the footer and first run of the next one ahead', async () => {
+    const { store, segment, cache, footer } = await setup(Store);
+    const second = encodeSegment('s', 1, records(30), { blockBytes: 1000, compressMinBytes: 1 << 30 });
+    const next: SegmentRef = { key: 'segment/s/1', ...second.summary };
+    await store.put(next.key, second.bytes);
+    const lastRunStart = footer.blocks.length - (footer.blocks.length % 3 || 3);
+    for (let b = 0; b < footer.blocks.length; b++) {
+      await cache.block(segment, footer, b, next);
+      await settle();
+      await settle();
+      const ahead = store.gets.filter((g) => g.key === next.key);
+      // Nothing of the next segment before the reader is in this one's last run; its footer and first run once it is.
+      expect(ahead.length).toBe(b < lastRunStart ? 0 : 2);
+    }
+    const nextFooter = await cache.footer(next);
+    const before = store.gets.length;
+    const first = await cache.block(next, nextFooter, 0);
+    expect(first.seqNum(0)).toBe(0);
+    // Block 0 was cached; reaching it started the next segment's second run (the chain goes on).
+    expect(store.gets.slice(before).map((g) => g.start)).toEqual([nextFooter.blocks[3]!.offset]);
   });
 
   it('refuses a block with a bad checksum every time, fetched ahead or not, and serves its neighbours', async () => {
