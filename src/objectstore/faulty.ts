@@ -142,7 +142,15 @@ export class FaultyObjectStore implements ObjectStore {
   ) {
     this.rand = options.rand;
     this.clock = options.clock ?? systemClock;
+    if (inner.getParts) {
+      const getParts = inner.getParts.bind(inner);
+      // Faults of a get apply to it alike.
+      this.getParts = (key, start, lengths) => this.call('get', [key], () => getParts(key, start, lengths));
+    }
   }
+
+  /** Present when the inner store has it. */
+  readonly getParts?: (key: string, start: number, lengths: readonly number[]) => Promise<Uint8Array[]>;
 
   /** From now on every call fails Fatal, as if the process lost its storage; held calls fail too. */
   crash(): void {

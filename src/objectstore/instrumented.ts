@@ -29,11 +29,24 @@ export interface ObjectStoreObserver {
 }
 
 export class InstrumentedObjectStore implements ObjectStore {
+  /** Present when the inner store has it; reported as a get. */
+  readonly getParts?: (key: string, start: number, lengths: readonly number[]) => Promise<Uint8Array[]>;
+
   constructor(
     private readonly inner: ObjectStore,
     private readonly observer: ObjectStoreObserver,
     private readonly clock: Clock = systemClock,
-  ) {}
+  ) {
+    if (inner.getParts) {
+      const getParts = inner.getParts.bind(inner);
+      this.getParts = (key, start, lengths) =>
+        this.observe(
+          'get',
+          () => getParts(key, start, lengths),
+          (parts) => parts.reduce((sum, part) => sum + part.length, 0),
+        );
+    }
+  }
 
   get bodyHandling(): BodyHandling | undefined {
     return this.inner.bodyHandling;

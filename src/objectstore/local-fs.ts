@@ -160,6 +160,32 @@ export class LocalFsObjectStore implements ObjectStore {
     }
   }
 
+  async getParts(key: string, start: number, lengths: readonly number[]): Promise<Uint8Array[]> {
+    validateKey(key);
+    const lease = await this.handles.lease(key, () => this.openObject(key));
+    if (!lease) throw new ObjectStoreError('NotFound', `object ${key} not found in ${this.describe()}`);
+    const object = lease.object;
+    try {
+      const total = lengths.reduce((sum, n) => sum + n, 0);
+      if (start < 0 || start + total > object.size) {
+        throw new ObjectStoreError('Fatal', `object file ${this.pathOf(key)} has ${object.size} bytes, parts reach ${start + total}`);
+      }
+      // Own memory per part (allocUnsafeSlow: never a slice of Node's shared pool); every byte is read below.
+      const parts = lengths.map((n) => Buffer.allocUnsafeSlow(n));
+      // One readv for the whole run; a short read continues where it stopped.
+      for (let done = 0; done < total; ) {
+        const { bytesRead } = await object.fh.readv(unread(parts, done), object.headerLength + start + done);
+        if (bytesRead === 0) throw new ObjectStoreError('Fatal', `object file ${this.pathOf(key)} is truncated`);
+        done += bytesRead;
+      }
+      return parts.map((part) => new Uint8Array(part.buffer, part.byteOffset, part.length));
+    } catch (error) {
+      throw fsError(error, 'read object', this.pathOf(key));
+    } finally {
+      await lease.release();
+    }
+  }
+
   async head(key: string): Promise<ObjectInfo | null> {
     validateKey(key);
     const object = await this.openObject(key);
@@ -387,4 +413,15 @@ async function writeAll(fh: FileHandle, data: Uint8Array, position: number): Pro
     const { bytesWritten } = await fh.write(data, done, data.length - done, position + done);
     done += bytesWritten;
   }
+}
+
+/** The parts (or their tails) not yet filled once `done` bytes of them were read in order. */
+function unread(parts: Buffer[], done: number): Buffer[] {
+  const out: Buffer[] = [];
+  let offset = 0;
+  for (const part of parts) {
+    if (offset + part.length > done) out.push(done > offset ? part.subarray(done - offset) : part);
+    offset += part.length;
+  }
+  return out;
 }

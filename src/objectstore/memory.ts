@@ -52,6 +52,19 @@ export class MemoryObjectStore implements ObjectStore {
     return object.body.slice(start, end);
   }
 
+  async getParts(key: string, start: number, lengths: readonly number[]): Promise<Uint8Array[]> {
+    validateKey(key);
+    const object = this.objects.get(key);
+    if (!object) throw new ObjectStoreError('NotFound', `object ${key} not found`);
+    const end = lengths.reduce((sum, n) => sum + n, start);
+    if (start < 0 || end > object.body.length) {
+      throw new ObjectStoreError('Fatal', `object ${key} has ${object.body.length} bytes, parts reach ${end}`);
+    }
+    let at = start;
+    // Copies, as in get: one per part.
+    return lengths.map((n) => object.body.slice(at, (at += n)));
+  }
+
   async head(key: string): Promise<ObjectInfo | null> {
     validateKey(key);
     const object = this.objects.get(key);

@@ -56,6 +56,13 @@ export interface ObjectStore {
    * like `Uint8Array.subarray`: a range past the end or with `end <= start` yields zero bytes, not an error.
    */
   get(key: string, range?: ByteRange): Promise<Uint8Array>;
+  /**
+   * Optional: reads the consecutive ranges of `lengths` bytes from `start`, each into a buffer of
+   * its own (no buffer shared between parts or with the store), in one request where the backend
+   * can. The segment cache reads a run of blocks so and keeps each block without copying it out of
+   * the run. Throws `NotFound` if absent and `Fatal` if the object ends before the last part.
+   */
+  getParts?(key: string, start: number, lengths: readonly number[]): Promise<Uint8Array[]>;
   /** Metadata of an object, or `null` if absent. */
   head(key: string): Promise<ObjectInfo | null>;
   /** Keys under `prefix`, ascending by key bytes, strictly after `startAfter` if given. */

@@ -68,7 +68,8 @@ async function scan(ctx: ReadContext, streamId: StreamId, start: number, end: nu
       cursor = memoryFirst; // a gap (dropped records) between segments and memory
       continue;
     }
-    const next = await scanSegmentBlock(ctx, stream, segment, cursor, limit, nowMs, visit);
+    const following = stream.segments[index + 1];
+    const next = await scanSegmentBlock(ctx, stream, segment, following, cursor, limit, nowMs, visit);
     if (next === null) return;
     cursor = next;
   }
@@ -90,6 +91,8 @@ async function scanSegmentBlock(
   ctx: ReadContext,
   stream: StreamState,
   segment: SegmentRef,
+  /** The stream's next segment, read ahead when this one's end is near. */
+  following: SegmentRef | undefined,
   cursor: number,
   limit: number,
   nowMs: number,
@@ -106,7 +109,7 @@ async function scanSegmentBlock(
     if (!block) return after;
     blockEnd = index === footer.blocks.length - 1 ? after : block.lastSeqNum + 1;
     if (block.maxExpiresAtMs !== null && block.maxExpiresAtMs <= nowMs) return blockEnd;
-    records = await ctx.segments.block(segment, footer, index);
+    records = await ctx.segments.block(segment, footer, index, following);
   } catch (error) {
     if (!(error instanceof SegmentVanished)) throw error;
     return vanished(ctx, stream.id, segment, cursor, nowMs);
