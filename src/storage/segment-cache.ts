@@ -227,8 +227,16 @@ export class SegmentCache {
     const start = blocks[0]!.offset;
     const store = this.store;
     if (store.getParts) {
-      const lengths = blocks.map((b) => b.storedLength);
-      return this.attempt(key, () => store.getParts!(key, start, lengths));
+      // A block may start after up to 7 bytes of padding (codec-segment aligns large bodies), so each
+      // part runs to the next block's offset and is cut to the block's own length.
+      const lengths = blocks.map((b, i) => (i + 1 < blocks.length ? blocks[i + 1]!.offset - b.offset : b.storedLength));
+      if (lengths.every((n, i) => n >= blocks[i]!.storedLength)) {
+        const parts = await this.attempt(key, () => store.getParts!(key, start, lengths));
+        return parts.map((part, i) => {
+          const length = blocks[i]!.storedLength;
+          return part.byteLength === length ? part : part.subarray(0, length);
+        });
+      }
     }
     const last = blocks[blocks.length - 1]!;
     const run = await this.get(key, start, last.offset + last.storedLength);
