@@ -123,7 +123,11 @@ export function runObjectStoreContract(name: string, makeStore: MakeStore): void
 
     it('reads consecutive parts each into memory of its own (getParts, for the stores that offer it)', async () => {
       // Optional in the interface (S3 has no single-request form of it); every store that has it must do this.
-      if (!store.getParts) return;
+      if (!store.getParts) {
+        // Only S3 lacks it (the segment cache then reads a run with one ranged get).
+        expect(name).toMatch(/s3/i);
+        return;
+      }
       const body = new Uint8Array(300_000).map((_, i) => (i * 7 + (i >> 9)) & 0xff);
       await store.put('p', body);
       const lengths = [1_000, 0, 70_000, 200_000, 5];
