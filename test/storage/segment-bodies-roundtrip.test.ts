@@ -163,68 +163,78 @@ describe.each([memoryBackend(), localBackend(), s3Backend()])('segment bodies on
     const end = expected.at(-1)!.seqNum + 1;
     for (const start of starts) {
       const got = await readRange(log, 's', start, end);
-      expect(got.map(digest), `read from ${start}`).toEqual(expected.filter((r) => r.seqNum >= Math.max(start, first)).map(digest));
+      expect(got.map(digest), `read from ${start}`).toEqual(
+        expected.filter((r) => r.seqNum >= Math.max(start, first)).map(digest),
+      );
     }
   }
 
-  it('come back byte for byte through checkpoints, a merge, a trim and a cold reopen', { timeout: 120_000 }, async () => {
-    const written: SequencedRecord[] = [];
-    let log = await open('round-trip');
-    await log.commit(createStream('s'));
-    const commit = async (count: number, trimPoint?: number) => {
-      const records = Array.from({ length: count }, (_, i) => record(written.length + i));
-      await log.commit([append('s', records, trimPoint)]);
-      written.push(...records);
-    };
+  it(
+    'come back byte for byte through checkpoints, a merge, a trim and a cold reopen',
+    { timeout: 120_000 },
+    async () => {
+      const written: SequencedRecord[] = [];
+      let log = await open('round-trip');
+      await log.commit(createStream('s'));
+      const commit = async (count: number, trimPoint?: number) => {
+        const records = Array.from({ length: count }, (_, i) => record(written.length + i));
+        await log.commit([append('s', records, trimPoint)]);
+        written.push(...records);
+      };
 
-    // About 4 MiB: several segments of many blocks, 1 MiB bodies alone in theirs.
-    for (let i = 0; i < 4; i++) await commit(sizes.length);
-    expect(await log.checkpoint()).toMatchObject({ kind: 'done' });
-    // A few small records: the next checkpoint merges them into a new small last segment, then
-    // the one after merges that segment (read back through the cache, re-encoded) with more.
-    await commit(2);
-    expect(await log.checkpoint()).toMatchObject({ kind: 'done' });
-    await commit(3);
-    expect(await log.checkpoint()).toMatchObject({ kind: 'done' });
-    await commit(sizes.length);
-    await commit(1, 5); // trims below seq_num 5
-    const starts = [0, 5, 6, 13, 19, 27, 44, 49, written.length - 1];
-    await expectRecords(log, written.slice(5), starts); // some from segments, some from memory
-    expect(await log.checkpoint()).toMatchObject({ kind: 'done' });
-    await expectRecords(log, written.slice(5), starts);
+      // About 4 MiB: several segments of many blocks, 1 MiB bodies alone in theirs.
+      for (let i = 0; i < 4; i++) await commit(sizes.length);
+      expect(await log.checkpoint()).toMatchObject({ kind: 'done' });
+      // A few small records: the next checkpoint merges them into a new small last segment, then
+      // the one after merges that segment (read back through the cache, re-encoded) with more.
+      await commit(2);
+      expect(await log.checkpoint()).toMatchObject({ kind: 'done' });
+      await commit(3);
+      expect(await log.checkpoint()).toMatchObject({ kind: 'done' });
+      await commit(sizes.length);
+      await commit(1, 5); // trims below seq_num 5
+      const starts = [0, 5, 6, 13, 19, 27, 44, 49, written.length - 1];
+      await expectRecords(log, written.slice(5), starts); // some from segments, some from memory
+      expect(await log.checkpoint()).toMatchObject({ kind: 'done' });
+      await expectRecords(log, written.slice(5), starts);
 
-    await close(log);
-    log = await open('round-trip'); // a cold cache: every block read from the store again
-    await expectRecords(log, written.slice(5), starts.reverse());
-    await commit(sizes.length);
-    expect(await log.checkpoint()).toMatchObject({ kind: 'done' });
-    await close(log);
-    log = await open('round-trip');
-    await expectRecords(log, written.slice(5), [0, 30, written.length - 3]);
-  });
+      await close(log);
+      log = await open('round-trip'); // a cold cache: every block read from the store again
+      await expectRecords(log, written.slice(5), starts.reverse());
+      await commit(sizes.length);
+      expect(await log.checkpoint()).toMatchObject({ kind: 'done' });
+      await close(log);
+      log = await open('round-trip');
+      await expectRecords(log, written.slice(5), [0, 30, written.length - 3]);
+    },
+  );
 
-  it('a checkpoint in slices while appends and reads go on loses and changes nothing', { timeout: 120_000 }, async () => {
-    const written: SequencedRecord[] = [];
-    const log = await open('concurrent');
-    await log.commit(createStream('s'));
-    const next = () => {
-      const records = Array.from({ length: 3 }, (_, i) => record(written.length + i));
-      written.push(...records);
-      return log.commit([append('s', records)]);
-    };
-    for (let i = 0; i < 12; i++) await next();
-    const reads: Promise<void>[] = [];
-    const checkpoint = log.checkpoint();
-    // Appends acknowledged and records read while the checkpoint encodes and puts its segments.
-    for (let i = 0; i < 6; i++) {
-      const expected = [...written];
-      reads.push(expectRecords(log, expected, [0, 17]));
-      await next();
-    }
-    expect(await checkpoint).toMatchObject({ kind: 'done' });
-    await Promise.all(reads);
-    await expectRecords(log, written, [0, 1, 22, written.length - 2]);
-    expect(await log.checkpoint()).toMatchObject({ kind: 'done' });
-    await expectRecords(log, written, [0, 40]);
-  });
+  it(
+    'a checkpoint in slices while appends and reads go on loses and changes nothing',
+    { timeout: 120_000 },
+    async () => {
+      const written: SequencedRecord[] = [];
+      const log = await open('concurrent');
+      await log.commit(createStream('s'));
+      const next = () => {
+        const records = Array.from({ length: 3 }, (_, i) => record(written.length + i));
+        written.push(...records);
+        return log.commit([append('s', records)]);
+      };
+      for (let i = 0; i < 12; i++) await next();
+      const reads: Promise<void>[] = [];
+      const checkpoint = log.checkpoint();
+      // Appends acknowledged and records read while the checkpoint encodes and puts its segments.
+      for (let i = 0; i < 6; i++) {
+        const expected = [...written];
+        reads.push(expectRecords(log, expected, [0, 17]));
+        await next();
+      }
+      expect(await checkpoint).toMatchObject({ kind: 'done' });
+      await Promise.all(reads);
+      await expectRecords(log, written, [0, 1, 22, written.length - 2]);
+      expect(await log.checkpoint()).toMatchObject({ kind: 'done' });
+      await expectRecords(log, written, [0, 40]);
+    },
+  );
 });
