@@ -2,8 +2,9 @@
  * Read sessions let the event loop turn after every 256 KiB they write (api/sessions/output.ts):
  * through the official SDK over S2S and SSE, a catch-up of many MiB of 1 B to 64 KiB records
  * comes back complete, in order and byte-exact across those turns, live records appended during
- * it follow without a gap; and a client that cancels its request in the middle (raw h2c
- * RST_STREAM, or an SSE connection closed; the session may be between turns) frees its slot.
+ * it follow without a gap; and a client that cancels its request in the middle (the SDK
+ * breaking out of its session, raw h2c RST_STREAM, or an SSE connection closed; the session may be
+ * between turns or waiting for flow control) frees its slot.
  */
 import { createHash } from 'node:crypto';
 import http from 'node:http';
@@ -130,6 +131,26 @@ describe.each<Transport>(['s2s', 'fetch'])('read sessions over %s across turns o
       }
       await appended;
       expect(got).toEqual(Array.from({ length: before + after }, (_, i) => digest(body(i))));
+    },
+  );
+
+  it(
+    'an SDK reader that breaks out of a session in the middle of a catch-up frees its slot',
+    { timeout: 120_000 },
+    async () => {
+      // The SDK cancels an S2S session with RST_STREAM(NO_ERROR): while the server's writes wait for
+      // HTTP/2 flow control, Node reports that only as 'aborted' on the stream (no 'close'), and the
+      // session, its follower and its slot were kept until the connection closed.
+      const s = stream(transport);
+      await appendRange(s, 0, 200);
+      const slots = streamingSessions(server.engine as Engine).slots;
+      const session = await s.readSession({ start: { from: { seqNum: 0 } } }, { as: 'bytes' });
+      let seen = 0;
+      for await (const record of session) {
+        expect(record.seqNum).toBe(seen);
+        if (++seen === 30) break; // cancels the session
+      }
+      await until('the left session releases its slot', () => slots.inUse === 0, { timeoutMs: 60_000 });
     },
   );
 
