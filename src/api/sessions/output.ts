@@ -35,6 +35,10 @@ export class SessionOutput {
     private readonly res: Response,
   ) {
     res.on('close', this.onClose);
+    // An HTTP/2 client that resets the stream with NO_ERROR (the official SDK cancelling a session)
+    // while writes wait for flow control gets no 'close' from Node (the stream waits for its writes
+    // to finish, which never happens): only 'aborted'.
+    if ('stream' in res) res.stream.on('aborted', this.onClose);
     if (isClosed(res)) this.gone.abort();
   }
 
@@ -92,6 +96,7 @@ export class SessionOutput {
    */
   end(last?: Uint8Array | string): void {
     this.res.off('close', this.onClose);
+    if ('stream' in this.res) this.res.stream.off('aborted', this.onClose);
     if (!this.res.writableEnded && !isClosed(this.res)) {
       if (last === undefined) this.res.end();
       else this.res.end(last);
