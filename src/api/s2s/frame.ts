@@ -76,6 +76,22 @@ export function frameReserved(buf: Uint8Array, compression: Compression): Uint8A
   return buf;
 }
 
+/**
+ * Writes the header of an uncompressed regular frame of `payloadBytes` at `pos` (for encoders that
+ * write several frames into one buffer); returns where the payload goes.
+ */
+export function writeRegularFrameHeader(buf: Uint8Array, pos: number, payloadBytes: number): number {
+  const length = 1 + payloadBytes;
+  if (length > s2sFrameBytesMax) {
+    throw errors.other(`S2S message of ${length} bytes exceeds the ${s2sFrameBytesMax}-byte frame limit`);
+  }
+  buf[pos] = length >>> 16;
+  buf[pos + 1] = (length >>> 8) & 0xff;
+  buf[pos + 2] = length & 0xff;
+  buf[pos + 3] = 0;
+  return pos + frameReservedBytes;
+}
+
 /** Frames a terminal error: 2-byte status + the UTF-8 JSON body the unary endpoint would return (api.md 9.2). */
 export function encodeTerminalFrame(status: number, jsonBody: string): Uint8Array {
   const status2 = new Uint8Array([status >>> 8, status & 0xff]);

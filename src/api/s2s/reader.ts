@@ -36,6 +36,14 @@ export class FrameReader {
 
   /** Queues `chunk` and returns the frames it completes (lazily; see the module comment). */
   push(chunk: Uint8Array): IterableIterator<Frame> {
+    return this.add(chunk) ? this.frames() : noFrames;
+  }
+
+  /**
+   * Queues `chunk` without building an iterator (sessions then call `next()` until undefined; a
+   * generator per chunk was garbage on the append-session path). False if it completes no frame.
+   */
+  add(chunk: Uint8Array): boolean {
     if (this.failure) throw this.failure;
     const partial = this.partial;
     if (partial !== null && this.queued === 0 && this.partialFill + chunk.length < partial.length) {
@@ -48,13 +56,13 @@ export class FrameReader {
         partial.set(chunk, this.partialFill);
         this.partialFill += chunk.length;
       }
-      return noFrames;
+      return false;
     }
     if (chunk.length > 0) {
       this.queue.push(chunk);
       this.queued += chunk.length;
     }
-    return this.frames();
+    return true;
   }
 
   *frames(): IterableIterator<Frame> {
