@@ -5,7 +5,7 @@
  * its inputs in order and stops at its first failure.
  */
 import { AppendConditionFailed, errors, S2Error } from '../domain/errors.js';
-import { metrics } from '../metrics.js';
+import { appendCounts, metrics } from '../metrics.js';
 import type { EngineContext } from './context.js';
 import { validateAppendInput, type ValidatedAppend } from './records.js';
 import type { Semaphore } from './semaphore.js';
@@ -75,7 +75,7 @@ function sequence(
   session?: { handle: SessionHandle; streamer: Streamer },
 ): Promise<AppendAck> {
   metrics.appendPermitLatency.observe((submitted - waitStart) / 1000);
-  metrics.appendInflightBytes.inc(permits);
+  appendCounts.inflightBytes += permits;
   try {
     // A client gone before sequencing gets nothing written (lite-internals 6.5).
     if (signal?.aborted) throw errors.unavailable('request aborted before it was sequenced');
@@ -87,7 +87,7 @@ function sequence(
     return streamer.append(input, session?.handle);
   } catch (error) {
     dp.budget.release(permits);
-    metrics.appendInflightBytes.dec(permits);
+    appendCounts.inflightBytes -= permits;
     countAppendError(error);
     throw error;
   }
@@ -96,17 +96,17 @@ function sequence(
 /** The ack came: permits back, ack metrics (`submitted`: when it was sequenced). */
 function acked(dp: DataPlane, input: ValidatedAppend, permits: number, submitted: number): void {
   dp.budget.release(permits);
-  metrics.appendInflightBytes.dec(permits);
+  appendCounts.inflightBytes -= permits;
   metrics.appendAckLatency.observe((dp.ctx.clock.monotonicMs() - submitted) / 1000);
-  metrics.appends.inc();
-  metrics.appendRecords.inc(input.records.length);
-  metrics.appendBytes.inc(input.meteredBytes);
+  appendCounts.appends += 1;
+  appendCounts.records += input.records.length;
+  appendCounts.bytes += input.meteredBytes;
 }
 
 /** The sequenced batch failed: permits back, error counted. */
 function notAcked(dp: DataPlane, permits: number, error: unknown): void {
   dp.budget.release(permits);
-  metrics.appendInflightBytes.dec(permits);
+  appendCounts.inflightBytes -= permits;
   countAppendError(error);
 }
 

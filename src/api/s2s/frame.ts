@@ -106,8 +106,16 @@ export function parseTerminalPayload(payload: Uint8Array): { status: number; bod
 
 /** Decodes the flag and payload of one frame (everything after the length), decompressing with the payload cap. */
 export function decodeFrameBody(body: Uint8Array): Frame {
-  const flag = body[0];
-  const payload = body.subarray(1);
+  return decodeFrameAt(body, 0, body.length);
+}
+
+/**
+ * `decodeFrameBody` for the frame body at `buf[start, start + length)`: one view for the payload
+ * instead of a view of the body and then of its payload (FrameReader, per input frame).
+ */
+export function decodeFrameAt(buf: Uint8Array, start: number, length: number): Frame {
+  const flag = buf[start];
+  const payload = buf.subarray(start + 1, start + length);
   const terminal = (flag & flagTerminal) !== 0;
   let compression: Compression;
   switch (flag & compressionMask) {

@@ -15,7 +15,7 @@
 import { errors } from '../../domain/errors.js';
 import { s2sFrameBytesMax } from '../../limits.js';
 import { AssertionError } from '../../util/assert.js';
-import { decodeFrameBody, frameHeaderBytes, type Frame } from './frame.js';
+import { decodeFrameAt, decodeFrameBody, frameHeaderBytes, type Frame } from './frame.js';
 
 /** Below this, a byte loop beats `TypedArray#set` (whose call overhead dominates tiny copies). */
 const smallChunkBytes = 16;
@@ -110,7 +110,7 @@ export class FrameReader {
       if (head.length - start >= length) {
         // Whole frame inside the current chunk: decode a view of it.
         this.consume(frameHeaderBytes + length);
-        return decodeFrameBody(head.subarray(start, start + length));
+        return decodeFrameAt(head, start, length);
       }
       this.consume(frameHeaderBytes);
       this.partial = Buffer.allocUnsafe(length);
