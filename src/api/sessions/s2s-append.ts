@@ -297,6 +297,7 @@ function settledAcks(queue: AckQueue, compression: Compression): Uint8Array {
   let compressible = false;
   for (let entry = queue.at(0); entry?.state === 'ok'; entry = queue.at(++count)) {
     const size = appendAckSize(entry.ack!);
+    ackSizes[count] = size;
     if (size >= compressionThresholdBytes) compressible = true;
     bytes += frameReservedBytes + size;
   }
@@ -304,12 +305,14 @@ function settledAcks(queue: AckQueue, compression: Compression): Uint8Array {
   const out = Buffer.allocUnsafe(bytes);
   let pos = 0;
   for (let i = 0; i < count; i++) {
-    const ack = queue.head()!.ack!;
-    pos = writeAppendAck(out, writeRegularFrameHeader(out, pos, appendAckSize(ack)), ack);
+    pos = writeAppendAck(out, writeRegularFrameHeader(out, pos, ackSizes[i]!), queue.head()!.ack!);
     queue.shift();
   }
   return out;
 }
+
+/** Scratch of `settledAcks` (it never yields): the size of each ack it writes. */
+const ackSizes: number[] = [];
 
 /** `settledAcks` for acks big enough to be compressed: each framed on its own (never seen in practice). */
 function encodeEach(queue: AckQueue, count: number, compression: Compression): Uint8Array {
