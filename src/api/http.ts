@@ -40,6 +40,8 @@ export class RequestContext {
   private accept: string | null | undefined;
   /** Decoded path parameters, filled by the router. */
   params: Record<string, string> = {};
+  /** The route pattern that matched (or what answered), labelling metrics and logs: raw paths are unbounded. */
+  route = 'unmatched';
   /**
    * Checked before a success response goes out; throws to answer with its error instead. The
    * server sets it for /v1 routes so that an instance fenced while a request waited (a long-poll

@@ -5,7 +5,7 @@
  * its inputs in order and stops at its first failure.
  */
 import { AppendConditionFailed, errors, S2Error } from '../domain/errors.js';
-import { metrics } from '../metrics.js';
+import { appendCounts, metrics } from '../metrics.js';
 import type { EngineContext } from './context.js';
 import { validateAppendInput, type ValidatedAppend } from './records.js';
 import type { Semaphore } from './semaphore.js';
@@ -75,7 +75,7 @@ function sequence(
   session?: { handle: SessionHandle; streamer: Streamer },
 ): Promise<AppendAck> {
   metrics.appendPermitLatency.observe((submitted - waitStart) / 1000);
-  metrics.appendInflightBytes.inc(permits);
+  appendCounts.inflightBytes += permits;
   try {
     // A client gone before sequencing gets nothing written (lite-internals 6.5).
     if (signal?.aborted) throw errors.unavailable('request aborted before it was sequenced');
@@ -87,7 +87,7 @@ function sequence(
     return streamer.append(input, session?.handle);
   } catch (error) {
     dp.budget.release(permits);
-    metrics.appendInflightBytes.dec(permits);
+    appendCounts.inflightBytes -= permits;
     countAppendError(error);
     throw error;
   }
@@ -96,40 +96,71 @@ function sequence(
 /** The ack came: permits back, ack metrics (`submitted`: when it was sequenced). */
 function acked(dp: DataPlane, input: ValidatedAppend, permits: number, submitted: number): void {
   dp.budget.release(permits);
-  metrics.appendInflightBytes.dec(permits);
+  appendCounts.inflightBytes -= permits;
   metrics.appendAckLatency.observe((dp.ctx.clock.monotonicMs() - submitted) / 1000);
-  metrics.appends.inc();
-  metrics.appendRecords.inc(input.records.length);
-  metrics.appendBytes.inc(input.meteredBytes);
+  appendCounts.appends += 1;
+  appendCounts.records += input.records.length;
+  appendCounts.bytes += input.meteredBytes;
 }
 
 /** The sequenced batch failed: permits back, error counted. */
 function notAcked(dp: DataPlane, permits: number, error: unknown): void {
   dp.budget.release(permits);
-  metrics.appendInflightBytes.dec(permits);
+  appendCounts.inflightBytes -= permits;
   countAppendError(error);
 }
 
-/** Takes the batch's permits, then sequences on the stream's current streamer (append sessions). */
-async function admitAndAppend(
+/** A session input's ack, once sequenced (see `AppendSession.submit`). */
+export interface Submitted {
+  ack: Promise<AppendAck>;
+}
+
+/**
+ * Sequences an admitted session input on the session's streamer; one `then` per ack does the
+ * ack bookkeeping and records the session's first failure (`onFailure`).
+ */
+function sequenceInSession(
+  dp: DataPlane,
+  stream: StreamState,
+  input: ValidatedAppend,
+  permits: number,
+  waitStart: number,
+  signal: AbortSignal | undefined,
+  session: { handle: SessionHandle; streamer: Streamer },
+  onFailure: (error: unknown) => void,
+): Submitted {
+  const submitted = dp.ctx.clock.monotonicMs();
+  const ack = sequence(dp, stream, input, permits, waitStart, submitted, signal, session);
+  ack.then(
+    () => acked(dp, input, permits, submitted),
+    (error: unknown) => {
+      notAcked(dp, permits, error);
+      onFailure(error);
+    },
+  );
+  return { ack };
+}
+
+/**
+ * Takes the batch's permits, then sequences on the session's streamer. Synchronous when the
+ * permits are free (the common case): an async function here, and its await in the transport,
+ * were two promises and three microtask hops per input of an append session (W4/session profile).
+ */
+function admitAndAppend(
   dp: DataPlane,
   stream: StreamState,
   input: ValidatedAppend,
   signal: AbortSignal | undefined,
   session: { handle: SessionHandle; streamer: Streamer },
-): Promise<{ ack: Promise<AppendAck> }> {
+  onFailure: (error: unknown) => void,
+): Submitted | Promise<Submitted> {
   const permits = permitsOf(input);
   const waitStart = dp.ctx.clock.monotonicMs();
   const waiting = dp.budget.acquire(permits, signal);
-  if (waiting) await waiting;
-  const submitted = dp.ctx.clock.monotonicMs();
-  const ack = sequence(dp, stream, input, permits, waitStart, submitted, signal, session);
-  ack.then(
-    () => acked(dp, input, permits, submitted),
-    (error: unknown) => notAcked(dp, permits, error),
-  );
-  // Wrapped: an async function returning a bare promise would adopt it, hiding admission.
-  return { ack };
+  if (waiting === undefined) {
+    return sequenceInSession(dp, stream, input, permits, waitStart, signal, session, onFailure);
+  }
+  return waiting.then(() => sequenceInSession(dp, stream, input, permits, waitStart, signal, session, onFailure));
 }
 
 /**
@@ -183,6 +214,12 @@ export class AppendSession {
   private readonly handle: SessionHandle = { lastAckEnd: 0, poisoned: false };
   private failure: unknown;
   private closed = false;
+  /** What `sequence` needs of the session, built once rather than per input. */
+  private readonly target: { handle: SessionHandle; streamer: Streamer };
+  /** The first failure of any input poisons the session. */
+  private readonly onFailure = (error: unknown): void => {
+    this.failure ??= error;
+  };
 
   private constructor(
     private readonly dp: DataPlane,
@@ -190,7 +227,9 @@ export class AppendSession {
     private readonly streamer: Streamer,
     private readonly releaseLease: () => void,
     private readonly cipher: StreamCipher | null,
-  ) {}
+  ) {
+    this.target = { handle: this.handle, streamer: this.streamer };
+  }
 
   static async open(dp: DataPlane, basin: string, name: string, options: AppendOptions = {}): Promise<AppendSession> {
     const { stream, cipher } = await openForAppend(dp, basin, name, options);
@@ -199,12 +238,14 @@ export class AppendSession {
   }
 
   /**
-   * Validates and admits one input. Throws (without sequencing) if the input is invalid or the
-   * session already failed; otherwise returns its ack promise, which settles in input order.
+   * Validates and admits one input. Fails (without sequencing) if the input is invalid or the
+   * session already failed; otherwise gives its ack promise, which settles in input order. The
+   * result is immediate when the in-flight budget admits the input at once, a promise otherwise;
+   * failures are always a rejected promise.
    */
-  async submit(input: AppendInput, signal?: AbortSignal): Promise<{ ack: Promise<AppendAck> }> {
-    if (this.closed) throw errors.other('append session closed');
-    if (this.failure !== undefined) throw this.failure;
+  submit(input: AppendInput, signal?: AbortSignal): Submitted | Promise<Submitted> {
+    if (this.closed) return Promise.reject(errors.other('append session closed'));
+    if (this.failure !== undefined) return Promise.reject(this.failure);
     let validated: ValidatedAppend;
     try {
       validated = validateAppendInput(input);
@@ -212,16 +253,13 @@ export class AppendSession {
     } catch (error) {
       this.failure = error;
       this.handle.poisoned = true;
-      throw error;
+      return Promise.reject(error);
     }
-    const { ack } = await admitAndAppend(this.dp, this.stream, validated, signal, {
-      handle: this.handle,
-      streamer: this.streamer,
-    });
-    ack.catch((error: unknown) => {
-      this.failure ??= error;
-    });
-    return { ack };
+    try {
+      return admitAndAppend(this.dp, this.stream, validated, signal, this.target, this.onFailure);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /** Releases the session's hold on the streamer; acks already promised still settle. */

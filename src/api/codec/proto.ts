@@ -132,15 +132,24 @@ export function writeSequencedRecord(buf: Uint8Array, pos: number, rec: Sequence
   return pos;
 }
 
-/** Encodes an `AppendAck` (all three positions are always set, api.md 4.7). */
-export function encodeAppendAck(ack: AppendAck): Uint8Array {
-  const size =
+/** Size of an encoded `AppendAck` (see writeAppendAck). */
+export function appendAckSize(ack: AppendAck): number {
+  return (
     lenFieldSize(positionFieldsSize(ack.start)) +
     lenFieldSize(positionFieldsSize(ack.end)) +
-    lenFieldSize(positionFieldsSize(ack.tail));
-  const buf = Buffer.allocUnsafe(size);
-  let pos = writeStreamPosition(buf, 0, 0x0a, ack.start);
+    lenFieldSize(positionFieldsSize(ack.tail))
+  );
+}
+
+/** Writes an `AppendAck` (all three positions are always set, api.md 4.7) at `pos`; returns the end. */
+export function writeAppendAck(buf: Uint8Array, pos: number, ack: AppendAck): number {
+  pos = writeStreamPosition(buf, pos, 0x0a, ack.start);
   pos = writeStreamPosition(buf, pos, 0x12, ack.end);
-  pos = writeStreamPosition(buf, pos, 0x1a, ack.tail);
-  return finish(buf, pos);
+  return writeStreamPosition(buf, pos, 0x1a, ack.tail);
+}
+
+/** Encodes an `AppendAck` into a buffer of its own. */
+export function encodeAppendAck(ack: AppendAck): Uint8Array {
+  const buf = Buffer.allocUnsafe(appendAckSize(ack));
+  return finish(buf, writeAppendAck(buf, 0, ack));
 }

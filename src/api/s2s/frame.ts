@@ -76,6 +76,22 @@ export function frameReserved(buf: Uint8Array, compression: Compression): Uint8A
   return buf;
 }
 
+/**
+ * Writes the header of an uncompressed regular frame of `payloadBytes` at `pos` (for encoders that
+ * write several frames into one buffer); returns where the payload goes.
+ */
+export function writeRegularFrameHeader(buf: Uint8Array, pos: number, payloadBytes: number): number {
+  const length = 1 + payloadBytes;
+  if (length > s2sFrameBytesMax) {
+    throw errors.other(`S2S message of ${length} bytes exceeds the ${s2sFrameBytesMax}-byte frame limit`);
+  }
+  buf[pos] = length >>> 16;
+  buf[pos + 1] = (length >>> 8) & 0xff;
+  buf[pos + 2] = length & 0xff;
+  buf[pos + 3] = 0;
+  return pos + frameReservedBytes;
+}
+
 /** Frames a terminal error: 2-byte status + the UTF-8 JSON body the unary endpoint would return (api.md 9.2). */
 export function encodeTerminalFrame(status: number, jsonBody: string): Uint8Array {
   const status2 = new Uint8Array([status >>> 8, status & 0xff]);
@@ -90,8 +106,16 @@ export function parseTerminalPayload(payload: Uint8Array): { status: number; bod
 
 /** Decodes the flag and payload of one frame (everything after the length), decompressing with the payload cap. */
 export function decodeFrameBody(body: Uint8Array): Frame {
-  const flag = body[0];
-  const payload = body.subarray(1);
+  return decodeFrameAt(body, 0, body.length);
+}
+
+/**
+ * `decodeFrameBody` for the frame body at `buf[start, start + length)`: one view for the payload
+ * instead of a view of the body and then of its payload (FrameReader, per input frame).
+ */
+export function decodeFrameAt(buf: Uint8Array, start: number, length: number): Frame {
+  const flag = buf[start];
+  const payload = buf.subarray(start + 1, start + length);
   const terminal = (flag & flagTerminal) !== 0;
   let compression: Compression;
   switch (flag & compressionMask) {

@@ -15,7 +15,7 @@
 import { errors } from '../../domain/errors.js';
 import { s2sFrameBytesMax } from '../../limits.js';
 import { AssertionError } from '../../util/assert.js';
-import { decodeFrameBody, frameHeaderBytes, type Frame } from './frame.js';
+import { decodeFrameAt, decodeFrameBody, frameHeaderBytes, type Frame } from './frame.js';
 
 /** Below this, a byte loop beats `TypedArray#set` (whose call overhead dominates tiny copies). */
 const smallChunkBytes = 16;
@@ -36,6 +36,14 @@ export class FrameReader {
 
   /** Queues `chunk` and returns the frames it completes (lazily; see the module comment). */
   push(chunk: Uint8Array): IterableIterator<Frame> {
+    return this.add(chunk) ? this.frames() : noFrames;
+  }
+
+  /**
+   * Queues `chunk` without building an iterator (sessions then call `next()` until undefined; a
+   * generator per chunk was garbage on the append-session path). False if it completes no frame.
+   */
+  add(chunk: Uint8Array): boolean {
     if (this.failure) throw this.failure;
     const partial = this.partial;
     if (partial !== null && this.queued === 0 && this.partialFill + chunk.length < partial.length) {
@@ -48,13 +56,13 @@ export class FrameReader {
         partial.set(chunk, this.partialFill);
         this.partialFill += chunk.length;
       }
-      return noFrames;
+      return false;
     }
     if (chunk.length > 0) {
       this.queue.push(chunk);
       this.queued += chunk.length;
     }
-    return this.frames();
+    return true;
   }
 
   *frames(): IterableIterator<Frame> {
@@ -102,7 +110,7 @@ export class FrameReader {
       if (head.length - start >= length) {
         // Whole frame inside the current chunk: decode a view of it.
         this.consume(frameHeaderBytes + length);
-        return decodeFrameBody(head.subarray(start, start + length));
+        return decodeFrameAt(head, start, length);
       }
       this.consume(frameHeaderBytes);
       this.partial = Buffer.allocUnsafe(length);

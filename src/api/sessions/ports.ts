@@ -34,13 +34,14 @@ export interface ReadSessionPort {
  * An opened append session on one stream (api.md 7.4, lite-internals 1.5). `submit` validates
  * the input, waits until the global in-flight budget admits it, and hands it to the stream's
  * write path behind the session's earlier inputs. It resolves once admitted (so the transport may
- * read the next input) with the promise of the input's ack, which resolves once durable.
+ * read the next input) with the promise of the input's ack, which resolves once durable; when
+ * admission is immediate the result may be given directly rather than as a promise.
  *
  * After the first failure of any input (invalid, condition failed, storage) the session is
  * poisoned: later inputs, even already submitted ones, are never applied.
  */
 export interface AppendSessionPort {
-  submit(input: AppendInput, signal: AbortSignal): Promise<{ ack: Promise<AppendAck> }>;
+  submit(input: AppendInput, signal: AbortSignal): { ack: Promise<AppendAck> } | Promise<{ ack: Promise<AppendAck> }>;
   /** The transport is done with the session (ended, failed, or the client went away). */
   close(): void;
 }

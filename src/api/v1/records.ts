@@ -54,8 +54,8 @@ function streamConfigHeader(ctx: RequestContext): StreamConfigLayer | undefined 
   }
 }
 
-async function appendInput(ctx: RequestContext): Promise<AppendInput> {
-  if (ctx.isProtobufContentType()) return decodeAppendInput(await ctx.body(errors.badProto));
+/** A JSON append body (see `appendUnary` for protobuf). */
+async function jsonAppendInput(ctx: RequestContext): Promise<AppendInput> {
   // Anything that is neither protobuf nor S2S is treated as JSON and must say so (api.md 3.15).
   if (!ctx.isJsonContentType()) throw errors.badJson('Expected request with `Content-Type: application/json`');
   const format = parseFormatHeader(ctx.header('s2-format'));
@@ -77,7 +77,10 @@ async function appendUnary(
   streamConfig: StreamConfigLayer | undefined,
   encryptionKey: EncryptionKey | undefined,
 ): Promise<AppendAck> {
-  const input = await appendInput(ctx);
+  // Protobuf inline: an async function less per append (its frame and promise, heap sampling of W4).
+  const input = ctx.isProtobufContentType()
+    ? decodeAppendInput(await ctx.body(errors.badProto))
+    : await jsonAppendInput(ctx);
   accessOf(ctx).appendInput(input);
   // Built field by field: object spreads per request were garbage for the collector (issue 14, W1).
   const options: AppendOptions = { signal: ctx.closeSignal() };
