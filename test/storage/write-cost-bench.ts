@@ -8,8 +8,9 @@
  * Defaults are W5/large's shape (15 x 64 KiB records per commit, 4 in flight, one stream); W5 is
  * `--commits 3000 --records 100 --bytes 1024`. Bodies are fresh copies of random bytes, as request
  * buffers would be. Prints one JSON line: MiB/s, whole-process CPU ms per MiB (writer threads and
- * kernel included), main-thread CPU ms per MiB (from /proc) and GC ms per MiB. `--root` runs another
- * checkout's src (e.g. a worktree of an older commit) for an A-B comparison: alternate the two.
+ * kernel included), main-thread CPU ms per MiB (from /proc), GC ms per MiB and Mark-Compacts per
+ * 100 MiB. `--root` runs another checkout's src (e.g. a worktree of an older commit) for an A-B
+ * comparison: alternate the two.
  * Not a test: the numbers depend on the machine.
  */
 import { randomBytes } from 'node:crypto';
@@ -17,7 +18,7 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { PerformanceObserver } from 'node:perf_hooks';
+import { constants, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 
 function option(name: string, fallback: string): string {
   const at = process.argv.indexOf(`--${name}`);
@@ -44,8 +45,13 @@ async function main(): Promise<void> {
 
   const pool = randomBytes(4 * 1024 * 1024 + recordBytes);
   let gcMs = 0;
+  let majorGcs = 0;
   const observer = new PerformanceObserver((list) => {
-    for (const entry of list.getEntries()) gcMs += entry.duration;
+    for (const entry of list.getEntries()) {
+      gcMs += entry.duration;
+      const kind = (entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind;
+      if (kind === constants.NODE_PERFORMANCE_GC_MAJOR) majorGcs++;
+    }
   });
   observer.observe({ entryTypes: ['gc'] });
   const dir = await mkdtemp(join(tmpdir(), 's2-write-cost-'));
@@ -84,6 +90,8 @@ async function main(): Promise<void> {
         cpuMsPerMiB: round((cpu.user + cpu.system) / 1000 / mib),
         mainCpuMsPerMiB: round(mainMs / mib),
         gcMsPerMiB: round(gcMs / mib),
+        // Mark-Compacts per 100 MiB appended: what retained memory costs (issue 14).
+        majorGcsPer100MiB: round((majorGcs / mib) * 100),
       }),
     );
   } finally {
