@@ -8,6 +8,7 @@
  * slow client slows this loop instead of growing a buffer (see output.ts).
  */
 import { encodeReadBatch } from '../codec/proto.js';
+import { catchUpBuffers } from '../codec/out-buffers.js';
 import { encodeReadBatchList } from '../codec/proto-stored.js';
 import type { Request, Response } from '../http.js';
 import type { Compression } from '../s2s/compression.js';
@@ -29,8 +30,12 @@ const liveFrames = new WeakMap<object, { tail: object; compression: Compression;
 
 function frameOf(output: SessionReadOutput, compression: Compression): Uint8Array {
   if (output.kind === 'batch' && !output.tail && output.list) {
-    // Catch-up: assembled from the stored blocks, with room for the frame header in front.
-    return frameReserved(encodeReadBatchList(output.list, undefined, frameReservedBytes), compression);
+    // Catch-up: assembled from the stored blocks in a reused buffer (given back once written),
+    // with room for the frame header in front.
+    const message = encodeReadBatchList(output.list, undefined, frameReservedBytes, catchUpBuffers.take);
+    const frame = frameReserved(message, compression);
+    if (frame !== message) catchUpBuffers.give(message); // compressed into a frame of its own
+    return frame;
   }
   if (output.kind !== 'batch' || !output.tail) return encodeRegularFrame(encodeOutput(output), compression);
   const cached = liveFrames.get(output.records);
@@ -51,5 +56,9 @@ export function serveS2SRead(
     message: (output) => frameOf(output, compression),
     end: () => undefined,
     failure: ({ status, body }) => encodeTerminalFrame(status, body),
+    // Only catch-up frames came from the pool; give() ignores every other message.
+    written: (message) => {
+      if (typeof message !== 'string') catchUpBuffers.give(message);
+    },
   });
 }
