@@ -16,20 +16,44 @@ import { outBufferBytes, outBuffersKept } from '../../limits.js';
 
 export type TakeBuffer = (size: number) => Buffer;
 
+const KiB = 1024;
+
 export class OutBuffers {
+  /** Idle buffers, of `granuleBytes` multiples up to `bufferBytes`. */
   private readonly free: ArrayBuffer[] = [];
   /** Buffers handed out and not given back yet: only these may be given back (once). */
   private readonly lent = new WeakSet<ArrayBuffer>();
 
   constructor(
+    /** The largest buffer kept; a larger message gets memory of its own. */
     private readonly bufferBytes: number,
     private readonly keep: number,
+    /**
+     * Smaller messages are not pooled: Node's own 8 KiB pool or a small allocation costs little,
+     * and a pooled buffer would hold far more memory than they use.
+     */
+    private readonly pooledBytesMin = 64 * KiB,
+    /**
+     * New buffers are rounded up to this, so the next message of about the same size (catch-up
+     * batches are ~1 MiB, never exactly) fits the buffer again; not the full `bufferBytes`, so
+     * that many sessions at once (each holding one or two buffers) hold little more than before.
+     */
+    private readonly granuleBytes = 256 * KiB,
   ) {}
 
-  /** `size` bytes (uninitialised): a view of a kept buffer, or fresh memory when larger than one. */
+  /** `size` bytes (uninitialised): a view of a kept buffer or of a new one, or fresh memory. */
   readonly take: TakeBuffer = (size) => {
-    if (size > this.bufferBytes) return Buffer.allocUnsafe(size);
-    const memory = this.free.pop() ?? new ArrayBuffer(this.bufferBytes);
+    if (size < this.pooledBytesMin || size > this.bufferBytes) return Buffer.allocUnsafe(size);
+    let memory: ArrayBuffer | undefined;
+    const free = this.free;
+    for (let i = free.length - 1; i >= 0; i--) {
+      if (free[i]!.byteLength >= size) {
+        memory = free[i]!;
+        free.splice(i, 1);
+        break;
+      }
+    }
+    memory ??= newMemory(Math.min(this.bufferBytes, Math.ceil(size / this.granuleBytes) * this.granuleBytes));
     this.lent.add(memory);
     return Buffer.from(memory, 0, size);
   };
@@ -46,6 +70,13 @@ export class OutBuffers {
   get kept(): number {
     return this.free.length;
   }
+}
+
+/** Uninitialised memory of its own (`new ArrayBuffer` would zero it; every byte is written anyway). */
+function newMemory(bytes: number): ArrayBuffer {
+  const buffer = Buffer.allocUnsafeSlow(bytes);
+  if (buffer.byteOffset !== 0 || buffer.buffer.byteLength !== bytes) return new ArrayBuffer(bytes);
+  return buffer.buffer as ArrayBuffer;
 }
 
 /** The process's pool for catch-up messages (S2S frames fit one buffer: api.md 9.1). */
