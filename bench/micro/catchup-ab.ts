@@ -1,10 +1,11 @@
 /**
  * Catch-up reads, two builds side by side on a loaded machine:
- * `node --import tsx bench/micro/catchup-ab.ts --base OTHER_CHECKOUT [--body 1024] [--seconds 8] [--reads 6] [--mode local|memory]`.
+ * `node --import tsx bench/micro/catchup-ab.ts --base OTHER_CHECKOUT [--body 1024] [--mib 96] [--reads 6] [--mode local|memory]`.
  *
  * Starts `s2-lite serve` from OTHER_CHECKOUT's dist/ ("base") and from this checkout's ("new"),
- * preloads each with the same load (records of `--body` bytes, 100 per request, 4 in flight, for
- * `--seconds`; local mode checkpoints them into segments past 32 MiB), then alternates catch-up
+ * preloads each with the same records (`--mib` of `--body`-byte records, 100 per request, 4 in
+ * flight, at most 60 s; local mode checkpoints them into segments past 32 MiB; 96 MiB is more than
+ * the 64 MiB block cache, so every read is cold), then alternates catch-up
  * reads between the two servers (unary protobuf pages and one S2S read session, the order
  * reversed every other read), each verified by count. Prints, per path and build, the server's
  * CPU ms per MiB read (utime + stime of the server process from /proc/PID/stat around each read,
@@ -26,7 +27,7 @@ const { values } = parseArgs({
   options: {
     base: { type: 'string' },
     body: { type: 'string', default: '1024' },
-    seconds: { type: 'string', default: '8' },
+    mib: { type: 'string', default: '96' },
     reads: { type: 'string', default: '6' },
     mode: { type: 'string', default: 'local' },
   },
@@ -65,7 +66,8 @@ try {
     servers[name] = { pid: child.pid!, adapter, records: 0, ...(root ? { root } : {}) };
     await adapter.createStream('s');
     const writer = await adapter.writer('s', 64, {});
-    const load = { recordBytes: size, batch: 100, window: 4, targetMiBps: 0, seconds: Number(values.seconds) };
+    const maxRecords = Math.ceil((Number(values.mib) * 2 ** 20) / size);
+    const load = { recordBytes: size, batch: 100, window: 4, targetMiBps: 0, seconds: 60, maxRecords };
     servers[name].records = (await runProducer(writer, load)).records;
     await writer.close();
   }
