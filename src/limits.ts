@@ -137,3 +137,12 @@ export const jsonControlPlaneValuesMax = 10_000;
  * and any unused for 5 s.
  */
 export const localReadHandlesMax = 64;
+/**
+ * Catch-up responses (S2S frames, unary protobuf pages) of 64 KiB or more are assembled in reusable
+ * buffers of at most this size (api/codec/out-buffers.ts; new ones are rounded up to 256 KiB): any
+ * S2S frame fits (3-byte length + s2sFrameBytesMax); a larger message gets memory of its own.
+ * Fresh 1 MiB buffers per message cost page faults and GC.
+ */
+export const outBufferBytes = s2sFrameBytesMax + 4;
+/** Idle response buffers kept for reuse, at most (at most outBuffersKept x outBufferBytes of memory). */
+export const outBuffersKept = 4;

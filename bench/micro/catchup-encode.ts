@@ -6,13 +6,18 @@
  * cold catch-up read does per 1 MiB batch: verify and open each block, gather up to 1000 records /
  * 1 MiB, encode a ReadBatch and frame it.
  * - objects: `decodeBlock` (a record object per record), `encodeReadBatch`, `encodeRegularFrame` (a copy);
- * - sliced: `BlockView` (bytes + index), `encodeReadBatchList` from the block bytes, header written in place.
- * Reports main-thread CPU ms per MiB of frames (process.cpuUsage: user + system) and the ratio, rounds
- * alternating A-B so that machine load hits both alike. Every round checks the frames are identical.
+ * - sliced: `BlockView` (bytes + index), `encodeReadBatchList` from the block bytes, header written in place;
+ * - pooled: sliced, into reused response buffers (api/codec/out-buffers.ts), each given back once "sent".
+ * Reports main-thread CPU ms per MiB of frames (process.cpuUsage: user + system) and the ratios, rounds
+ * alternating the order so that machine load hits all alike. Every round checks the frames are
+ * identical (a CRC of each path's frames; a frame is "sent" by checksumming it, then dropped or given back).
  */
 import { parseArgs } from 'node:util';
 import { encodeReadBatch } from '../../src/api/codec/proto.js';
+import { OutBuffers } from '../../src/api/codec/out-buffers.js';
 import { encodeReadBatchList } from '../../src/api/codec/proto-stored.js';
+import { outBufferBytes, outBuffersKept } from '../../src/limits.js';
+import { crc32 } from '../../src/storage/crc32.js';
 import { encodeRegularFrame, frameReserved, frameReservedBytes } from '../../src/api/s2s/frame.js';
 import { RecordList } from '../../src/domain/record-list.js';
 import { meteredBytes, type SequencedRecord } from '../../src/domain/types.js';
@@ -49,12 +54,21 @@ const blocks = decodeFooter(segment.subarray(footerOffset), footerOffset, 'bench
 const fetch = (info: BlockInfo) =>
   segment.slice(info.offset, info.offset + info.storedLength + 1).subarray(0, info.storedLength);
 
-function objects(): Uint8Array[] {
-  const frames: Uint8Array[] = [];
+/** What a path hands each frame to: a running CRC of everything "sent", and the MiB sent. */
+class Sink {
+  crc = 0;
+  bytes = 0;
+  send(frame: Uint8Array): void {
+    this.crc = crc32(frame, this.crc);
+    this.bytes += frame.length;
+  }
+}
+
+function objects(sink: Sink): void {
   let batch: SequencedRecord[] = [];
   let bytes = 0;
   const flush = () => {
-    frames.push(encodeRegularFrame(encodeReadBatch({ records: batch }), 'none'));
+    sink.send(encodeRegularFrame(encodeReadBatch({ records: batch }), 'none'));
     batch = [];
     bytes = 0;
   };
@@ -67,14 +81,16 @@ function objects(): Uint8Array[] {
     }
   }
   flush();
-  return frames;
 }
 
-function sliced(): Uint8Array[] {
-  const frames: Uint8Array[] = [];
+const outBuffers = new OutBuffers(outBufferBytes, outBuffersKept);
+
+function slicedInto(sink: Sink, pooled: boolean): void {
   let list = new RecordList();
   const flush = () => {
-    frames.push(frameReserved(encodeReadBatchList(list, undefined, frameReservedBytes), 'none'));
+    const message = encodeReadBatchList(list, undefined, frameReservedBytes, pooled ? outBuffers.take : undefined);
+    sink.send(frameReserved(message, 'none'));
+    if (pooled) outBuffers.give(message);
     list = new RecordList();
   };
   for (const info of blocks) {
@@ -86,33 +102,35 @@ function sliced(): Uint8Array[] {
     }
   }
   flush();
-  return frames;
 }
 
-function cpuMs(fn: () => Uint8Array[]): { ms: number; frames: Uint8Array[] } {
+const paths = {
+  objects,
+  sliced: (sink: Sink) => slicedInto(sink, false),
+  pooled: (sink: Sink) => slicedInto(sink, true),
+};
+type PathName = keyof typeof paths;
+const names = Object.keys(paths) as PathName[];
+
+function cpuMs(fn: (sink: Sink) => void): { ms: number; sink: Sink } {
+  const sink = new Sink();
   const before = process.cpuUsage();
-  const frames = fn();
+  fn(sink);
   const used = process.cpuUsage(before);
-  return { ms: (used.user + used.system) / 1000, frames };
+  return { ms: (used.user + used.system) / 1000, sink };
 }
 
-const mib = (frames: Uint8Array[]) => frames.reduce((n, f) => n + f.length, 0) / (1 << 20);
-objects();
-sliced(); // warm-up
-const totals = { objects: 0, sliced: 0 };
+for (const name of names) paths[name](new Sink()); // warm-up
+const totals: Record<string, number> = { objects: 0, sliced: 0, pooled: 0 };
 let served = 0;
 for (let round = 0; round < rounds; round++) {
-  const order = round % 2 === 0 ? (['objects', 'sliced'] as const) : (['sliced', 'objects'] as const);
-  const got: Record<string, { ms: number; frames: Uint8Array[] }> = {};
-  for (const name of order) got[name] = cpuMs(name === 'objects' ? objects : sliced);
-  const a = got.objects!.frames;
-  const b = got.sliced!.frames;
-  if (a.length !== b.length || a.some((f, i) => !Buffer.from(f).equals(Buffer.from(b[i]!)))) {
-    throw new Error('benchmark check failed: the two paths framed different bytes');
-  }
-  totals.objects += got.objects!.ms;
-  totals.sliced += got.sliced!.ms;
-  served += mib(a);
+  const order = names.map((_, k) => names[(k + round) % names.length]!);
+  const got: Partial<Record<PathName, { ms: number; sink: Sink }>> = {};
+  for (const name of order) got[name] = cpuMs(paths[name]);
+  const crcs = new Set(names.map((n) => `${got[n]!.sink.crc}/${got[n]!.sink.bytes}`));
+  if (crcs.size !== 1) throw new Error('benchmark check failed: the paths framed different bytes');
+  for (const name of names) totals[name]! += got[name]!.ms;
+  served += got.objects!.sink.bytes / (1 << 20);
 }
 const perMiB = (ms: number) => (ms / served).toFixed(2);
 console.log(
@@ -123,6 +141,6 @@ console.log(
     .map((l) => l.toFixed(2))
     .join(' ')}`,
 );
-console.log(`objects: ${perMiB(totals.objects)} ms CPU / MiB`);
-console.log(`sliced:  ${perMiB(totals.sliced)} ms CPU / MiB`);
-console.log(`objects / sliced: ${(totals.objects / totals.sliced).toFixed(2)}x`);
+for (const name of names) console.log(`${name}: ${perMiB(totals[name]!)} ms CPU / MiB`);
+console.log(`objects / sliced: ${(totals.objects! / totals.sliced!).toFixed(2)}x`);
+console.log(`sliced / pooled: ${(totals.sliced! / totals.pooled!).toFixed(2)}x`);

@@ -1,8 +1,9 @@
 /**
  * A cold catch-up read of one segment, storage to ReadBatch bytes:
- * `node --import tsx bench/micro/segment-reads.ts [--store local|memory] [--rounds 12] [--dist DIR]`.
+ * `node --import tsx bench/micro/segment-reads.ts [--store local|memory] [--rounds 12] [--dist DIR] [--body 1024]`.
  *
- * Writes one segment of 50k x 1 KiB incompressible records (64 KiB blocks) into a local-disk store
+ * Writes one segment of ~49 MiB of incompressible records (50k x 1 KiB by default; `--body` sets the
+ * record size: 8 KiB and larger bodies are aligned, so blocks are padded) in 64 KiB blocks into a local-disk store
  * in a temp dir (or a memory store), then per round walks all its blocks with a fresh SegmentCache
  * (read-ahead, CRC, index) and encodes a ReadBatch per 1000 records. Prints whole-process CPU ms
  * per MiB (process.cpuUsage: the event loop and libuv's threads) and wall ms per MiB per round.
@@ -17,7 +18,12 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 
 const { values } = parseArgs({
-  options: { store: { type: 'string' }, rounds: { type: 'string' }, dist: { type: 'string' } },
+  options: {
+    store: { type: 'string' },
+    rounds: { type: 'string' },
+    dist: { type: 'string' },
+    body: { type: 'string' },
+  },
 });
 const base = values.dist ? pathToFileURL(resolve(values.dist)).href : new URL('../../src', import.meta.url).href;
 const load = <T>(path: string): Promise<T> => import(`${base}/${path}`) as Promise<T>;
@@ -25,20 +31,25 @@ const { openObjectStore } = await load<typeof import('../../src/objectstore/inde
 const { encodeSegment } = await load<typeof import('../../src/storage/codec-segment.js')>('storage/codec-segment.js');
 const { SegmentCache } = await load<typeof import('../../src/storage/segment-cache.js')>('storage/segment-cache.js');
 const { RecordList } = await load<typeof import('../../src/domain/record-list.js')>('domain/record-list.js');
-const { encodeReadBatchList } = await load<typeof import('../../src/api/codec/proto-stored.js')>(
-  'api/codec/proto-stored.js',
-);
+const { encodeReadBatchList } =
+  await load<typeof import('../../src/api/codec/proto-stored.js')>('api/codec/proto-stored.js');
 const { ManualClock } = await load<typeof import('../../src/util/clock.js')>('util/clock.js');
 const { seededRand } = await load<typeof import('../../src/util/rand.js')>('util/rand.js');
 
 const root = mkdtempSync(join(tmpdir(), 'segment-reads-'));
 const store = await openObjectStore(values.store === 'memory' ? { kind: 'memory' } : { kind: 'local', root });
-const count = 50_000;
+const bodyBytes = Number(values.body ?? 1024);
+const count = Math.ceil((50_000 * 1024) / bodyBytes);
 const pool = randomBytes(4 << 20);
 const records = Array.from({ length: count }, (_, i) => {
-  const at = (i * 1024) % (pool.length - 1024);
+  const at = (i * bodyBytes) % (pool.length - bodyBytes);
   return {
-    record: { seqNum: i, timestamp: BigInt(1_700_000_000_000 + i), headers: [], body: pool.subarray(at, at + 1024) },
+    record: {
+      seqNum: i,
+      timestamp: BigInt(1_700_000_000_000 + i),
+      headers: [],
+      body: pool.subarray(at, at + bodyBytes),
+    },
     expiresAtMs: null,
   };
 });
@@ -67,7 +78,9 @@ for (let round = 0; round < Number(values.rounds ?? 12); round++) {
   const used = process.cpuUsage(cpu);
   const cpuMsPerMiB = (used.user + used.system) / 1000 / mib;
   const wallMsPerMiB = (performance.now() - wall) / mib;
-  console.log(JSON.stringify({ round, cpuMsPerMiB: +cpuMsPerMiB.toFixed(3), wallMsPerMiB: +wallMsPerMiB.toFixed(3), bytes }));
+  console.log(
+    JSON.stringify({ round, cpuMsPerMiB: +cpuMsPerMiB.toFixed(3), wallMsPerMiB: +wallMsPerMiB.toFixed(3), bytes }),
+  );
 }
 await store.close?.();
 rmSync(root, { recursive: true, force: true });

@@ -17,6 +17,8 @@ import type { BlockInfo, StoredRecord } from './codec-segment.js';
 import { checksum, unpack } from './framing.js';
 
 const twoTo32 = 0x1_0000_0000;
+/** Bytes of a block's buffer beyond the block itself that the cache may keep with it (padding). */
+export const pinnedSlackBytesMax = 64;
 
 export class BlockView implements RecordBlock {
   private readonly view: DataView;
@@ -43,9 +45,13 @@ export class BlockView implements RecordBlock {
     const unpacked = unpack(stored, info.compressed, info.rawLength, what);
     // An uncompressed block that is a view of a larger buffer (a read-ahead run of several blocks)
     // is copied: the cache accounts for this block's bytes, and a view would pin the whole run for
-    // as long as any one of its blocks stays cached (up to 16x what is accounted).
+    // as long as any one of its blocks stays cached (up to 16x what is accounted). A block read in
+    // memory of its own (ObjectStore.getParts) may be followed there by the next block's alignment
+    // padding (at most 7 bytes, codec-segment.ts): kept as it is, not copied for those few bytes.
     const raw =
-      unpacked.byteLength === unpacked.buffer.byteLength ? unpacked : Uint8Array.prototype.slice.call(unpacked);
+      unpacked.buffer.byteLength - unpacked.byteLength <= pinnedSlackBytesMax
+        ? unpacked
+        : Uint8Array.prototype.slice.call(unpacked);
     const view = BlockView.index(raw, what);
     if (view.count !== info.recordCount) throw new CorruptDataError(`${what}: record count mismatch`);
     return view;

@@ -110,8 +110,16 @@ function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
-/** Encodes `list` (and `tail`, for live batches and heartbeats) as one `ReadBatch`, after `reserve` free bytes. */
-export function encodeReadBatchList(list: RecordList, tail?: StreamPosition, reserve = 0): Uint8Array {
+/**
+ * Encodes `list` (and `tail`, for live batches and heartbeats) as one `ReadBatch`, after `reserve`
+ * free bytes, into memory from `take` (default: fresh; catch-up passes reused buffers, out-buffers.ts).
+ */
+export function encodeReadBatchList(
+  list: RecordList,
+  tail?: StreamPosition,
+  reserve = 0,
+  take: (size: number) => Buffer = Buffer.allocUnsafe,
+): Uint8Array {
   // Record sizes are needed twice (for the total and for each length prefix); compute them once.
   const sizes = new Int32Array(list.length);
   let total = reserve;
@@ -125,7 +133,7 @@ export function encodeReadBatchList(list: RecordList, tail?: StreamPosition, res
     }
   }
   if (tail) total += lenFieldSize(positionFieldsSize(tail));
-  const buf = Buffer.allocUnsafe(total);
+  const buf = take(total);
   let pos = reserve;
   n = 0;
   for (const piece of list.pieces) {

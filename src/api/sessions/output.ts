@@ -73,11 +73,14 @@ export class SessionOutput {
     if ('flushHeaders' in this.res) (this.res as ServerResponse).flushHeaders();
   }
 
-  /** Writes one message; resolves true when more may be written, false if the client is gone. */
-  write(chunk: Uint8Array | string): Promise<boolean> {
+  /**
+   * Writes one message; resolves true when more may be written, false if the client is gone.
+   * `written` runs once the transport is done with `chunk` (sent, or never to be sent).
+   */
+  write(chunk: Uint8Array | string, written?: () => void): Promise<boolean> {
     if (!this.open) return Promise.resolve(false);
-    // Both response types take (chunk) alike; their overload sets differ only in callbacks.
-    if ((this.res as ServerResponse).write(chunk)) return Promise.resolve(true);
+    // Both response types take (chunk, callback) alike; their overload sets differ only in encodings.
+    if ((this.res as ServerResponse).write(chunk, written)) return Promise.resolve(true);
     return new Promise<boolean>((resolve) => {
       const done = () => {
         this.res.off('drain', done);
@@ -123,6 +126,8 @@ export interface ReadEncoding {
   end(): Uint8Array | string | undefined;
   /** The last chunk after a failure (mapped to an API error): a terminal frame or error event. */
   failure(response: { status: number; body: string }): Uint8Array | string;
+  /** Called with a message once the transport no longer needs it (its memory may be reused). */
+  written?(message: Uint8Array | string): void;
 }
 
 /**
@@ -146,7 +151,8 @@ export async function serveReadSession(
       if (output === undefined) break;
       const message = encoding.message(output);
       if (message === undefined) continue;
-      if (!(await out.write(message))) return;
+      const written = encoding.written;
+      if (!(await out.write(message, written && (() => written(message))))) return;
       // A catch-up from cached blocks into a socket that takes every write at once never leaves the
       // microtask queue: without a turn of the event loop now and then, one session held the loop
       // for 0.7 s (memory mode, W8) and every other client waited.

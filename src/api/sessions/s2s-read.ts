@@ -7,18 +7,15 @@
  * The next output is pulled only after the previous frame was accepted by the transport, so a
  * slow client slows this loop instead of growing a buffer (see output.ts).
  */
-import { encodeReadBatch } from '../codec/proto.js';
+import { RecordList } from '../../domain/record-list.js';
+import type { SequencedRecord, StreamPosition } from '../../domain/types.js';
+import { catchUpBuffers } from '../codec/out-buffers.js';
 import { encodeReadBatchList } from '../codec/proto-stored.js';
 import type { Request, Response } from '../http.js';
 import type { Compression } from '../s2s/compression.js';
-import { encodeRegularFrame, encodeTerminalFrame, frameReserved, frameReservedBytes } from '../s2s/frame.js';
+import { encodeTerminalFrame, frameReserved, frameReservedBytes } from '../s2s/frame.js';
 import { serveReadSession } from './output.js';
 import type { ReadSessionPort, SessionReadOutput } from './ports.js';
-
-function encodeOutput(output: SessionReadOutput): Uint8Array {
-  if (output.kind === 'heartbeat') return encodeReadBatch({ records: [], tail: output.tail });
-  return encodeReadBatch(output.tail ? { records: output.records, tail: output.tail } : { records: output.records });
-}
 
 /**
  * Live batches reach every follower of a stream as the same records array (and tail object), so
@@ -27,15 +24,32 @@ function encodeOutput(output: SessionReadOutput): Uint8Array {
  */
 const liveFrames = new WeakMap<object, { tail: object; compression: Compression; frame: Uint8Array }>();
 
+/**
+ * The ReadBatch of `output`, encoded after room for the frame header and framed in place: one
+ * buffer per frame (before, a live batch was encoded, then copied into its frame).
+ */
+function encodeFrame(list: RecordList, tail: StreamPosition | undefined, compression: Compression): Uint8Array {
+  return frameReserved(encodeReadBatchList(list, tail, frameReservedBytes), compression);
+}
+
+/** The batch's records as a list (the engine always sets `list`; other ports may give only records). */
+function listOf(output: { records: SequencedRecord[]; list?: RecordList }): RecordList {
+  return output.list ?? RecordList.of(output.records);
+}
+
 function frameOf(output: SessionReadOutput, compression: Compression): Uint8Array {
-  if (output.kind === 'batch' && !output.tail && output.list) {
-    // Catch-up: assembled from the stored blocks, with room for the frame header in front.
-    return frameReserved(encodeReadBatchList(output.list, undefined, frameReservedBytes), compression);
+  if (output.kind === 'heartbeat') return encodeFrame(new RecordList(), output.tail, compression);
+  if (!output.tail) {
+    // Catch-up: assembled from the stored blocks in a reused buffer (given back once written),
+    // with room for the frame header in front.
+    const message = encodeReadBatchList(listOf(output), undefined, frameReservedBytes, catchUpBuffers.take);
+    const frame = frameReserved(message, compression);
+    if (frame !== message) catchUpBuffers.give(message); // compressed into a frame of its own
+    return frame;
   }
-  if (output.kind !== 'batch' || !output.tail) return encodeRegularFrame(encodeOutput(output), compression);
   const cached = liveFrames.get(output.records);
   if (cached && cached.tail === output.tail && cached.compression === compression) return cached.frame;
-  const frame = encodeRegularFrame(encodeOutput(output), compression);
+  const frame = encodeFrame(listOf(output), output.tail, compression);
   liveFrames.set(output.records, { tail: output.tail, compression, frame });
   return frame;
 }
@@ -51,5 +65,9 @@ export function serveS2SRead(
     message: (output) => frameOf(output, compression),
     end: () => undefined,
     failure: ({ status, body }) => encodeTerminalFrame(status, body),
+    // Only catch-up frames came from the pool; give() ignores every other message.
+    written: (message) => {
+      if (typeof message !== 'string') catchUpBuffers.give(message);
+    },
   });
 }

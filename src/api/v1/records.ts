@@ -9,7 +9,7 @@
 import { isAscii, isUtf8 } from 'node:buffer';
 import { errors } from '../../domain/errors.js';
 import type { Engine } from '../../engine/engine.js';
-import type { ReadRequest, ReadStart } from '../../engine/read-session.js';
+import type { ReadRequest, ReadStart, UnaryRead } from '../../engine/read-session.js';
 import { countRead } from './read-metrics.js';
 import type { AppendAck, AppendInput, StreamConfigLayer } from '../../domain/types.js';
 import type { AppendOptions } from '../../engine/append.js';
@@ -19,6 +19,7 @@ import { parseStreamConfigLayer } from '../codec/config-json.js';
 import { decodeAppendInputJsonSliced } from '../codec/json-append.js';
 import { encodeAppendAckJson, encodeReadBatchJson, encodeTailJson, parseFormatHeader } from '../codec/json-records.js';
 import { decodeAppendInput, encodeAppendAck } from '../codec/proto.js';
+import { catchUpBuffers } from '../codec/out-buffers.js';
 import { encodeReadBatchList } from '../codec/proto-stored.js';
 import type { RequestContext } from '../http.js';
 import { Query } from '../query.js';
@@ -31,6 +32,18 @@ import type { EncryptionKey } from '../../engine/encryption/key.js';
 import { paths } from '../paths.js';
 
 const u32Max = 0xffff_ffffn;
+
+/**
+ * A unary protobuf read, assembled in a reused buffer (out-buffers.ts) given back once the response
+ * finished (HTTP/1.1: its last bytes reached the kernel). HTTP/2 responses get fresh memory: their
+ * 'finish' is not tied to nghttp2 being done with the bytes.
+ */
+function sendProtobufPage(ctx: RequestContext, batch: UnaryRead): void {
+  const http1 = !('stream' in ctx.res);
+  const body = encodeReadBatchList(batch.list, batch.tail, 0, http1 ? catchUpBuffers.take : undefined);
+  if (http1) ctx.res.once('finish', () => catchUpBuffers.give(body));
+  ctx.send(200, body, { 'content-type': 'application/protobuf' });
+}
 
 /** Response type from the first media type of `Accept` (api.md 1.7): protobuf if asked, else JSON. */
 function wantsProtobuf(ctx: RequestContext): boolean {
@@ -157,8 +170,7 @@ export function registerRecordRoutes(router: Router, engine: Engine): void {
       return { batch, format };
     });
     countRead(protobuf ? 'unary_proto' : 'unary_json', batch.list);
-    if (protobuf)
-      ctx.send(200, encodeReadBatchList(batch.list, batch.tail), { 'content-type': 'application/protobuf' });
+    if (protobuf) sendProtobufPage(ctx, batch);
     else ctx.sendJson(200, encodeReadBatchJson(batch, format));
   });
 

@@ -97,6 +97,28 @@ describe('ReadBatch from stored blocks', () => {
     }
   });
 
+  it('frames live batches and heartbeats in place exactly as encoding then framing a copy did', () => {
+    const rand = seededRand(99);
+    const tail = { seqNum: 40, timestamp: 123_456n };
+    for (const bodyBytes of [0, 10, 1024, 8192, 65536]) {
+      const records = Array.from({ length: 5 }, (_, i) => ({
+        ...randSequencedRecord(rand, 35 + i),
+        body: new Uint8Array(bodyBytes).map((_, k) => (k * 13 + i) & 0xff),
+      }));
+      for (const compression of ['none', 'zstd', 'gzip'] as const) {
+        const want = encodeRegularFrame(encodeReadBatch({ records, tail }), compression);
+        const got = frameReserved(encodeReadBatchList(RecordList.of(records), tail, frameReservedBytes), compression);
+        expect(Buffer.from(got).equals(Buffer.from(want)), `${bodyBytes} B, ${compression}`).toBe(true);
+        const heartbeat = frameReserved(encodeReadBatchList(new RecordList(), tail, frameReservedBytes), compression);
+        expect(
+          Buffer.from(heartbeat).equals(
+            Buffer.from(encodeRegularFrame(encodeReadBatch({ records: [], tail }), compression)),
+          ),
+        ).toBe(true);
+      }
+    }
+  });
+
   it('drops records below a trim point that landed during the read', () => {
     const rand = seededRand(7);
     const records = Array.from({ length: 50 }, (_, i) => randSequencedRecord(rand, 100 + i));
