@@ -39,9 +39,10 @@ function makeBody(i: number): Uint8Array {
 }
 
 /**
- * Appends batches of 1-3 records with `inFlight` unary appends outstanding; kills the server once
- * `killAfterBytes` are acknowledged (or stops cleanly when `killAfterBytes` is undefined and
- * `bytes` are acknowledged). Returns seq_num -> digest of every acknowledged record.
+ * Appends batches of 1-3 records with six unary appends outstanding until `bytes` are acknowledged
+ * and `ready()` holds (checkpoints run in the background, later on a loaded machine; at most 8 x
+ * `bytes` are appended waiting for it), then kills the server (`kill`) or stops appending. Returns
+ * seq_num -> digest of every acknowledged record.
  */
 async function appendUntil(
   server: SpawnedServer,
@@ -50,6 +51,7 @@ async function appendUntil(
   bytes: number,
   kill: boolean,
   salt: number,
+  ready: () => boolean = () => true,
 ): Promise<Map<number, string>> {
   const s = client(server.baseUrl).basin(basin).stream(stream);
   const acked = new Map<number, string>();
@@ -78,7 +80,7 @@ async function appendUntil(
         }
         continue; // the server is gone
       }
-      if (ackedBytes >= bytes && !done) {
+      if (ackedBytes >= bytes && !done && (ready() || ackedBytes >= 8 * bytes)) {
         done = true;
         if (kill) {
           killed = true;
@@ -146,7 +148,10 @@ describe('kill -9 while checkpoints fold large records into segments', () => {
         [0, 40 << 20],
         [1, 24 << 20],
       ] as const) {
-        for (const [k, v] of await appendUntil(server, basin, stream, bytes, true, round * 1000)) acked.set(k, v);
+        const folded = () => segmentFiles(dir) > round;
+        for (const [k, v] of await appendUntil(server, basin, stream, bytes, true, round * 1000, folded)) {
+          acked.set(k, v);
+        }
         // Checkpoints ran before the crash: the reads below come from segments (and the log's tail).
         expect(segmentFiles(dir), `segments before crash ${round}`).toBeGreaterThan(round);
         server = await spawnServer(['--local-root', dir]);
