@@ -30,6 +30,8 @@ export interface ReadResult {
   compressed: number;
   heartbeats: number;
   aborted: boolean;
+  /** Compression algorithms of the frames received (besides none). */
+  algorithms: Set<string>;
 }
 
 /** Splits an S2S response into frame bodies (flag + payload). */
@@ -72,7 +74,7 @@ export class RecordChecker {
     private readonly expected: Expected,
     from: number,
   ) {
-    this.result = { next: from, frames: 0, compressed: 0, heartbeats: 0, aborted: false };
+    this.result = { next: from, frames: 0, compressed: 0, heartbeats: 0, aborted: false, algorithms: new Set() };
   }
 
   batch(payload: Uint8Array): void {
@@ -97,7 +99,10 @@ export class RecordChecker {
       throw new Error(`terminal frame ${status}: ${json}`);
     }
     this.result.frames++;
-    if (frame.compression !== 'none') this.result.compressed++;
+    if (frame.compression !== 'none') {
+      this.result.compressed++;
+      this.result.algorithms.add(frame.compression);
+    }
     this.batch(frame.payload);
   }
 }
