@@ -19,6 +19,8 @@ export interface Pace {
   /** A reader that stalls once: stop for `stallMs` after `stallAfter` bytes, then read at full speed. */
   stallAfter?: number;
   stallMs?: number;
+  /** Called with the bytes received so far after each chunk. */
+  onProgress?: (bytes: number) => void;
   /** Give up (HTTP/1.1: destroy the socket; HTTP/2: RST_STREAM CANCEL) after this many bytes. */
   abortAfter?: number;
 }
@@ -32,6 +34,8 @@ export interface ReadResult {
   aborted: boolean;
   /** Compression algorithms of the frames received (besides none). */
   algorithms: Set<string>;
+  /** The terminal frame that ended the session, if one did (status and JSON error body). */
+  terminal?: { status: number; body: string };
 }
 
 /** Splits an S2S response into frame bodies (flag + payload). */
@@ -94,9 +98,10 @@ export class RecordChecker {
 
   frame(body: Buffer): void {
     const frame = decodeFrameBody(body);
+    if (this.result.terminal) throw new Error('a frame after the terminal frame');
     if (frame.terminal) {
-      const { status, body: json } = parseTerminalPayload(frame.payload);
-      throw new Error(`terminal frame ${status}: ${json}`);
+      this.result.terminal = parseTerminalPayload(frame.payload);
+      return;
     }
     this.result.frames++;
     if (frame.compression !== 'none') {
@@ -130,6 +135,7 @@ function consume(source: Source, pace: Pace, onChunk: (chunk: Buffer) => void): 
         reject(error as Error);
         return;
       }
+      pace.onProgress?.(total);
       if (pace.abortAfter !== undefined && total >= pace.abortAfter) {
         aborted = true;
         source.abort();
