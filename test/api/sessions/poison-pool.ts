@@ -6,7 +6,6 @@
  * handed out while still lent, or given back twice, is recorded as a violation.
  */
 import { catchUpBuffers, type TakeBuffer } from '../../../src/api/codec/out-buffers.js';
-import { outBufferBytes } from '../../../src/limits.js';
 
 export const poisonByte = 0xee;
 
@@ -27,13 +26,16 @@ export function poisonCatchUpBuffers(): PoolProbe {
   const violations: string[] = [];
   let taken = 0;
   let given = 0;
+  // The pool's own record of what it lent (private; read here so the probe tracks exactly the
+  // memory the pool will take back, whatever its sizing rules).
+  const poolLent = (catchUpBuffers as unknown as { lent: WeakSet<ArrayBuffer> }).lent;
   const take = catchUpBuffers.take;
   const give = catchUpBuffers.give.bind(catchUpBuffers);
   const poisonedTake: TakeBuffer = (size) => {
     const buffer = take(size);
     const memory = buffer.buffer as ArrayBuffer;
-    // Larger messages get fresh memory of their own size; only pooled memory is tracked.
-    if (memory.byteLength === outBufferBytes && size <= outBufferBytes) {
+    // Messages the pool does not serve get memory of their own; only pooled memory is tracked.
+    if (poolLent.has(memory)) {
       if (lent.has(memory)) violations.push(`a buffer was handed out while lent (${size} bytes)`);
       lent.add(memory);
       everLent.add(memory);
