@@ -154,7 +154,8 @@ function consume(source: Source, pace: Pace, onChunk: (chunk: Buffer) => void): 
     });
     stream.on('end', () => resolve(false));
     stream.on('error', (error: Error) => (aborted ? resolve(true) : reject(error)));
-    stream.on('close', () => (aborted ? resolve(true) : undefined));
+    // A stream closed under the reader (connection reset, session destroyed) without 'end' or 'error'.
+    stream.on('close', () => (aborted ? resolve(true) : reject(new Error('the response closed before its end'))));
   });
 }
 
