@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChunkLog } from '../../src/storage/chunk-log.js';
 import { openStreamLog } from '../../src/storage/open.js';
 import { poisonCatchUpBuffers } from '../api/sessions/poison-pool.js';
+import { fillNibbles } from '../api/sessions/raw-readers.js';
 import { uniqueBasin } from '../support/http.js';
 import { startServer, type TestServer } from '../support/server.js';
 import { until } from '../support/until.js';
@@ -23,14 +24,7 @@ const streams = ['sdk-a', 'sdk-b'];
 
 function bodyOf(stream: string, i: number): Uint8Array {
   const out = new Uint8Array(sizes[i % sizes.length]!);
-  let x = (stream.length * 0x9e3779b1 + stream.charCodeAt(4) * 977 + i * 0x85ebca6b + 1) >>> 0 || 1;
-  for (let k = 0; k < out.length; k++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[k] = (k & 0xf0) | ((x >>> 0) & 0x0f);
-  }
-  return out;
+  return fillNibbles(out, stream.length * 0x9e3779b1 + stream.charCodeAt(4) * 977 + i * 0x85ebca6b + 1);
 }
 
 let dir: string;

@@ -9,6 +9,21 @@ import net from 'node:net';
 import { decodeReadBatch } from '../../../src/api/codec/proto-client.js';
 import { decodeFrameBody, parseTerminalPayload } from '../../../src/api/s2s/frame.js';
 
+/**
+ * Fills `out` with xorshift32 nibbles from `seed` (high nibble the offset's): half the entropy of
+ * random bytes, so zstd and gzip frames stay large, and every record's bytes differ.
+ */
+export function fillNibbles<T extends Uint8Array>(out: T, seed: number): T {
+  let x = seed >>> 0 || 1;
+  for (let k = 0; k < out.length; k++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out[k] = (k & 0xf0) | ((x >>> 0) & 0x0f);
+  }
+  return out;
+}
+
 /** The body appended as record `seqNum`. */
 export type Expected = (seqNum: number) => Buffer;
 

@@ -14,7 +14,7 @@ import { closeHttp2Sessions, request } from '../../support/http.js';
 import { startServer, type TestServer } from '../../support/server.js';
 import { until } from '../../support/until.js';
 import { poisonCatchUpBuffers } from './poison-pool.js';
-import { readH1, readH2, type ReadCall } from './raw-readers.js';
+import { fillNibbles, readH1, readH2, type ReadCall } from './raw-readers.js';
 import { createBasin } from './support.js';
 
 const probe = poisonCatchUpBuffers();
@@ -24,14 +24,7 @@ const total = batches * sizes.length;
 
 function bodyOf(i: number): Buffer {
   const out = Buffer.alloc(sizes[i % sizes.length]!);
-  let x = (i * 0x85ebca6b + 7) >>> 0 || 1;
-  for (let k = 0; k < out.length; k++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[k] = (k & 0xf0) | ((x >>> 0) & 0x0f);
-  }
-  return out;
+  return fillNibbles(out, i * 0x85ebca6b + 7);
 }
 
 let server: TestServer;

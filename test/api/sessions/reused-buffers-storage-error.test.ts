@@ -17,7 +17,7 @@ import { closeHttp2Sessions, request } from '../../support/http.js';
 import { startServer, type TestServer } from '../../support/server.js';
 import { until } from '../../support/until.js';
 import { poisonCatchUpBuffers } from './poison-pool.js';
-import { readH1, type ReadCall } from './raw-readers.js';
+import { fillNibbles, readH1, type ReadCall } from './raw-readers.js';
 import { createBasin } from './support.js';
 
 const probe = poisonCatchUpBuffers();
@@ -26,14 +26,7 @@ const recordCount = 400;
 
 function bodyOf(i: number): Buffer {
   const out = Buffer.alloc(sizes[i % sizes.length]!);
-  let x = (i * 0x85ebca6b + 11) >>> 0 || 1;
-  for (let k = 0; k < out.length; k++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[k] = (k & 0xf0) | ((x >>> 0) & 0x0f);
-  }
-  return out;
+  return fillNibbles(out, i * 0x85ebca6b + 11);
 }
 
 let dir: string;

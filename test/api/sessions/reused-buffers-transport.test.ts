@@ -19,7 +19,15 @@ import { closeHttp2Sessions, request } from '../../support/http.js';
 import { startServer, type TestServer } from '../../support/server.js';
 import { until } from '../../support/until.js';
 import { poisonCatchUpBuffers } from './poison-pool.js';
-import { pipelinedBodies, readH1, readH2, RecordChecker, type ReadCall, type ReadResult } from './raw-readers.js';
+import {
+  fillNibbles,
+  pipelinedBodies,
+  readH1,
+  readH2,
+  RecordChecker,
+  type ReadCall,
+  type ReadResult,
+} from './raw-readers.js';
 import { createBasin } from './support.js';
 
 const probe = poisonCatchUpBuffers();
@@ -30,15 +38,7 @@ const streams = ['a', 'b'] as const;
 /** Body of record `i` of `stream`: size from `sizes`, bytes derived from both so any mix-up shows. */
 function bodyOf(stream: string, i: number): Buffer {
   const out = Buffer.alloc(sizes[i % sizes.length]!);
-  // xorshift32 nibbles: half the entropy of random bytes, so zstd and gzip frames stay large.
-  let x = (stream.charCodeAt(0) * 0x9e3779b1 + i * 0x85ebca6b + 1) >>> 0 || 1;
-  for (let k = 0; k < out.length; k++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[k] = (k & 0xf0) | ((x >>> 0) & 0x0f);
-  }
-  return out;
+  return fillNibbles(out, stream.charCodeAt(0) * 0x9e3779b1 + i * 0x85ebca6b + 1);
 }
 
 /** Counts writes that returned false (socket or stream buffer full) on each transport. */
