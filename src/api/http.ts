@@ -154,12 +154,12 @@ export class RequestContext {
     const declared = Number(this.req.headers['content-length']);
     if (Number.isFinite(declared) && declared > maxBytes) {
       this.refuseBody();
-      throw bodyError(`request body exceeds ${maxBytes} bytes`);
+      throw tooLarge(bodyError, maxBytes);
     }
     const read = await readBody(this.req, maxBytes, Number.isFinite(declared) ? declared : undefined);
     if (read.kind === 'too-large') {
       this.refuseBody();
-      throw bodyError(`request body exceeds ${maxBytes} bytes`);
+      throw tooLarge(bodyError, maxBytes);
     }
     if (read.kind === 'over-budget') {
       this.refuseBody();
@@ -181,11 +181,10 @@ export class RequestContext {
     try {
       out = encoding === 'gzip' ? gunzipSync(raw, { maxOutputLength: maxBytes }) : zstdDecompressCapped(raw, maxBytes);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE')
-        throw bodyError(`request body exceeds ${maxBytes} bytes`);
+      if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw tooLarge(bodyError, maxBytes);
       throw bodyError(`failed to decode request body with content-encoding ${encoding}`);
     }
-    if (out === null || out.length > maxBytes) throw bodyError(`request body exceeds ${maxBytes} bytes`);
+    if (out === null || out.length > maxBytes) throw tooLarge(bodyError, maxBytes);
     return out;
   }
 
@@ -247,6 +246,11 @@ export function abandonRequestBody(req: Request, res: Response): void {
   } else {
     res.once('finish', () => req.socket.destroySoon());
   }
+}
+
+/** The error for a body over `maxBytes` (a function, not a closure per request: see BodyReading). */
+function tooLarge(bodyError: (message: string) => S2Error, maxBytes: number): S2Error {
+  return bodyError(`request body exceeds ${maxBytes} bytes`);
 }
 
 /**
