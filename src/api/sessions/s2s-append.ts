@@ -16,19 +16,21 @@
  */
 import type { AppendAck, AppendInput } from '../../domain/types.js';
 import { errors, S2Error } from '../../domain/errors.js';
-import { compressionThresholdBytes, requestBodyIdleTimeoutMs, requestBodyTimeoutMs } from '../../limits.js';
-import { appendAckSize, decodeAppendInput, encodeAppendAck, writeAppendAck } from '../codec/proto.js';
+import { requestBodyIdleTimeoutMs, requestBodyTimeoutMs } from '../../limits.js';
+import { appendAckSize, decodeAppendInput, writeAppendAck } from '../codec/proto.js';
 import { errorResponse } from '../errors.js';
 import { abandonRequestBody, requestBodies, type Request, type Response } from '../http.js';
-import type { Compression } from '../s2s/compression.js';
-import { encodeRegularFrame, encodeTerminalFrame, frameReservedBytes, writeRegularFrameHeader } from '../s2s/frame.js';
+import { encodeTerminalFrame, frameReservedBytes, writeRegularFrameHeader } from '../s2s/frame.js';
 import { FrameReader } from '../s2s/reader.js';
 import { BodyReader } from './body.js';
 import { SessionOutput } from './output.js';
 import type { AppendSessionPort } from './ports.js';
 
+/**
+ * No compression option: an append session's frames to the client (acks, a terminal error) are
+ * far below the compression threshold (api.md 9.3), so `Accept-Encoding` never changes them.
+ */
 export interface AppendSessionOptions {
-  compression: Compression;
   /** Un-acked inputs one session may have; beyond it the session stops reading its body. */
   inflightInputsMax: number;
 }
@@ -273,7 +275,7 @@ export async function serveS2SAppend(
         if (internal) throw head.error;
         return;
       }
-      if (!(await out.write(settledAcks(queue, options.compression)))) return;
+      if (!(await out.write(settledAcks(queue)))) return;
     }
     out.end();
   } finally {
@@ -287,21 +289,19 @@ export async function serveS2SAppend(
 /**
  * The frames of the settled acks at the head of the queue, removed from it, as one buffer: acks
  * that became durable together (one sync) go out in one write rather than one write (and one
- * HTTP/1.1 chunk, one writev) each. Acks are far below the compression threshold (api.md 9.3),
- * so their frames are written straight into that buffer: an ack buffer, a frame buffer and a
- * concatenation per ack were a third of this function's time and garbage (W4/session profile).
+ * HTTP/1.1 chunk, one writev) each. An AppendAck is three positions, under 100 bytes, far below
+ * `compressionThresholdBytes` (api.md 9.3), so ack frames are never compressed and are written
+ * straight into that buffer: an ack buffer, a frame buffer and a concatenation per ack were a
+ * third of this function's time and garbage (W4/session profile).
  */
-function settledAcks(queue: AckQueue, compression: Compression): Uint8Array {
+function settledAcks(queue: AckQueue): Uint8Array {
   let count = 0;
   let bytes = 0;
-  let compressible = false;
   for (let entry = queue.at(0); entry?.state === 'ok'; entry = queue.at(++count)) {
     const size = appendAckSize(entry.ack!);
     ackSizes[count] = size;
-    if (size >= compressionThresholdBytes) compressible = true;
     bytes += frameReservedBytes + size;
   }
-  if (compressible && compression !== 'none') return encodeEach(queue, count, compression);
   const out = Buffer.allocUnsafe(bytes);
   let pos = 0;
   for (let i = 0; i < count; i++) {
@@ -313,13 +313,3 @@ function settledAcks(queue: AckQueue, compression: Compression): Uint8Array {
 
 /** Scratch of `settledAcks` (it never yields): the size of each ack it writes. */
 const ackSizes: number[] = [];
-
-/** `settledAcks` for acks big enough to be compressed: each framed on its own (never seen in practice). */
-function encodeEach(queue: AckQueue, count: number, compression: Compression): Uint8Array {
-  const frames: Uint8Array[] = [];
-  for (let i = 0; i < count; i++) {
-    frames.push(encodeRegularFrame(encodeAppendAck(queue.head()!.ack!), compression));
-    queue.shift();
-  }
-  return Buffer.concat(frames);
-}

@@ -116,12 +116,10 @@ export class StreamingSessions {
   /** S2S append session (api.md 7.4). */
   async append(ctx: RequestContext, target: SessionTarget): Promise<void> {
     await this.holdingSlot(ctx, target, async () => {
-      const compression = negotiateCompression(ctx.headerValues('accept-encoding'));
       const session = await this.engine.openAppendSession(target.basin, target.stream, this.openOptions(target));
       metrics.sessionsOpen.inc({ kind: 's2s_append' });
       try {
         await serveS2SAppend(ctx.req, ctx.res, guardedAppend(session, accessOf(ctx)), {
-          compression,
           inflightInputsMax: this.inflightInputsMax,
         });
       } finally {

@@ -54,7 +54,6 @@ export async function startTransportServer(): Promise<TransportServer> {
     const compression = negotiateCompression(req.headers['accept-encoding']);
     if (req.method === 'POST') {
       await serveS2SAppend(req, res, state.stream.session(), {
-        compression,
         inflightInputsMax: state.inflightInputsMax,
       });
     } else if (req.headers.accept === 'text/event-stream') {
