@@ -9,14 +9,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeReadBatch, encodeAppendInput } from '../../../src/api/codec/proto-client.js';
+import { decodeReadBatch } from '../../../src/api/codec/proto-client.js';
 import { catchUpBuffers } from '../../../src/api/codec/out-buffers.js';
 import { openStreamLog } from '../../../src/storage/open.js';
 import type { ChunkLog } from '../../../src/storage/chunk-log.js';
 import { closeHttp2Sessions, request, type Protocol } from '../../support/http.js';
 import { startServer, type TestServer } from '../../support/server.js';
 import { batchOf } from './duplex.js';
-import { createBasin, readSession, type Target } from './support.js';
+import { appendBodies, createBasin, readSession, type Target } from './support.js';
 
 const sizes = [1024, 8192, 1000, 65536, 8200, 3];
 const recordCount = 900;
@@ -44,13 +44,7 @@ beforeAll(async () => {
   target = { baseUrl: server.baseUrl, basin: await createBasin(server.baseUrl), stream: 'buffers' };
   for (let start = 0; start < recordCount; start += 50) {
     const bodies = Array.from({ length: Math.min(50, recordCount - start) }, (_, k) => body(start + k));
-    const res = await request(target.baseUrl, {
-      method: 'POST',
-      path: `/v1/streams/${target.stream}/records`,
-      headers: { 'content-type': 'application/protobuf', 's2-basin': target.basin },
-      body: Buffer.from(encodeAppendInput({ records: bodies.map((b) => ({ headers: [], body: b })) })),
-    });
-    expect(res.status).toBe(200);
+    await appendBodies(target.baseUrl, target.basin, target.stream, bodies);
   }
   await log.checkpoint();
 }, 60_000);

@@ -8,12 +8,11 @@
 import http2 from 'node:http2';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeAppendInput } from '../../../src/api/codec/proto-client.js';
-import { closeHttp2Sessions, request } from '../../support/http.js';
+import { closeHttp2Sessions } from '../../support/http.js';
 import { startServer, type TestServer } from '../../support/server.js';
 import { until } from '../../support/until.js';
 import { poisonByte, poisonCatchUpBuffers } from './poison-pool.js';
-import { createBasin } from './support.js';
+import { appendBodies, createBasin } from './support.js';
 
 const probe = poisonCatchUpBuffers();
 const recordBytes = 64 * 1024;
@@ -27,17 +26,8 @@ beforeAll(async () => {
   basin = await createBasin(server.baseUrl);
   for (let start = 0; start < recordCount; start += 10) {
     // Bodies without runs of the poison byte: 0x00-0x7f.
-    const records = Array.from({ length: 10 }, (_, k) => ({
-      headers: [],
-      body: Buffer.alloc(recordBytes, (start + k) & 0x7f),
-    }));
-    const res = await request(server.baseUrl, {
-      method: 'POST',
-      path: '/v1/streams/reset/records',
-      headers: { 'content-type': 'application/protobuf', 's2-basin': basin },
-      body: Buffer.from(encodeAppendInput({ records })),
-    });
-    expect(res.status).toBe(200);
+    const bodies = Array.from({ length: 10 }, (_, k) => Buffer.alloc(recordBytes, (start + k) & 0x7f));
+    await appendBodies(server.baseUrl, basin, 'reset', bodies);
   }
 }, 60_000);
 

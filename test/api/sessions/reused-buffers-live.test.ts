@@ -8,14 +8,13 @@
  */
 import http2 from 'node:http2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeAppendInput } from '../../../src/api/codec/proto-client.js';
 import { metrics } from '../../../src/metrics.js';
-import { closeHttp2Sessions, request } from '../../support/http.js';
+import { closeHttp2Sessions } from '../../support/http.js';
 import { startServer, type TestServer } from '../../support/server.js';
 import { until } from '../../support/until.js';
 import { poisonCatchUpBuffers } from './poison-pool.js';
 import { fillNibbles, readH1, readH2, type ReadCall } from './raw-readers.js';
-import { createBasin } from './support.js';
+import { appendBodies, createBasin } from './support.js';
 
 const probe = poisonCatchUpBuffers();
 const sizes = [1, 8192, 65536 + 13, 3, 1000];
@@ -58,14 +57,12 @@ describe('live followers and reused catch-up buffers', () => {
       encoding,
     });
     const append = async (b: number) => {
-      const records = sizes.map((_, k) => ({ headers: [], body: bodyOf(b * sizes.length + k) }));
-      const res = await request(server.baseUrl, {
-        method: 'POST',
-        path: `/v1/streams/${stream}/records`,
-        headers: { 'content-type': 'application/protobuf', 's2-basin': basin },
-        body: Buffer.from(encodeAppendInput({ records })),
-      });
-      expect(res.status).toBe(200);
+      await appendBodies(
+        server.baseUrl,
+        basin,
+        stream,
+        sizes.map((_, k) => bodyOf(b * sizes.length + k)),
+      );
     };
     await append(0);
     const session = http2.connect(server.baseUrl);

@@ -5,12 +5,10 @@
  */
 import http2 from 'node:http2';
 import { describe, expect, it } from 'vitest';
-import { encodeAppendInput } from '../../../src/api/codec/proto-client.js';
-import { request } from '../../support/http.js';
 import { startServer } from '../../support/server.js';
 import { poisonCatchUpBuffers } from './poison-pool.js';
 import { readH1, readH2, type ReadCall, type ReadResult } from './raw-readers.js';
-import { createBasin } from './support.js';
+import { appendBodies, createBasin } from './support.js';
 
 const probe = poisonCatchUpBuffers();
 const recordCount = 200;
@@ -21,14 +19,12 @@ describe('shutdown during catch-up', () => {
     const server = await startServer();
     const basin = await createBasin(server.baseUrl);
     for (let start = 0; start < recordCount; start += 10) {
-      const records = Array.from({ length: 10 }, (_, k) => ({ headers: [], body: bodyOf(start + k) }));
-      const res = await request(server.baseUrl, {
-        method: 'POST',
-        path: '/v1/streams/closing/records',
-        headers: { 'content-type': 'application/protobuf', 's2-basin': basin },
-        body: Buffer.from(encodeAppendInput({ records })),
-      });
-      expect(res.status).toBe(200);
+      await appendBodies(
+        server.baseUrl,
+        basin,
+        'closing',
+        Array.from({ length: 10 }, (_, k) => bodyOf(start + k)),
+      );
     }
     const call: ReadCall = { kind: 's2s', basin, path: `/v1/streams/closing/records?seq_num=0&count=${recordCount}` };
     const session = http2.connect(server.baseUrl);

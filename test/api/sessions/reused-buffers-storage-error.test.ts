@@ -8,17 +8,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeAppendInput } from '../../../src/api/codec/proto-client.js';
 import { FaultyObjectStore } from '../../../src/objectstore/faulty.js';
 import { LocalFsObjectStore } from '../../../src/objectstore/local-fs.js';
 import { ChunkLog } from '../../../src/storage/chunk-log.js';
 import { systemRand } from '../../../src/util/rand.js';
-import { closeHttp2Sessions, request } from '../../support/http.js';
+import { closeHttp2Sessions } from '../../support/http.js';
 import { startServer, type TestServer } from '../../support/server.js';
 import { until } from '../../support/until.js';
 import { poisonCatchUpBuffers } from './poison-pool.js';
 import { fillNibbles, readH1, type ReadCall } from './raw-readers.js';
-import { createBasin } from './support.js';
+import { appendBodies, createBasin } from './support.js';
 
 const probe = poisonCatchUpBuffers();
 const sizes = [1, 8192, 65536 + 13, 1000, 8200];
@@ -49,14 +48,12 @@ beforeAll(async () => {
   server = await startServer({ log });
   basin = await createBasin(server.baseUrl);
   for (let start = 0; start < recordCount; start += 20) {
-    const records = Array.from({ length: 20 }, (_, k) => ({ headers: [], body: bodyOf(start + k) }));
-    const res = await request(server.baseUrl, {
-      method: 'POST',
-      path: '/v1/streams/failing/records',
-      headers: { 'content-type': 'application/protobuf', 's2-basin': basin },
-      body: Buffer.from(encodeAppendInput({ records })),
-    });
-    expect(res.status).toBe(200);
+    await appendBodies(
+      server.baseUrl,
+      basin,
+      'failing',
+      Array.from({ length: 20 }, (_, k) => bodyOf(start + k)),
+    );
   }
   await log.checkpoint();
 }, 60_000);

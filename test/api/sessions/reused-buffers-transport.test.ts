@@ -12,10 +12,9 @@ import http2 from 'node:http2';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeAppendInput } from '../../../src/api/codec/proto-client.js';
 import { openStreamLog } from '../../../src/storage/open.js';
 import type { ChunkLog } from '../../../src/storage/chunk-log.js';
-import { closeHttp2Sessions, request } from '../../support/http.js';
+import { closeHttp2Sessions } from '../../support/http.js';
 import { startServer, type TestServer } from '../../support/server.js';
 import { until } from '../../support/until.js';
 import { poisonCatchUpBuffers } from './poison-pool.js';
@@ -28,7 +27,7 @@ import {
   type ReadCall,
   type ReadResult,
 } from './raw-readers.js';
-import { createBasin } from './support.js';
+import { appendBodies, createBasin } from './support.js';
 
 const probe = poisonCatchUpBuffers();
 const sizes = [1, 8192, 65536 + 13, 1000, 3, 8200, 128 * 1024];
@@ -71,13 +70,7 @@ beforeAll(async () => {
   for (const stream of streams) {
     for (let start = 0; start < recordCount; start += 14) {
       const bodies = Array.from({ length: Math.min(14, recordCount - start) }, (_, k) => bodyOf(stream, start + k));
-      const res = await request(server.baseUrl, {
-        method: 'POST',
-        path: `/v1/streams/${stream}/records`,
-        headers: { 'content-type': 'application/protobuf', 's2-basin': basin },
-        body: Buffer.from(encodeAppendInput({ records: bodies.map((body) => ({ headers: [], body })) })),
-      });
-      expect(res.status).toBe(200);
+      await appendBodies(server.baseUrl, basin, stream, bodies);
     }
   }
   await log.checkpoint();

@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, expect } from 'vitest';
 import { closeHttp2Sessions, request, uniqueBasin, type Protocol } from '../../support/http.js';
 import { startServer, type TestServer } from '../../support/server.js';
+import { encodeAppendInput } from '../../../src/api/codec/proto-client.js';
 import { openDuplex, type Duplex } from './duplex.js';
 
 export async function createBasin(baseUrl: string, config: Record<string, unknown> = {}): Promise<string> {
@@ -17,6 +18,22 @@ export async function createBasin(baseUrl: string, config: Record<string, unknow
   });
   expect(res.status).toBe(201);
   return basin;
+}
+
+/** Appends one batch of `bodies` (no headers) to `stream` with a unary protobuf append; expects 200. */
+export async function appendBodies(
+  baseUrl: string,
+  basin: string,
+  stream: string,
+  bodies: Uint8Array[],
+): Promise<void> {
+  const res = await request(baseUrl, {
+    method: 'POST',
+    path: `/v1/streams/${stream}/records`,
+    headers: { 'content-type': 'application/protobuf', 's2-basin': basin },
+    body: Buffer.from(encodeAppendInput({ records: bodies.map((body) => ({ headers: [], body })) })),
+  });
+  expect(res.status).toBe(200);
 }
 
 export interface Target {
