@@ -51,6 +51,13 @@ export interface ChunkSink {
   /** Whether the sink takes commits as `CommitWriter`s (and so saves a copy of every record). */
   readonly writesInPlace: boolean;
   /**
+   * Set by a sink whose chunks cost little apiece (the write-ahead log): once this many commits are
+   * pending while nothing is in flight, the writer seals them at once, in the middle of the
+   * event-loop turn, so the medium starts on them while the turn's later commits are still being
+   * sequenced (writer.ts `submit`). Unset: chunks are sealed after the I/O phase only.
+   */
+  readonly eagerSealCommits?: number;
+  /**
    * Makes the chunk durable. Rejects with a `StorageError` (fenced, failed, closed) that stops the
    * log; anything else rejecting is a storage failure too.
    */

@@ -18,11 +18,19 @@ import { WalError, type Wal } from './wal/index.js';
 
 /** Frames handed to the log and not yet durable: the log's ring bounds the bytes. */
 const framesInFlightMax = 64;
+/**
+ * Commits that start a frame at once while the log is idle (see `ChunkSink.eagerSealCommits`). An
+ * S2S session's window of 64 one-record inputs arrived in one read and was sealed as one frame after
+ * all 64 were sequenced: the fdatasync then waited for the whole turn, and the turn for nothing.
+ * Sealing the first 16 at once lets their fdatasync run while the other 48 are sequenced.
+ */
+const eagerSealCommits = 16;
 
 export class WalSink implements ChunkSink {
   readonly needsBytes = true;
   readonly writesInPlace = true;
   readonly chunksInFlightMax = framesInFlightMax;
+  readonly eagerSealCommits = eagerSealCommits;
   private closing: Promise<void> | null = null;
 
   constructor(readonly wal: Wal) {}

@@ -129,8 +129,21 @@ export class ChunkWriter {
     this.pendingCommits.push(mutations);
     this.pendingEncoded.push(encoded);
     this.pendingBytes += encoded.length;
-    this.schedule();
-    return ++this.submitted;
+    const ordinal = ++this.submitted;
+    if (this.pendingCommits.length === this.sink.eagerSealCommits && this.inflight.length === 0) this.sealEagerly();
+    else this.schedule();
+    return ordinal;
+  }
+
+  /**
+   * The sink is idle and enough commits are pending: seal them now rather than after the I/O phase,
+   * so the medium works on them while the rest of this turn's commits are sequenced; those then
+   * share the next chunk (see `ChunkSink.eagerSealCommits`). Only when the flush budget allows a
+   * flush now.
+   */
+  private sealEagerly(): void {
+    if (this.sealTimer || this.budget.waitMs(this.clock.monotonicMs(), false) > 0) this.schedule();
+    else this.seal();
   }
 
   /**

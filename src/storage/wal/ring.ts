@@ -3,7 +3,8 @@
  * into a SharedArrayBuffer, and the thread writes them from there, so a commit's bytes are copied
  * once (into the ring) and never cloned into a message. Reused for the life of the log, so its
  * pages are faulted in once (fresh memory costs about 3.5 ms per MiB on this kind of VM; see
- * objectstore/fs-writer.ts).
+ * objectstore/fs-writer.ts), and by the writer thread while it is idle (io-thread.ts), not by the
+ * event loop's first copy into each page.
  *
  * Space is reserved contiguously (a reservation that would straddle the end starts over at 0,
  * leaving the tail unused for that lap) and released strictly in reservation order, as syncs

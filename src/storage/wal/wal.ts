@@ -2,8 +2,9 @@
  * The write-ahead log's writer: appends chunk frames to preallocated log files and resolves each
  * append once an fdatasync covers it, strictly in chunk-id order.
  *
- *   append(chunkId, body)  ->  frame encoded into the ring  ->  batch published at the end of the
- *   current microtask run  ->  writer thread: pwritev + fdatasync (group commit)  ->  resolved
+ *   append(chunkId, body)  ->  frame encoded into the ring  ->  batch published at once if the
+ *   thread is idle, else at the end of the current microtask run  ->  writer thread: pwritev +
+ *   fdatasync (group commit)  ->  resolved
  *
  * Files are preallocated and written through (zero-filled, or recycled from released files), so a
  * write never changes a file's size or allocation and fdatasync flushes data only. A file belongs
@@ -291,7 +292,11 @@ export class Wal {
     batch.lastChunkId = pending.chunkId;
     batch.ringEnd = reservation.end;
     batch.bytes += need;
-    if (!this.flushQueued) {
+    // The thread is idle: publish now, not at the end of the microtask run, so its pwritev and
+    // fdatasync overlap whatever this event-loop turn still does (an S2S session sequencing the rest
+    // of a read's inputs). Frames placed meanwhile gather in the next batch (group commit).
+    if (this.published.length === 0) this.flush();
+    else if (!this.flushQueued) {
       this.flushQueued = true;
       void Promise.resolve().then(() => this.flush());
     }

@@ -99,13 +99,24 @@ describe('appends and recovery', () => {
 });
 
 describe('group commit', () => {
-  it('makes appends issued together durable with one fdatasync', async () => {
+  it('makes appends issued together durable with one fdatasync, after the first one to an idle thread', async () => {
     const dir = await tempDir();
     let syncs = 0;
-    const { wal } = await openWriter(dir, { onSync: (round) => (syncs += round.syncs) });
+    let frames = 0;
+    const { wal } = await openWriter(dir, {
+      onSync: (round) => {
+        syncs += round.syncs;
+        frames += round.frames;
+      },
+    });
     syncs = 0;
+    frames = 0;
+    // The first frame is published at once (the thread is idle); the 39 placed after it in the
+    // same turn go out together, so one or two syncs depending on when the thread woke up.
     await Promise.all(Array.from({ length: 40 }, () => wal.append(wal.nextChunkId, bodyFor(1, 100))));
-    expect(syncs).toBe(1);
+    expect(frames).toBe(40);
+    expect(syncs).toBeGreaterThanOrEqual(1);
+    expect(syncs).toBeLessThanOrEqual(2);
     await wal.close();
   });
 
