@@ -33,8 +33,8 @@ export class BlockView implements RecordBlock {
     /** Format 1: where each record starts; format 2: also the end (`at[count]`). */
     private readonly at: Int32Array,
     private readonly seqNums: Float64Array,
-    /** Expiry in wall ms, -1 = never. */
-    private readonly expiry: Float64Array,
+    /** Expiry in wall ms, -1 = never; absent when no record of the block expires. */
+    private readonly expiry: Float64Array | undefined,
     private readonly headersOffset: Int32Array,
     private readonly bodyOffset: Int32Array,
     private readonly meteredSizes: Int32Array,
@@ -76,12 +76,9 @@ export class BlockView implements RecordBlock {
     need(0, 4);
     const count = dv.getUint32(0, true);
     if (count * 25 > end - 4) throw new CorruptDataError(`${what}: count ${count} exceeds the block`);
-    const at = new Int32Array(count);
-    const seqNums = new Float64Array(count);
-    const expiry = new Float64Array(count);
-    const headersOffset = new Int32Array(count);
-    const bodyOffset = new Int32Array(count);
-    const metered = new Int32Array(count);
+    const arrays = new IndexArrays(count, 2, 4);
+    const [seqNums, expiry] = [arrays.f64(), arrays.f64()];
+    const [at, headersOffset, bodyOffset, metered] = [arrays.i32(), arrays.i32(), arrays.i32(), arrays.i32()];
     let pos = 4;
     for (let i = 0; i < count; i++) {
       need(pos, 21);
@@ -134,14 +131,13 @@ export class BlockView implements RecordBlock {
     const flags = raw[4]!;
     if ((flags & ~blockFlagExpiry) !== 0) throw new CorruptDataError(`${what}: unknown block flags ${flags}`);
     if (count * 2 > end - 5) throw new CorruptDataError(`${what}: count ${count} exceeds the block`);
-    const at = new Int32Array(count + 1);
-    const seqNums = new Float64Array(count);
-    const expiry = new Float64Array(count).fill(-1);
-    const timestampOffset = new Int32Array(count);
-    const headersOffset = new Int32Array(count);
-    const bodyOffset = new Int32Array(count);
-    const bodyLengths = new Int32Array(count);
-    const metered = new Int32Array(count);
+    const expiring = (flags & blockFlagExpiry) !== 0;
+    const arrays = new IndexArrays(count, expiring ? 2 : 1, 7);
+    const seqNums = arrays.f64();
+    const expiry = expiring ? arrays.f64().fill(-1) : undefined;
+    const at = arrays.i32(1);
+    const [timestampOffset, headersOffset, bodyOffset] = [arrays.i32(), arrays.i32(), arrays.i32()];
+    const [bodyLengths, metered] = [arrays.i32(), arrays.i32()];
     const bad = (pos: number) => new CorruptDataError(`${what}: malformed record at offset ${pos}`);
     let pos = 5;
     for (let i = 0; i < count; i++) {
@@ -200,7 +196,7 @@ export class BlockView implements RecordBlock {
           : size + bodyLength;
     }
     at[count] = pos;
-    if (flags & blockFlagExpiry) {
+    if (expiry) {
       if (end - pos !== 9 * count) throw new CorruptDataError(`${what}: expiry table of ${end - pos} bytes`);
       for (let i = 0; i < count; i++, pos += 9) if (raw[pos]) expiry[i] = u64(dv, pos + 1, what);
     }
@@ -265,7 +261,7 @@ export class BlockView implements RecordBlock {
 
   /** Wall ms after which record `i` is invisible, or null. */
   expiresAtMs(i: number): number | null {
-    const value = this.expiry[i]!;
+    const value = this.expiry ? this.expiry[i]! : -1;
     return value < 0 ? null : value;
   }
 
@@ -333,11 +329,58 @@ export class BlockView implements RecordBlock {
 
 const empty: Uint8Array = new Uint8Array(0);
 
+/**
+ * A block's index arrays as views of one ArrayBuffer: typed arrays of more than 64 bytes each get
+ * a backing store of their own outside the heap, which the GC tracks one by one (six to eight per
+ * block made the block index a large share of a catch-up's GC work).
+ */
+class IndexArrays {
+  private readonly memory: ArrayBuffer;
+  private offset = 0;
+
+  constructor(
+    private readonly count: number,
+    f64s: number,
+    i32s: number,
+  ) {
+    // One spare i32 slot per array for `i32(1)`.
+    this.memory = new ArrayBuffer(8 * count * f64s + 4 * (count + 1) * i32s);
+  }
+
+  f64(): Float64Array {
+    const array = new Float64Array(this.memory, this.offset, this.count);
+    this.offset += 8 * this.count;
+    return array;
+  }
+
+  /** Float64 arrays first: they need 8-byte alignment. */
+  i32(extra = 0): Int32Array {
+    const array = new Int32Array(this.memory, this.offset, this.count + extra);
+    this.offset += 4 * (this.count + extra);
+    return array;
+  }
+}
+
 /** Where the last `varint` ended (a second return value without an allocation). */
 let varintEnd = 0;
 
 /** A varint at `pos` of at most 2^53 - 1 that ends before `end` (lengths, seq_nums). */
 function varint(bytes: Uint8Array, pos: number, end: number, what: string): number {
+  // Most are one or two bytes (lengths of 1 KiB records): kept small so that V8 inlines it.
+  const b = bytes[pos]!;
+  if (b < 0x80 && pos < end) {
+    varintEnd = pos + 1;
+    return b;
+  }
+  const b1 = bytes[pos + 1]!;
+  if (b1 < 0x80 && pos + 1 < end) {
+    varintEnd = pos + 2;
+    return (b & 0x7f) | (b1 << 7);
+  }
+  return varintLong(bytes, pos, end, what);
+}
+
+function varintLong(bytes: Uint8Array, pos: number, end: number, what: string): number {
   let value = 0;
   let scale = 1;
   for (let k = 0; k < 8; k++) {
