@@ -15,12 +15,11 @@
  */
 import type { RecordBlock } from '../domain/record-list.js';
 import type { Header, SequencedRecord } from '../domain/types.js';
-import { sealedMarker, sealedMeteredOffset } from '../domain/sealed.js';
 import { CorruptDataError } from './binary.js';
 import { blockFlagExpiry, type BlockInfo, type StoredRecord } from './codec-segment.js';
 import { checksum, unpack } from './framing.js';
+import { IndexArrays, sealedSize, u64 } from './block-index.js';
 
-const twoTo32 = 0x1_0000_0000;
 /** Bytes of a block's buffer beyond the block itself that the cache may keep with it (padding). */
 export const pinnedSlackBytesMax = 64;
 
@@ -329,38 +328,6 @@ export class BlockView implements RecordBlock {
 
 const empty: Uint8Array = new Uint8Array(0);
 
-/**
- * A block's index arrays as views of one ArrayBuffer: typed arrays of more than 64 bytes each get
- * a backing store of their own outside the heap, which the GC tracks one by one (six to eight per
- * block made the block index a large share of a catch-up's GC work).
- */
-class IndexArrays {
-  private readonly memory: ArrayBuffer;
-  private offset = 0;
-
-  constructor(
-    private readonly count: number,
-    f64s: number,
-    i32s: number,
-  ) {
-    // One spare i32 slot per array for `i32(1)`.
-    this.memory = new ArrayBuffer(8 * count * f64s + 4 * (count + 1) * i32s);
-  }
-
-  f64(): Float64Array {
-    const array = new Float64Array(this.memory, this.offset, this.count);
-    this.offset += 8 * this.count;
-    return array;
-  }
-
-  /** Float64 arrays first: they need 8-byte alignment. */
-  i32(extra = 0): Int32Array {
-    const array = new Int32Array(this.memory, this.offset, this.count + extra);
-    this.offset += 4 * (this.count + extra);
-    return array;
-  }
-}
-
 /** Where the last `varint` ended (a second return value without an allocation). */
 let varintEnd = 0;
 
@@ -413,29 +380,4 @@ function varintBig(bytes: Uint8Array, pos: number): bigint {
     if (b < 0x80) return value;
     shift += 7n;
   }
-}
-
-function u64(dv: DataView, pos: number, what: string): number {
-  const high = dv.getUint32(pos + 4, true);
-  if (high >= 0x20_0000) throw new CorruptDataError(`${what}: integer at offset ${pos} exceeds 2^53`);
-  return high * twoTo32 + dv.getUint32(pos, true);
-}
-
-/**
- * The plaintext metered size a sealed (encrypted) record carries (domain/sealed.ts), read from the
- * stored bytes without building the record: limits count the plaintext (api.md 13), exactly as
- * `meteredBytes` does for a record of the memory tail. Undefined for any other record. The caller
- * checked that the record has one header with an empty name, whose value is at `value`.
- */
-function sealedSize(
-  raw: Uint8Array,
-  dv: DataView,
-  value: number,
-  valueLength: number,
-  body: number,
-  bodyLength: number,
-): number | undefined {
-  if (valueLength !== sealedMarker.length || bodyLength < sealedMeteredOffset + 4) return undefined;
-  for (let k = 0; k < valueLength; k++) if (raw[value + k] !== sealedMarker[k]) return undefined;
-  return dv.getUint32(body + sealedMeteredOffset, true);
 }
