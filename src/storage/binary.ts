@@ -16,7 +16,7 @@ const textEncoder = new TextEncoder();
 const textDecoder = new TextDecoder('utf-8', { fatal: true });
 
 const u64Max = (1n << 64n) - 1n;
-const maxSafeBig = BigInt(Number.MAX_SAFE_INTEGER);
+export const maxSafeBig = BigInt(Number.MAX_SAFE_INTEGER);
 
 /** Bytes of a protobuf varint of a non-negative safe integer. */
 export function varintBytes(value: number): number {
@@ -28,6 +28,23 @@ export function varintBytes(value: number): number {
   if (value < 0x400_0000_0000) return 6;
   if (value < 0x2_0000_0000_0000) return 7;
   return 8;
+}
+
+const isVarint = (value: number): boolean => Number.isSafeInteger(value) && value >= 0;
+
+/** Writes a key byte and a varint at `offset`; returns the offset after them. */
+function putField(out: Uint8Array, offset: number, key: number, value: number): number {
+  out[offset++] = key;
+  while (value > 0x7fffffff) {
+    out[offset++] = (value % 0x80) | 0x80;
+    value = Math.floor(value / 0x80);
+  }
+  while (value > 0x7f) {
+    out[offset++] = (value & 0x7f) | 0x80;
+    value >>>= 7;
+  }
+  out[offset++] = value;
+  return offset;
 }
 
 /** Bytes of a protobuf varint of a u64. */
@@ -129,6 +146,32 @@ export class ByteWriter {
       value >>>= 7;
     }
     out[offset] = value;
+    return this;
+  }
+
+  /**
+   * A protobuf field key (one byte) and a varint: one reserve for both (segment encoding writes a
+   * few per record, and a call per byte showed in checkpoint profiles of 1 KiB records).
+   */
+  field(key: number, value: number): this {
+    assert(Number.isSafeInteger(value) && value >= 0, `varint out of range: ${value}`);
+    const offset = this.reserve(1 + varintBytes(value)); // may replace this.buffer
+    putField(this.buffer, offset, key, value);
+    return this;
+  }
+
+  /**
+   * `field(key, value)`, then the fields `key2` and `key3` unless their value is 0 (proto3 omits
+   * defaults): a record's length, seq_num and timestamp in one reserve.
+   */
+  fields(key: number, value: number, key2: number, value2: number, key3: number, value3: number): this {
+    assert(isVarint(value) && isVarint(value2) && isVarint(value3), 'varint out of range');
+    const bytes =
+      1 + varintBytes(value) + (value2 ? 1 + varintBytes(value2) : 0) + (value3 ? 1 + varintBytes(value3) : 0);
+    let offset = this.reserve(bytes); // may replace this.buffer
+    offset = putField(this.buffer, offset, key, value);
+    if (value2) offset = putField(this.buffer, offset, key2, value2);
+    if (value3) putField(this.buffer, offset, key3, value3);
     return this;
   }
 

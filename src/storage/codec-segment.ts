@@ -15,7 +15,7 @@
 import { assert } from '../util/assert.js';
 import type { StreamId } from './types.js';
 import type { SequencedRecord } from '../domain/types.js';
-import { ByteReader, ByteWriter, CorruptDataError, varintBigBytes, varintBytes } from './binary.js';
+import { ByteReader, ByteWriter, CorruptDataError, maxSafeBig, varintBigBytes, varintBytes } from './binary.js';
 import { BlockView } from './block-view.js';
 import { checksum, CompressionProbe, flagZstd, maybeCompress } from './framing.js';
 
@@ -273,14 +273,14 @@ function headerFieldsSize(name: Uint8Array, value: Uint8Array): number {
 
 /** Size of a record's `SequencedRecord` fields (proto3: default values omitted). */
 function wireRecordSize(record: SequencedRecord): number {
-  let size = record.seqNum ? 1 + varintBytes(record.seqNum) : 0;
-  if (record.timestamp) size += 1 + varintBigBytes(record.timestamp);
-  for (const [name, value] of record.headers) {
-    const header = headerFieldsSize(name, value);
+  const { seqNum, timestamp, headers, body } = record;
+  let size = seqNum ? 1 + varintBytes(seqNum) : 0;
+  if (timestamp) size += 1 + varintBigBytes(timestamp);
+  for (let h = 0; h < headers.length; h++) {
+    const header = headerFieldsSize(headers[h]![0], headers[h]![1]);
     size += 1 + varintBytes(header) + header;
   }
-  const body = record.body.length;
-  return body ? size + 1 + varintBytes(body) + body : size;
+  return body.length ? size + 1 + varintBytes(body.length) + body.length : size;
 }
 
 /**
@@ -289,15 +289,25 @@ function wireRecordSize(record: SequencedRecord): number {
  * exactly as api/codec/proto.ts encodes them, so a response is the block's bytes (api.md 4.7).
  */
 function writeWireRecord(out: ByteWriter, record: SequencedRecord): void {
-  out.u8(0x0a).varint(wireRecordSize(record));
-  if (record.seqNum) out.u8(0x08).varint(record.seqNum);
-  if (record.timestamp) out.u8(0x10).varintBig(record.timestamp);
-  for (const [name, value] of record.headers) {
-    out.u8(0x1a).varint(headerFieldsSize(name, value));
-    if (name.length) out.u8(0x0a).varint(name.length).raw(name);
-    if (value.length) out.u8(0x12).varint(value.length).raw(value);
+  const { seqNum, timestamp, headers, body } = record;
+  // Timestamps are bigints; one comparison and conversion, then number arithmetic (the usual case).
+  const safe = timestamp <= maxSafeBig ? Number(timestamp) : -1;
+  let size = seqNum ? 1 + varintBytes(seqNum) : 0;
+  if (safe !== 0) size += 1 + (safe > 0 ? varintBytes(safe) : varintBigBytes(timestamp));
+  for (let h = 0; h < headers.length; h++) {
+    const header = headerFieldsSize(headers[h]![0], headers[h]![1]);
+    size += 1 + varintBytes(header) + header;
   }
-  if (record.body.length) out.u8(0x22).varint(record.body.length).raw(record.body);
+  if (body.length) size += 1 + varintBytes(body.length) + body.length;
+  out.fields(0x0a, size, 0x08, seqNum, 0x10, safe > 0 ? safe : 0);
+  if (safe < 0) out.u8(0x10).varintBig(timestamp);
+  for (let h = 0; h < headers.length; h++) {
+    const [name, value] = headers[h]!;
+    out.field(0x1a, headerFieldsSize(name, value));
+    if (name.length) out.field(0x0a, name.length).raw(name);
+    if (value.length) out.field(0x12, value.length).raw(value);
+  }
+  if (body.length) out.field(0x22, body.length).raw(body);
 }
 
 function encodeFooter(footer: SegmentFooter): Uint8Array {

@@ -86,4 +86,22 @@ describe('segment format 1', () => {
     expect(expiries).toEqual(expected.map((r) => r.expiresAtMs));
     expect(readBatchOf(today).equals(readBatchOf(views(fixture)))).toBe(true);
   });
+
+  it('format 2 keeps seq_nums and timestamps at their limits', () => {
+    const limits = [0n, 1n, 127n, 128n, 2n ** 53n - 1n, 2n ** 53n, 2n ** 64n - 1n];
+    const records: StoredRecord[] = limits.map((timestamp, i) => ({
+      record: {
+        seqNum: Number.MAX_SAFE_INTEGER - limits.length + i,
+        timestamp,
+        headers: [],
+        body: new Uint8Array([i]),
+      },
+      expiresAtMs: null,
+    }));
+    const { bytes } = encodeSegment('limits', 1, records, segmentV1Options);
+    expect(plain(decodeSegment(bytes).records)).toEqual(plain(records));
+    expect(
+      readBatchOf(views(bytes)).equals(Buffer.from(encodeReadBatch({ records: records.map((r) => r.record) }))),
+    ).toBe(true);
+  });
 });
