@@ -25,6 +25,12 @@ export interface RecordBlock {
   bodyLength(i: number): number;
   /** Metered size (api.md 6.4). */
   metered(i: number): number;
+  /**
+   * Where record `i` starts as a protobuf `ReadBatch.records` entry (tag, length, SequencedRecord)
+   * when the block holds its records in that form (segment format 2), `i = count` giving the end;
+   * -1 for the older layout described above.
+   */
+  wireAt(i: number): number;
   /** The record as an object whose headers and body are views of `bytes`. */
   record(i: number): SequencedRecord;
 }

@@ -5,18 +5,21 @@
  * for the readers that need one (JSON, SSE). Decoding each block into objects was 15-18% of a cold
  * catch-up read's CPU, and their GC another 15% (docs/benchmarks.md, "W8: where catch-up time goes").
  *
- * Raw block layout (docs/formats.md): u32 record count, then per record u64 seq_num, u64 timestamp,
- * u8 has-expiry, [u64 expiry ms], u32 header count, headers (name, value: u32 length + bytes each),
- * u32 body length + body; all little-endian.
+ * Raw block layouts (docs/formats.md). Format 2: u32 record count, u8 flags, the records as
+ * `ReadBatch.records` entries (tag 0x0a, varint length, protobuf `SequencedRecord`), then, with
+ * flag 1, a table of (u8 has expiry, u64 expiry ms) per record. A protobuf response copies a run
+ * of records as one slice (`wireAt`), with no per-record encoding (issue 14 T8/T12).
+ * Format 1: u32 record count, then per record u64 seq_num, u64 timestamp, u8 has-expiry,
+ * [u64 expiry ms], u32 header count, headers (name, value: u32 length + bytes each), u32 body
+ * length + body; all little-endian.
  */
 import type { RecordBlock } from '../domain/record-list.js';
 import type { Header, SequencedRecord } from '../domain/types.js';
-import { sealedMarker, sealedMeteredOffset } from '../domain/sealed.js';
 import { CorruptDataError } from './binary.js';
-import type { BlockInfo, StoredRecord } from './codec-segment.js';
+import { blockFlagExpiry, type BlockInfo, type StoredRecord } from './codec-segment.js';
 import { checksum, unpack } from './framing.js';
+import { IndexArrays, sealedSize, u64 } from './block-index.js';
 
-const twoTo32 = 0x1_0000_0000;
 /** Bytes of a block's buffer beyond the block itself that the cache may keep with it (padding). */
 export const pinnedSlackBytesMax = 64;
 
@@ -26,13 +29,18 @@ export class BlockView implements RecordBlock {
   private constructor(
     readonly bytes: Uint8Array,
     readonly count: number,
+    /** Format 1: where each record starts; format 2: also the end (`at[count]`). */
     private readonly at: Int32Array,
     private readonly seqNums: Float64Array,
-    /** Expiry in wall ms, -1 = never. */
-    private readonly expiry: Float64Array,
+    /** Expiry in wall ms, -1 = never; absent when no record of the block expires. */
+    private readonly expiry: Float64Array | undefined,
     private readonly headersOffset: Int32Array,
     private readonly bodyOffset: Int32Array,
     private readonly meteredSizes: Int32Array,
+    /** Format 2: offset of the timestamp varint, -1 when absent (0); empty for format 1. */
+    private readonly timestampOffset?: Int32Array,
+    /** Format 2: body lengths. */
+    private readonly bodyLengths?: Int32Array,
   ) {
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
@@ -52,12 +60,12 @@ export class BlockView implements RecordBlock {
       unpacked.buffer.byteLength - unpacked.byteLength <= pinnedSlackBytesMax
         ? unpacked
         : Uint8Array.prototype.slice.call(unpacked);
-    const view = BlockView.index(raw, what);
+    const view = info.format >= 2 ? BlockView.indexWire(raw, what) : BlockView.index(raw, what);
     if (view.count !== info.recordCount) throw new CorruptDataError(`${what}: record count mismatch`);
     return view;
   }
 
-  /** Indexes raw block bytes, checking every length against the block's end. */
+  /** Indexes raw format 1 block bytes, checking every length against the block's end. */
   static index(raw: Uint8Array, what: string): BlockView {
     const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
     const end = raw.length;
@@ -67,12 +75,9 @@ export class BlockView implements RecordBlock {
     need(0, 4);
     const count = dv.getUint32(0, true);
     if (count * 25 > end - 4) throw new CorruptDataError(`${what}: count ${count} exceeds the block`);
-    const at = new Int32Array(count);
-    const seqNums = new Float64Array(count);
-    const expiry = new Float64Array(count);
-    const headersOffset = new Int32Array(count);
-    const bodyOffset = new Int32Array(count);
-    const metered = new Int32Array(count);
+    const arrays = new IndexArrays(count, 2, 4);
+    const [seqNums, expiry] = [arrays.f64(), arrays.f64()];
+    const [at, headersOffset, bodyOffset, metered] = [arrays.i32(), arrays.i32(), arrays.i32(), arrays.i32()];
     let pos = 4;
     for (let i = 0; i < count; i++) {
       need(pos, 21);
@@ -102,37 +107,169 @@ export class BlockView implements RecordBlock {
       need(pos + 4, bodyLength);
       bodyOffset[i] = pos + 4;
       pos += 4 + bodyLength;
+      const headers = headersOffset[i]!;
       metered[i] =
-        headerCount === 1
-          ? (sealedSize(raw, dv, headersOffset[i]!, bodyOffset[i]!, bodyLength) ?? size + bodyLength)
+        headerCount === 1 && dv.getUint32(headers, true) === 0
+          ? (sealedSize(raw, dv, headers + 8, dv.getUint32(headers + 4, true), bodyOffset[i]!, bodyLength) ??
+            size + bodyLength)
           : size + bodyLength;
     }
     if (pos !== end) throw new CorruptDataError(`${what}: ${end - pos} trailing bytes`);
     return new BlockView(raw, count, at, seqNums, expiry, headersOffset, bodyOffset, metered);
   }
 
+  /**
+   * Indexes raw format 2 block bytes. The records are parsed strictly as the encoder writes them
+   * (fields in order, no unknown fields), every length checked against its record's end.
+   */
+  static indexWire(raw: Uint8Array, what: string): BlockView {
+    const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+    const end = raw.length;
+    if (end < 5) throw new CorruptDataError(`${what}: truncated block`);
+    const count = dv.getUint32(0, true);
+    const flags = raw[4]!;
+    if ((flags & ~blockFlagExpiry) !== 0) throw new CorruptDataError(`${what}: unknown block flags ${flags}`);
+    if (count * 2 > end - 5) throw new CorruptDataError(`${what}: count ${count} exceeds the block`);
+    const expiring = (flags & blockFlagExpiry) !== 0;
+    const arrays = new IndexArrays(count, expiring ? 2 : 1, 7);
+    const seqNums = arrays.f64();
+    const expiry = expiring ? arrays.f64().fill(-1) : undefined;
+    const at = arrays.i32(1);
+    const [timestampOffset, headersOffset, bodyOffset] = [arrays.i32(), arrays.i32(), arrays.i32()];
+    const [bodyLengths, metered] = [arrays.i32(), arrays.i32()];
+    const bad = (pos: number) => new CorruptDataError(`${what}: malformed record at offset ${pos}`);
+    let pos = 5;
+    for (let i = 0; i < count; i++) {
+      at[i] = pos;
+      if (pos >= end || raw[pos] !== 0x0a) throw bad(pos);
+      const length = varint(raw, pos + 1, end, what);
+      pos = varintEnd;
+      const recordEnd = pos + length;
+      if (recordEnd > end) throw bad(at[i]!);
+      if (pos < recordEnd && raw[pos] === 0x08) {
+        seqNums[i] = varint(raw, pos + 1, recordEnd, what);
+        pos = varintEnd;
+      }
+      timestampOffset[i] = -1;
+      if (pos < recordEnd && raw[pos] === 0x10) {
+        timestampOffset[i] = pos + 1;
+        pos = skipVarint(raw, pos + 1, recordEnd, what);
+      }
+      headersOffset[i] = pos;
+      let headerCount = 0;
+      let size = 8;
+      let valueAt = 0;
+      let valueLength = 0;
+      while (pos < recordEnd && raw[pos] === 0x1a) {
+        const headerEnd = varint(raw, pos + 1, recordEnd, what) + varintEnd;
+        pos = varintEnd;
+        if (headerEnd > recordEnd) throw bad(pos);
+        let nameLength = 0;
+        valueLength = 0;
+        if (pos < headerEnd && raw[pos] === 0x0a) {
+          nameLength = varint(raw, pos + 1, headerEnd, what);
+          pos = varintEnd + nameLength;
+        }
+        if (pos < headerEnd && raw[pos] === 0x12) {
+          valueLength = varint(raw, pos + 1, headerEnd, what);
+          valueAt = varintEnd;
+          pos = valueAt + valueLength;
+        }
+        if (pos !== headerEnd || nameLength > 0) valueAt = -1;
+        if (pos !== headerEnd) throw bad(pos);
+        headerCount++;
+        size += 2 + nameLength + valueLength;
+      }
+      let bodyLength = 0;
+      if (pos < recordEnd && raw[pos] === 0x22) {
+        bodyLength = varint(raw, pos + 1, recordEnd, what);
+        pos = varintEnd;
+      }
+      bodyOffset[i] = pos;
+      bodyLengths[i] = bodyLength;
+      pos += bodyLength;
+      if (pos !== recordEnd) throw bad(at[i]!);
+      metered[i] =
+        headerCount === 1 && valueAt >= 0
+          ? (sealedSize(raw, dv, valueAt, valueLength, bodyOffset[i]!, bodyLength) ?? size + bodyLength)
+          : size + bodyLength;
+    }
+    at[count] = pos;
+    if (expiry) {
+      if (end - pos !== 9 * count) throw new CorruptDataError(`${what}: expiry table of ${end - pos} bytes`);
+      for (let i = 0; i < count; i++, pos += 9) if (raw[pos]) expiry[i] = u64(dv, pos + 1, what);
+    }
+    if (pos !== end) throw new CorruptDataError(`${what}: ${end - pos} trailing bytes`);
+    return new BlockView(
+      raw,
+      count,
+      at,
+      seqNums,
+      expiry,
+      headersOffset,
+      bodyOffset,
+      metered,
+      timestampOffset,
+      bodyLengths,
+    );
+  }
+
+  /** Format 2: record `i`'s headers, as views of `bytes` (the index checked their layout). */
+  private wireHeaders(i: number): Header[] {
+    const bytes = this.bytes;
+    const headers: Header[] = [];
+    let pos = this.headersOffset[i]!;
+    while (pos < this.bodyOffset[i]! && bytes[pos] === 0x1a) {
+      const headerEnd = varint(bytes, pos + 1, bytes.length, '') + varintEnd;
+      pos = varintEnd;
+      let name = empty;
+      let value = empty;
+      if (pos < headerEnd && bytes[pos] === 0x0a) {
+        const length = varint(bytes, pos + 1, headerEnd, '');
+        name = bytes.subarray(varintEnd, varintEnd + length);
+        pos = varintEnd + length;
+      }
+      if (pos < headerEnd && bytes[pos] === 0x12) {
+        const length = varint(bytes, pos + 1, headerEnd, '');
+        value = bytes.subarray(varintEnd, varintEnd + length);
+      }
+      headers.push([name, value]);
+      pos = headerEnd;
+    }
+    return headers;
+  }
+
   seqNum(i: number): number {
     return this.seqNums[i]!;
   }
 
+  /** Format 1 only: where record `i`'s u64 timestamp lies. */
   timestampAt(i: number): number {
     return this.at[i]! + 8;
   }
 
   timestamp(i: number): bigint {
-    return this.view.getBigUint64(this.at[i]! + 8, true);
+    if (!this.timestampOffset) return this.view.getBigUint64(this.at[i]! + 8, true);
+    const at = this.timestampOffset[i]!;
+    return at < 0 ? 0n : varintBig(this.bytes, at);
+  }
+
+  wireAt(i: number): number {
+    return this.timestampOffset ? this.at[i]! : -1;
   }
 
   /** Wall ms after which record `i` is invisible, or null. */
   expiresAtMs(i: number): number | null {
-    const value = this.expiry[i]!;
+    const value = this.expiry ? this.expiry[i]! : -1;
     return value < 0 ? null : value;
   }
 
   headerCount(i: number): number {
+    if (this.timestampOffset) return this.wireHeaders(i).length;
     return this.view.getUint32(this.headersOffset[i]! - 4, true);
   }
 
+  /** Format 1 only: where record `i`'s headers lie. */
   headersAt(i: number): number {
     return this.headersOffset[i]!;
   }
@@ -142,6 +279,7 @@ export class BlockView implements RecordBlock {
   }
 
   bodyLength(i: number): number {
+    if (this.bodyLengths) return this.bodyLengths[i]!;
     return this.view.getUint32(this.bodyOffset[i]! - 4, true);
   }
 
@@ -150,6 +288,15 @@ export class BlockView implements RecordBlock {
   }
 
   record(i: number): SequencedRecord {
+    const body = this.bodyOffset[i]!;
+    if (this.timestampOffset) {
+      return {
+        seqNum: this.seqNums[i]!,
+        timestamp: this.timestamp(i),
+        headers: this.wireHeaders(i),
+        body: this.bytes.subarray(body, body + this.bodyLength(i)),
+      };
+    }
     const headers: Header[] = [];
     let pos = this.headersOffset[i]!;
     for (let h = this.headerCount(i); h > 0; h--) {
@@ -160,7 +307,6 @@ export class BlockView implements RecordBlock {
       headers.push([name, this.bytes.subarray(pos + 4, pos + 4 + valueLength)]);
       pos += 4 + valueLength;
     }
-    const body = this.bodyOffset[i]!;
     return {
       seqNum: this.seqNums[i]!,
       timestamp: this.timestamp(i),
@@ -180,27 +326,58 @@ export class BlockView implements RecordBlock {
   }
 }
 
-function u64(dv: DataView, pos: number, what: string): number {
-  const high = dv.getUint32(pos + 4, true);
-  if (high >= 0x20_0000) throw new CorruptDataError(`${what}: integer at offset ${pos} exceeds 2^53`);
-  return high * twoTo32 + dv.getUint32(pos, true);
+const empty: Uint8Array = new Uint8Array(0);
+
+/** Where the last `varint` ended (a second return value without an allocation). */
+let varintEnd = 0;
+
+/** A varint at `pos` of at most 2^53 - 1 that ends before `end` (lengths, seq_nums). */
+function varint(bytes: Uint8Array, pos: number, end: number, what: string): number {
+  // Most are one or two bytes (lengths of 1 KiB records): kept small so that V8 inlines it.
+  const b = bytes[pos]!;
+  if (b < 0x80 && pos < end) {
+    varintEnd = pos + 1;
+    return b;
+  }
+  const b1 = bytes[pos + 1]!;
+  if (b1 < 0x80 && pos + 1 < end) {
+    varintEnd = pos + 2;
+    return (b & 0x7f) | (b1 << 7);
+  }
+  return varintLong(bytes, pos, end, what);
 }
 
-/**
- * The plaintext metered size a sealed (encrypted) record carries (domain/sealed.ts), read from the
- * stored bytes without building the record: limits count the plaintext (api.md 13), exactly as
- * `meteredBytes` does for a record of the memory tail. Undefined for any other record.
- */
-function sealedSize(
-  raw: Uint8Array,
-  dv: DataView,
-  headers: number,
-  body: number,
-  bodyLength: number,
-): number | undefined {
-  if (dv.getUint32(headers, true) !== 0) return undefined;
-  const valueLength = dv.getUint32(headers + 4, true);
-  if (valueLength !== sealedMarker.length || bodyLength < sealedMeteredOffset + 4) return undefined;
-  for (let k = 0; k < valueLength; k++) if (raw[headers + 8 + k] !== sealedMarker[k]) return undefined;
-  return dv.getUint32(body + sealedMeteredOffset, true);
+function varintLong(bytes: Uint8Array, pos: number, end: number, what: string): number {
+  let value = 0;
+  let scale = 1;
+  for (let k = 0; k < 8; k++) {
+    if (pos >= end) break;
+    const b = bytes[pos++]!;
+    value += (b & 0x7f) * scale;
+    if (b < 0x80) {
+      if (value > Number.MAX_SAFE_INTEGER) break;
+      varintEnd = pos;
+      return value;
+    }
+    scale *= 0x80;
+  }
+  throw new CorruptDataError(`${what}: malformed varint before offset ${pos}`);
+}
+
+/** The end of a u64 varint at `pos` (at most 10 bytes, ending before `end`). */
+function skipVarint(bytes: Uint8Array, pos: number, end: number, what: string): number {
+  for (let k = 0; k < 10 && pos < end; k++) if (bytes[pos++]! < 0x80) return pos;
+  throw new CorruptDataError(`${what}: malformed varint before offset ${pos}`);
+}
+
+/** A u64 varint (already checked by the index). */
+function varintBig(bytes: Uint8Array, pos: number): bigint {
+  let value = 0n;
+  let shift = 0n;
+  for (;;) {
+    const b = bytes[pos++]!;
+    value |= BigInt(b & 0x7f) << shift;
+    if (b < 0x80) return value;
+    shift += 7n;
+  }
 }

@@ -3,7 +3,8 @@
  * over a seq_num range, written by a checkpoint and never modified.
  *
  *   header   magic "S2LS", version u16, reserved u16
- *   blocks   each ~blockBytes of records, optionally zstd, CRC32 in the footer
+ *   blocks   each ~blockBytes of records, optionally zstd, CRC32 in the footer; since version 2
+ *            the records are in the protobuf wire layout of a read response (block-view.ts)
  *   footer   stream id, epoch, block index [(offset, lengths, crc, counts, first/last seq and
  *            timestamp, max expiry)]
  *   trailer  footer offset u64, footer length u32, footer crc u32, version u16, flags u16, "S2LT"
@@ -14,13 +15,20 @@
 import { assert } from '../util/assert.js';
 import type { StreamId } from './types.js';
 import type { SequencedRecord } from '../domain/types.js';
-import { ByteReader, ByteWriter, CorruptDataError } from './binary.js';
-import { readRecordPayload, writeRecordPayload } from './codec-mutation.js';
-import { checksum, CompressionProbe, flagZstd, maybeCompress, unpack } from './framing.js';
+import { ByteReader, ByteWriter, CorruptDataError, maxSafeBig, varintBigBytes, varintBytes } from './binary.js';
+import { BlockView } from './block-view.js';
+import { checksum, CompressionProbe, flagZstd, maybeCompress } from './framing.js';
 
 export const segmentMagic = 'S2LS';
 const trailerMagic = 'S2LT';
-export const segmentFormatVersion = 1;
+/**
+ * 2: records in blocks are in the protobuf `SequencedRecord` wire layout a read response sends
+ * (docs/formats.md); 1: fixed-width fields and u32 lengths. Both are read.
+ */
+export const segmentFormatVersion = 2;
+const readableVersions = new Set([1, 2]);
+/** Block flag (format 2): a table of per-record expiries follows the records. */
+export const blockFlagExpiry = 1;
 const headerBytes = 8;
 export const segmentTrailerBytes = 24;
 
@@ -32,6 +40,8 @@ export interface StoredRecord {
 }
 
 export interface BlockInfo {
+  /** The segment's format version, which decides the block's record layout. */
+  format: number;
   offset: number;
   storedLength: number;
   rawLength: number;
@@ -131,14 +141,23 @@ export function* encodeSegmentSteps(
     // CPU cost of checkpoints of 64 KiB records, issue 14). `out` was sized for the raw blocks.
     out.zeros(alignmentPad(out, records[start]));
     const blockStart = out.size;
-    out.u32(0);
+    out.u32(0).u8(0);
     let end = start;
+    let expiring = false;
     // Always at least one record per block, then stop once the block reaches its target size.
     while (end < records.length && (end === start || out.size - blockStart < options.blockBytes)) {
-      writeStoredRecord(out, records[end]);
+      writeWireRecord(out, records[end].record);
+      expiring ||= records[end].expiresAtMs !== null;
       end++;
     }
     out.patchU32(blockStart, end - start);
+    if (expiring) {
+      out.patchU8(blockStart + 4, blockFlagExpiry);
+      for (let i = start; i < end; i++) {
+        const expiry = records[i].expiresAtMs;
+        out.u8(expiry === null ? 0 : 1).u64(expiry ?? 0);
+      }
+    }
     const raw = out.writtenSince(blockStart);
     const rawLength = raw.length;
     const threshold = probe.threshold();
@@ -185,7 +204,7 @@ function* segmentBytesBound(records: StoredRecord[], blockBytes: number): Genera
   for (let i = 0; i < records.length; i++) {
     const { record } = records[i];
     bytes += record.body.length + 64;
-    for (const [name, value] of record.headers) bytes += name.length + value.length + 8;
+    for (const [name, value] of record.headers) bytes += name.length + value.length + 18;
     if (i % 4096 === 4095) yield 4096 * 64; // a pass over many small records: let the caller yield
   }
   const blocks = Math.min(records.length, Math.floor(bytes / blockBytes) + 1);
@@ -202,10 +221,11 @@ const alignBytesMin = 4096;
  * 150-210 against 30-80 us per 64 KiB here). Readers locate blocks by the footer's offsets.
  */
 function alignmentPad(out: ByteWriter, first: StoredRecord): number {
-  const { body, headers } = first.record;
+  const { body } = first.record;
   if (body.length < alignBytesMin) return 0;
-  let prefix = 4 + 8 + 8 + 1 + (first.expiresAtMs === null ? 0 : 8) + 4 + 4; // count, fields, lengths
-  for (const [name, value] of headers) prefix += 8 + name.length + value.length;
+  // count, flags, record tag and length, fields before the body, body tag and length
+  const fields = wireRecordSize(first.record);
+  const prefix = 4 + 1 + 1 + varintBytes(fields) + fields - body.length;
   const at = out.address(out.size + prefix);
   return (((body.byteOffset - at) % 8) + 8) % 8;
 }
@@ -229,6 +249,7 @@ function blockInfo(
   const first = records[0].record;
   const last = records[records.length - 1].record;
   return {
+    format: segmentFormatVersion,
     offset,
     storedLength: stored.length,
     rawLength,
@@ -243,11 +264,50 @@ function blockInfo(
   };
 }
 
-function writeStoredRecord(writer: ByteWriter, stored: StoredRecord): void {
-  writer.u64(stored.record.seqNum).u64Big(stored.record.timestamp);
-  writer.u8(stored.expiresAtMs === null ? 0 : 1);
-  if (stored.expiresAtMs !== null) writer.u64(stored.expiresAtMs);
-  writeRecordPayload(writer, stored.record);
+function headerFieldsSize(name: Uint8Array, value: Uint8Array): number {
+  return (
+    (name.length ? 1 + varintBytes(name.length) + name.length : 0) +
+    (value.length ? 1 + varintBytes(value.length) + value.length : 0)
+  );
+}
+
+/** Size of a record's `SequencedRecord` fields (proto3: default values omitted). */
+function wireRecordSize(record: SequencedRecord): number {
+  const { seqNum, timestamp, headers, body } = record;
+  let size = seqNum ? 1 + varintBytes(seqNum) : 0;
+  if (timestamp) size += 1 + varintBigBytes(timestamp);
+  for (let h = 0; h < headers.length; h++) {
+    const header = headerFieldsSize(headers[h]![0], headers[h]![1]);
+    size += 1 + varintBytes(header) + header;
+  }
+  return body.length ? size + 1 + varintBytes(body.length) + body.length : size;
+}
+
+/**
+ * A record as a `ReadBatch.records` entry (format 2): tag 0x0a, length, then `SequencedRecord`
+ * fields in field order (seq_num 1, timestamp 2, headers 3 with name 1 and value 2, body 4),
+ * exactly as api/codec/proto.ts encodes them, so a response is the block's bytes (api.md 4.7).
+ */
+function writeWireRecord(out: ByteWriter, record: SequencedRecord): void {
+  const { seqNum, timestamp, headers, body } = record;
+  // Timestamps are bigints; one comparison and conversion, then number arithmetic (the usual case).
+  const safe = timestamp <= maxSafeBig ? Number(timestamp) : -1;
+  let size = seqNum ? 1 + varintBytes(seqNum) : 0;
+  if (safe !== 0) size += 1 + (safe > 0 ? varintBytes(safe) : varintBigBytes(timestamp));
+  for (let h = 0; h < headers.length; h++) {
+    const header = headerFieldsSize(headers[h]![0], headers[h]![1]);
+    size += 1 + varintBytes(header) + header;
+  }
+  if (body.length) size += 1 + varintBytes(body.length) + body.length;
+  out.fields(0x0a, size, 0x08, seqNum, 0x10, safe > 0 ? safe : 0);
+  if (safe < 0) out.u8(0x10).varintBig(timestamp);
+  for (let h = 0; h < headers.length; h++) {
+    const [name, value] = headers[h]!;
+    out.field(0x1a, headerFieldsSize(name, value));
+    if (name.length) out.field(0x0a, name.length).raw(name);
+    if (value.length) out.field(0x12, value.length).raw(value);
+  }
+  if (body.length) out.field(0x22, body.length).raw(body);
 }
 
 function encodeFooter(footer: SegmentFooter): Uint8Array {
@@ -280,7 +340,7 @@ export function decodeFooter(tail: Uint8Array, footerOffset: number, what: strin
   trailer.u16();
   const magic = Buffer.from(trailer.raw(4)).toString('latin1');
   if (magic !== trailerMagic) throw new CorruptDataError(`${what}: bad trailer magic`);
-  if (version !== segmentFormatVersion) throw new CorruptDataError(`${what}: unsupported segment version ${version}`);
+  if (!readableVersions.has(version)) throw new CorruptDataError(`${what}: unsupported segment version ${version}`);
   if (offset !== footerOffset || length !== tail.length - segmentTrailerBytes) {
     throw new CorruptDataError(`${what}: footer position mismatch`);
   }
@@ -293,6 +353,7 @@ export function decodeFooter(tail: Uint8Array, footerOffset: number, what: strin
   const blocks: BlockInfo[] = [];
   for (let i = 0; i < count; i++) {
     const block: BlockInfo = {
+      format: version,
       offset: reader.u64(),
       storedLength: reader.u32(),
       rawLength: reader.u32(),
@@ -317,28 +378,12 @@ export function decodeFooter(tail: Uint8Array, footerOffset: number, what: strin
   return { stream, epoch, blocks };
 }
 
-/** Verifies and decodes one block's stored bytes. */
+/** Verifies and decodes one block's stored bytes (either format) into record objects. */
 export function decodeBlock(stored: Uint8Array, block: BlockInfo, what: string): StoredRecord[] {
-  if (stored.length !== block.storedLength || checksum(stored) !== block.crc) {
-    throw new CorruptDataError(`${what}: block checksum mismatch`);
-  }
-  // One copy of the block (a decompressed block is already its own buffer), and records as views
-  // of it: copying each body separately cost an allocation per record (decodeBlock was 14% of a
-  // catch-up profile). The views pin exactly this block, which is what the cache accounts for.
-  const unpacked = unpack(stored, block.compressed, block.rawLength, what);
-  const raw = block.compressed ? unpacked : new Uint8Array(unpacked);
-  const reader = new ByteReader(raw, what);
-  const count = reader.count(25);
-  if (count !== block.recordCount) throw new CorruptDataError(`${what}: record count mismatch`);
+  // A copy: the views of the records must not change with `stored` (tests decode reused scratches).
+  const view = BlockView.fromStored(new Uint8Array(stored), block, what);
   const records: StoredRecord[] = [];
-  for (let i = 0; i < count; i++) {
-    const seqNum = reader.u64();
-    const timestamp = reader.u64Big();
-    const hasExpiry = reader.u8();
-    const expiresAtMs = hasExpiry ? reader.u64() : null;
-    records.push({ record: { seqNum, timestamp, ...readRecordPayload(reader, true) }, expiresAtMs });
-  }
-  reader.end();
+  for (let i = 0; i < view.count; i++) records.push(view.storedRecord(i));
   return records;
 }
 
@@ -347,12 +392,14 @@ export function decodeSegment(bytes: Uint8Array, what = 'segment'): { footer: Se
   const header = new ByteReader(bytes, what);
   if (Buffer.from(header.raw(4)).toString('latin1') !== segmentMagic) throw new CorruptDataError(`${what}: bad magic`);
   const version = header.u16();
-  if (version !== segmentFormatVersion) throw new CorruptDataError(`${what}: unsupported segment version ${version}`);
+  if (!readableVersions.has(version)) throw new CorruptDataError(`${what}: unsupported segment version ${version}`);
   if (bytes.length < headerBytes + segmentTrailerBytes) throw new CorruptDataError(`${what}: truncated`);
   const trailer = new ByteReader(bytes.subarray(bytes.length - segmentTrailerBytes), what);
   const footerOffset = trailer.u64();
   if (footerOffset > bytes.length - segmentTrailerBytes) throw new CorruptDataError(`${what}: bad footer offset`);
   const footer = decodeFooter(bytes.subarray(footerOffset), footerOffset, what);
+  if (footer.blocks.some((b) => b.format !== version))
+    throw new CorruptDataError(`${what}: header and trailer versions differ`);
   const records = footer.blocks.flatMap((block, i) =>
     decodeBlock(bytes.subarray(block.offset, block.offset + block.storedLength), block, `${what} block ${i}`),
   );

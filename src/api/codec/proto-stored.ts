@@ -1,6 +1,7 @@
 /**
  * `ReadBatch` (api.md 4.7) encoded from a `RecordList`: record ranges of stored blocks are written
- * straight from the block bytes (each record's field prefixes, then its header and body bytes copied
+ * straight from the block bytes (segment format 2 blocks hold them in this wire form already: one
+ * copy per range; format 1: each record's field prefixes, then its header and body bytes copied
  * once into the response), records in memory as `encodeReadBatch` writes them. The output is
  * byte-identical to `encodeReadBatch({ records: list.toArray(), tail })`; what it saves is the
  * record object per record and the GC behind it (issue 14, the W8 catch-up profile).
@@ -126,8 +127,12 @@ export function encodeReadBatchList(
   let n = 0;
   for (const piece of list.pieces) {
     if ('block' in piece) {
-      for (let i = piece.from; i < piece.to; i++)
-        total += lenFieldSize((sizes[n++] = storedRecordSize(piece.block, i)));
+      const start = piece.block.wireAt(piece.from);
+      if (start >= 0) total += piece.block.wireAt(piece.to) - start;
+      else {
+        for (let i = piece.from; i < piece.to; i++)
+          total += lenFieldSize((sizes[n++] = storedRecordSize(piece.block, i)));
+      }
     } else {
       for (const record of piece.records) total += lenFieldSize((sizes[n++] = sequencedRecordSize(record)));
     }
@@ -139,6 +144,12 @@ export function encodeReadBatchList(
   for (const piece of list.pieces) {
     if ('block' in piece) {
       const source = asBuffer(piece.block.bytes);
+      const start = piece.block.wireAt(piece.from);
+      if (start >= 0) {
+        // Segment format 2: the records are already ReadBatch entries; one copy of the whole run.
+        pos = copy(source, buf, pos, start, piece.block.wireAt(piece.to) - start);
+        continue;
+      }
       for (let i = piece.from; i < piece.to; i++) {
         buf[pos++] = 0x0a;
         pos = writeStoredRecord(piece.block, source, i, buf, writeVarint(buf, pos, sizes[n++]!));

@@ -136,10 +136,13 @@ describe('ReadBatch from stored blocks', () => {
     const rand = seededRand(3);
     const records = Array.from({ length: 3 }, (_, i) => randSequencedRecord(rand, i));
     const raw = new Uint8Array(blocksOf(storedOf(records, rand), 1 << 20)[0]!.bytes);
-    expect(BlockView.index(raw, 'ok').count).toBe(3);
-    expect(() => BlockView.index(raw.subarray(0, raw.length - 1), 'cut')).toThrow(/truncated|trailing/);
+    expect(BlockView.indexWire(raw, 'ok').count).toBe(3);
+    expect(() => BlockView.indexWire(raw.subarray(0, raw.length - 1), 'cut')).toThrow(/malformed|trailing|expiry table/);
     const wrongCount = new Uint8Array(raw);
     wrongCount[0] = 2;
-    expect(() => BlockView.index(wrongCount, 'count')).toThrow(/trailing/);
+    expect(() => BlockView.indexWire(wrongCount, 'count')).toThrow(/trailing|expiry table/);
+    const badTag = new Uint8Array(raw);
+    badTag[5] = 0x12;
+    expect(() => BlockView.indexWire(badTag, 'tag')).toThrow(/malformed/);
   });
 });
