@@ -165,7 +165,9 @@ describe('live batches over HTTP/1.1', () => {
     // Five commits in five callbacks of one check phase, as five appends arriving in one poll phase.
     await new Promise<void>((resolve) => {
       for (let i = 0; i < 5; i++) {
-        setImmediate(() => session.push({ kind: 'batch', records: [record(i)], tail: { seqNum: i + 1, timestamp: 0n } }));
+        setImmediate(() =>
+          session.push({ kind: 'batch', records: [record(i)], tail: { seqNum: i + 1, timestamp: 0n } }),
+        );
       }
       setImmediate(resolve);
     });
@@ -180,7 +182,11 @@ describe('live batches over HTTP/1.1', () => {
     const available = 10_000;
     const session = (server.read = new FakeReadSession((index) =>
       index < available
-        ? { kind: 'batch', records: [record(index, 'z'.repeat(batchBytes))], tail: { seqNum: index + 1, timestamp: 0n } }
+        ? {
+            kind: 'batch',
+            records: [record(index, 'z'.repeat(batchBytes))],
+            tail: { seqNum: index + 1, timestamp: 0n },
+          }
         : undefined,
     ));
     const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
