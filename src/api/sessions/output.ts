@@ -24,8 +24,6 @@ export const streamingHeaders = {
 
 export class SessionOutput {
   private readonly gone = new AbortController();
-  /** HTTP/1.1 only: the socket is corked by `coalesce` until the end of this event-loop turn. */
-  private corked = false;
   /**
    * Any close before we ended the response means the client left. (HTTP/2's compatibility layer
    * reports even an aborted stream as finished, so `writableFinished` cannot tell.)
@@ -76,29 +74,6 @@ export class SessionOutput {
   }
 
   /**
-   * HTTP/1.1: holds this turn's writes in the socket until the event loop reaches its check phase,
-   * then sends them in one `writev`. A live follower gets a batch per commit, and unary appends
-   * commit one by one as their requests arrive in the same poll phase: one syscall per batch was
-   * a third of the server's `writev` time under W4 (issue 14). HTTP/2 frames are batched by
-   * nghttp2 already. `res.end` uncorks whatever is held, so an ended response is never held back.
-   */
-  coalesce(): void {
-    if (this.corked || 'stream' in this.res) return;
-    const socket = this.res.socket;
-    if (!socket || socket.destroyed) return;
-    this.corked = true;
-    socket.cork();
-    setImmediate(uncorkTurn, this, socket);
-  }
-
-  /** @internal the turn's end (see `coalesce`). */
-  uncork(socket: NonNullable<ServerResponse['socket']>): void {
-    this.corked = false;
-    // Once, as corked once; a socket that `end` already uncorked (corked 0) is left as it is.
-    if (socket.writableCorked > 0) socket.uncork();
-  }
-
-  /**
    * Writes one message; resolves true when more may be written, false if the client is gone.
    * `written` runs once the transport is done with `chunk` (sent, or never to be sent).
    */
@@ -106,11 +81,6 @@ export class SessionOutput {
     if (!this.open) return Promise.resolve(false);
     // Both response types take (chunk, callback) alike; their overload sets differ only in encodings.
     if ((this.res as ServerResponse).write(chunk, written)) return Promise.resolve(true);
-    // Held by `coalesce`, a write reports a full buffer that is only waiting for the turn's end:
-    // up to `coalesceBytesMax` held bytes are not backpressure (they go out at the check phase).
-    if (this.corked && (this.res as ServerResponse).socket!.writableLength < coalesceBytesMax) {
-      return Promise.resolve(true);
-    }
     return new Promise<boolean>((resolve) => {
       const done = () => {
         this.res.off('drain', done);
@@ -137,13 +107,6 @@ export class SessionOutput {
     if (!this.req.readableEnded && !this.req.destroyed) this.req.resume();
   }
 }
-
-function uncorkTurn(out: SessionOutput, socket: NonNullable<ServerResponse['socket']>): void {
-  out.uncork(socket);
-}
-
-/** Bytes a live session holds in a corked HTTP/1.1 socket within one turn (see `SessionOutput.coalesce`). */
-const coalesceBytesMax = 256 * 1024;
 
 /** The response's connection or HTTP/2 stream is already closed (compat responses lack `destroyed`). */
 function isClosed(res: Response): boolean {
@@ -188,8 +151,6 @@ export async function serveReadSession(
       if (output === undefined) break;
       const message = encoding.message(output);
       if (message === undefined) continue;
-      // Live outputs (a batch with the tail, a heartbeat) come one per commit: sent per turn.
-      if (output.kind === 'heartbeat' || output.tail !== undefined) out.coalesce();
       const written = encoding.written;
       if (!(await out.write(message, written && (() => written(message))))) return;
       // A catch-up from cached blocks into a socket that takes every write at once never leaves the

@@ -1,8 +1,8 @@
 /**
  * Read sessions at the transport level (api.md 8.4, 8.6, 9.3) against a fake read session: S2S
  * frames and SSE events for every kind of output, terminal errors, per-message compression, a
- * client that leaves while the session waits, write backpressure from a client that stops
- * reading, and live batches over HTTP/1.1 sent once per event-loop turn.
+ * client that leaves while the session waits, and write backpressure from a client that stops
+ * reading.
  */
 import http from 'node:http';
 import http2 from 'node:http2';
@@ -134,75 +134,6 @@ describe.each<Protocol>(['h1', 'h2c'])('S2S read transport over %s', (protocol) 
     call.destroy();
     await until('the read session is closed', () => session.closed);
     await server.idle();
-  });
-});
-
-describe('live batches over HTTP/1.1', () => {
-  /** Counts the writes the response's socket hands to the kernel (one `_write` or `_writev` each). */
-  function countSocketWrites(): { count: number } {
-    const socket = server.response!.socket! as import('node:net').Socket & {
-      _write: (...args: unknown[]) => void;
-      _writev: (...args: unknown[]) => void;
-    };
-    const counter = { count: 0 };
-    for (const method of ['_write', '_writev'] as const) {
-      const original = socket[method];
-      socket[method] = function (this: unknown, ...args: unknown[]) {
-        counter.count += 1;
-        return original.apply(this, args);
-      };
-    }
-    return counter;
-  }
-
-  it('are sent once per event-loop turn: batches pushed by separate callbacks of one turn share a write', async () => {
-    const session = (server.read = new FakeReadSession());
-    const call = read('h1');
-    await call.response;
-    session.push({ kind: 'heartbeat', tail: { seqNum: 0, timestamp: 0n } });
-    batchOf(await call.nextFrame());
-    const writes = countSocketWrites();
-    // Five commits in five callbacks of one check phase, as five appends arriving in one poll phase.
-    await new Promise<void>((resolve) => {
-      for (let i = 0; i < 5; i++) {
-        setImmediate(() =>
-          session.push({ kind: 'batch', records: [record(i)], tail: { seqNum: i + 1, timestamp: 0n } }),
-        );
-      }
-      setImmediate(resolve);
-    });
-    for (let i = 0; i < 5; i++) expect(batchOf(await call.nextFrame()).records.map((r) => r.seqNum)).toEqual([i]);
-    expect(writes.count).toBe(1);
-    session.push(undefined);
-    expect(await call.nextFrame()).toBeUndefined();
-  });
-
-  it('a client that stops reading still stops the session from pulling', async () => {
-    const batchBytes = 64 * 1024;
-    const available = 10_000;
-    const session = (server.read = new FakeReadSession((index) =>
-      index < available
-        ? {
-            kind: 'batch',
-            records: [record(index, 'z'.repeat(batchBytes))],
-            tail: { seqNum: index + 1, timestamp: 0n },
-          }
-        : undefined,
-    ));
-    const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
-      const req = http.request(`${server.baseUrl}/read`, { headers: { 'content-type': 's2s/proto' } }, resolve);
-      req.on('error', reject);
-      req.end();
-    });
-    res.pause();
-    let last = -1;
-    while (session.pulled !== last) {
-      last = session.pulled;
-      await new Promise<void>((resolve) => setTimeout(resolve, 200));
-    }
-    expect(session.pulled * batchBytes).toBeLessThan(64 * 1024 * 1024);
-    res.destroy();
-    await until('the read session is closed', () => session.closed);
   });
 });
 

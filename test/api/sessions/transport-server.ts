@@ -21,8 +21,6 @@ export interface TransportServer {
   opening: Gate;
   /** Requests that reached the handler. */
   requests: number;
-  /** The response of the latest request (to watch its socket's writes). */
-  response: Response | undefined;
   /** Errors session handlers threw (internal errors, after the client got its 500). */
   thrown: unknown[];
   /** Resolves when every session handler returned. */
@@ -41,7 +39,6 @@ export async function startTransportServer(): Promise<TransportServer> {
     thrown: [],
     opening: new Gate(),
     requests: 0,
-    response: undefined,
     async idle() {
       while (running.size > 0) await Promise.all([...running]);
     },
@@ -53,7 +50,6 @@ export async function startTransportServer(): Promise<TransportServer> {
   const handle = async (req: Request, res: Response) => {
     res.on('error', () => {});
     state.requests += 1;
-    state.response = res;
     await state.opening.wait();
     const compression = negotiateCompression(req.headers['accept-encoding']);
     if (req.method === 'POST') {
