@@ -7,6 +7,7 @@
  * the GC trace). Alternate two builds in one session to compare them.
  *
  *   node --import tsx bench/micro/unary-lockstep.ts [--root OTHER_CHECKOUT] [--rounds 400] [--warmup 100] [--followers 0|1] [--record-bytes 8192]
+ *        [--trivial]  (the node:http ceiling, bench/peers/node-http-trivial-server.ts, instead of ours)
  */
 import { spawn } from 'node:child_process';
 import http from 'node:http';
@@ -23,6 +24,7 @@ const { values: a } = parseArgs({
     warmup: { type: 'string', default: '100' },
     followers: { type: 'string', default: '0' },
     'record-bytes': { type: 'string', default: '1024' },
+    trivial: { type: 'boolean', default: false },
   },
 });
 const root = path.resolve(a.root!);
@@ -39,17 +41,19 @@ const body = Buffer.from(
 const port = await freePort();
 const server = spawn(
   process.execPath,
-  [
-    '--trace-gc-nvp',
-    path.join(root, 'dist/cli/main.js'),
-    'serve',
-    '--host',
-    '127.0.0.1',
-    '--port',
-    String(port),
-    '--log-level',
-    'warn',
-  ],
+  a.trivial
+    ? ['--trace-gc-nvp', '--import', 'tsx', path.join(root, 'bench/peers/node-http-trivial-server.ts'), String(port)]
+    : [
+        '--trace-gc-nvp',
+        path.join(root, 'dist/cli/main.js'),
+        'serve',
+        '--host',
+        '127.0.0.1',
+        '--port',
+        String(port),
+        '--log-level',
+        'warn',
+      ],
   { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] },
 );
 let gcLog = '';
@@ -140,7 +144,7 @@ const appends = n * width;
 const hz = 100;
 console.log(
   JSON.stringify({
-    root: path.basename(root),
+    server: a.trivial ? 'node-http-trivial' : path.basename(root),
     appends,
     cpuUsPerAppend: Math.round((ticks / hz / appends) * 1e6),
     allocatedBytesPerAppend: Math.round((allocated() - b0) / appends),
