@@ -1,0 +1,158 @@
+/**
+ * Server cost of one unary protobuf append, independent of the machine's load: starts `s2-lite
+ * serve` (memory mode, the build in ROOT/dist, default this checkout) with `--trace-gc-nvp`, then
+ * runs rounds of 64 appends of one record (1 KiB unless --record-bytes) on 64 keep-alive HTTP/1.1 connections, each round
+ * written at once and awaited whole, so batching is the same whatever the build. Prints the
+ * server's CPU per append (from /proc/PID/stat), bytes allocated per append and GC counts (from
+ * the GC trace). Alternate two builds in one session to compare them.
+ *
+ *   node --import tsx bench/micro/unary-lockstep.ts [--root OTHER_CHECKOUT] [--rounds 400] [--warmup 100] [--followers 0|1] [--record-bytes 8192]
+ *        [--trivial]  (the node:http ceiling, bench/peers/node-http-trivial-server.ts, instead of ours)
+ */
+import { spawn } from 'node:child_process';
+import http from 'node:http';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { freePort } from '../lib/procs.js';
+import { repoRoot } from '../ours/server.js';
+
+const { values: a } = parseArgs({
+  options: {
+    root: { type: 'string', default: repoRoot },
+    rounds: { type: 'string', default: '400' },
+    warmup: { type: 'string', default: '100' },
+    followers: { type: 'string', default: '0' },
+    'record-bytes': { type: 'string', default: '1024' },
+    trivial: { type: 'boolean', default: false },
+  },
+});
+const root = path.resolve(a.root!);
+const { encodeAppendInput } = (await import(path.join(root, 'dist/api/codec/proto-client.js'))) as {
+  encodeAppendInput: (input: unknown) => Uint8Array;
+};
+const width = 64;
+const body = Buffer.from(
+  encodeAppendInput({
+    records: [{ timestamp: undefined, headers: [], body: new Uint8Array(Number(a['record-bytes'])).fill(7) }],
+  }),
+);
+
+const port = await freePort();
+const server = spawn(
+  process.execPath,
+  a.trivial
+    ? ['--trace-gc-nvp', '--import', 'tsx', path.join(root, 'bench/peers/node-http-trivial-server.ts'), String(port)]
+    : [
+        '--trace-gc-nvp',
+        path.join(root, 'dist/cli/main.js'),
+        'serve',
+        '--host',
+        '127.0.0.1',
+        '--port',
+        String(port),
+        '--log-level',
+        'warn',
+      ],
+  { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] },
+);
+let gcLog = '';
+server.stdout!.setEncoding('utf8').on('data', (chunk: string) => (gcLog += chunk));
+const agent = new http.Agent({ keepAlive: true, maxSockets: width });
+
+function request(
+  method: string,
+  p: string,
+  payload: Buffer | string,
+  headers: Record<string, string>,
+): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, method, path: p, agent, headers }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+for (let i = 0; ; i++) {
+  try {
+    const status = await request(
+      'POST',
+      '/v1/basins',
+      JSON.stringify({ basin: 'lockstep', config: { create_stream_on_append: true } }),
+      {
+        'content-type': 'application/json',
+      },
+    );
+    if (status < 300 || status === 409) break;
+  } catch {
+    if (i > 100) throw new Error('server did not start');
+  }
+  await new Promise((resolve) => setTimeout(resolve, 100));
+}
+
+let followed = 0;
+const headers = { 's2-basin': 'lockstep', 'content-type': 'application/protobuf', accept: 'application/protobuf' };
+async function rounds(n: number): Promise<void> {
+  for (let r = 0; r < n; r++) {
+    const statuses = await Promise.all(
+      Array.from({ length: width }, () => request('POST', '/v1/streams/s/records', body, headers)),
+    );
+    if (statuses.some((s) => s !== 200)) throw new Error(`append failed: ${statuses.join(',')}`);
+  }
+}
+const cpuTicks = () => {
+  const f = readFileSync(`/proc/${server.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return Number(f[11]) + Number(f[12]);
+};
+const allocated = () => [...gcLog.matchAll(/allocated=(\d+)/g)].reduce((s, m) => s + Number(m[1]), 0);
+const gcs = () => ({
+  scavenges: gcLog.match(/gc=s\b/g)?.length ?? 0,
+  markCompacts: gcLog.match(/gc=mc\b/g)?.length ?? 0,
+});
+
+await rounds(1); // creates the stream
+// A live follower (as W4 has): a raw S2S read session whose bytes are drained and dropped.
+for (let i = 0; i < Number(a.followers); i++) {
+  http
+    .request(
+      {
+        host: '127.0.0.1',
+        port,
+        method: 'GET',
+        path: '/v1/streams/s/records?seq_num=0',
+        headers: { 's2-basin': 'lockstep', 'content-type': 's2s/proto' },
+      },
+      (res) => {
+        if (res.statusCode !== 200) throw new Error(`follower: HTTP ${res.statusCode}`);
+        res.on('data', (chunk: Buffer) => (followed += chunk.length));
+      },
+    )
+    .end();
+}
+await rounds(Number(a.warmup));
+const t0 = cpuTicks();
+const b0 = allocated();
+const g0 = gcs();
+const n = Number(a.rounds);
+await rounds(n);
+const ticks = cpuTicks() - t0;
+const g1 = gcs();
+const appends = n * width;
+const hz = 100;
+console.log(
+  JSON.stringify({
+    server: a.trivial ? 'node-http-trivial' : path.basename(root),
+    appends,
+    cpuUsPerAppend: Math.round((ticks / hz / appends) * 1e6),
+    allocatedBytesPerAppend: Math.round((allocated() - b0) / appends),
+    scavenges: g1.scavenges - g0.scavenges,
+    markCompacts: g1.markCompacts - g0.markCompacts,
+    followerBytes: followed,
+    loadavg: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 1).join(''),
+  }),
+);
+agent.destroy();
+server.kill('SIGTERM');
