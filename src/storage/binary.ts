@@ -34,7 +34,12 @@ const isVarint = (value: number): boolean => Number.isSafeInteger(value) && valu
 
 /** Writes a key byte and a varint at `offset`; returns the offset after them. */
 function putField(out: Uint8Array, offset: number, key: number, value: number): number {
-  out[offset++] = key;
+  out[offset] = key;
+  return putVarint(out, offset + 1, value);
+}
+
+/** Writes a protobuf varint of a non-negative safe integer at `offset`; returns the offset after it. */
+function putVarint(out: Uint8Array, offset: number, value: number): number {
   while (value > 0x7fffffff) {
     out[offset++] = (value % 0x80) | 0x80;
     value = Math.floor(value / 0x80);
@@ -135,17 +140,8 @@ export class ByteWriter {
   /** A protobuf varint (segment blocks, format 2) of a non-negative safe integer. */
   varint(value: number): this {
     assert(Number.isSafeInteger(value) && value >= 0, `varint out of range: ${value}`);
-    let offset = this.reserve(varintBytes(value)); // may replace this.buffer
-    const out = this.buffer;
-    while (value > 0x7fffffff) {
-      out[offset++] = (value % 0x80) | 0x80;
-      value = Math.floor(value / 0x80);
-    }
-    while (value > 0x7f) {
-      out[offset++] = (value & 0x7f) | 0x80;
-      value >>>= 7;
-    }
-    out[offset] = value;
+    const offset = this.reserve(varintBytes(value)); // may replace this.buffer: read it after
+    putVarint(this.buffer, offset, value);
     return this;
   }
 
