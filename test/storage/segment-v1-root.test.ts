@@ -145,6 +145,14 @@ describe('a root of format 1 segments under format 2', () => {
       [100, 2],
     ]);
     await expectReads(log, a, [...expected, ...added], 150);
+    // Timestamps past 2^53 are compared exactly in both layouts: by `until` and by timestamp lookups.
+    const until = await log.read({ ...readAll(a, 150, v1RootReadAtMs, 44), until: 2n ** 63n + 60n });
+    expect(until.records.map((r) => r.seqNum)).toEqual(
+      expected.filter((r) => r.seqNum >= 44 && r.seqNum < 60).map((r) => r.seqNum),
+    );
+    expect(await log.seqNumForTimestamp(a, 2n ** 63n + 50n, 150, v1RootReadAtMs)).toBe(50);
+    expect(await log.seqNumForTimestamp(a, 2n ** 64n - 1n, 150, v1RootReadAtMs)).toBe(100);
+    expect(await log.seqNumForTimestamp(a, 2n ** 60n + 1n, 150, v1RootReadAtMs)).toBe(41);
 
     // A trim into the first format 1 segment, then GC.
     const trimmed = later(150, 1);
