@@ -14,20 +14,13 @@ import type { ChunkLog } from '../../src/storage/chunk-log.js';
 import { openStreamLog } from '../../src/storage/open.js';
 import { uniqueBasin } from '../support/http.js';
 import { startServer, type TestServer } from '../support/server.js';
+import { seededBytes } from '../support/bytes.js';
 
 const key = new Uint8Array(32).fill(0x5a);
 const wrongKey = new Uint8Array(32).fill(0xa5);
 const enc = (text: string) => new TextEncoder().encode(text);
 
-function bytesOf(length: number, seed: number): Uint8Array {
-  const out = new Uint8Array(length);
-  let x = seed >>> 0;
-  for (let i = 0; i < length; i++) {
-    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
-    out[i] = x >>> 24;
-  }
-  return out;
-}
+const bytesOf = seededBytes;
 
 interface Plain {
   headers: [Uint8Array, Uint8Array][];

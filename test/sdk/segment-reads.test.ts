@@ -15,6 +15,7 @@ import type { ChunkLog } from '../../src/storage/chunk-log.js';
 import { openStreamLog } from '../../src/storage/open.js';
 import { uniqueBasin } from '../support/http.js';
 import { startServer, type TestServer } from '../support/server.js';
+import { seededBytes } from '../support/bytes.js';
 
 type Header = readonly [Uint8Array, Uint8Array];
 interface Appended {
@@ -29,15 +30,7 @@ interface Got extends Appended {
 const enc = (text: string) => new TextEncoder().encode(text);
 const empty = new Uint8Array(0);
 
-function bytesOf(length: number, seed: number): Uint8Array {
-  const out = new Uint8Array(length);
-  let x = seed >>> 0;
-  for (let i = 0; i < length; i++) {
-    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
-    out[i] = x >>> 24;
-  }
-  return out;
-}
+const bytesOf = seededBytes;
 
 const headerSets: Header[][] = [
   [],

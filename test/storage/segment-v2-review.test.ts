@@ -17,20 +17,12 @@ import { BlockView } from '../../src/storage/block-view.js';
 import { decodeSegment, encodeSegment, type BlockInfo, type StoredRecord } from '../../src/storage/codec-segment.js';
 import { CorruptDataError } from '../../src/storage/errors.js';
 import { checksum } from '../../src/storage/framing.js';
+import { seededBytes } from '../support/bytes.js';
 
 const text = (value: string): Uint8Array => new TextEncoder().encode(value);
 const empty = new Uint8Array(0);
 
-/** Deterministic bytes covering every byte value. */
-function bytesOf(length: number, seed: number): Uint8Array {
-  const out = new Uint8Array(length);
-  let x = seed >>> 0;
-  for (let i = 0; i < length; i++) {
-    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
-    out[i] = x >>> 24;
-  }
-  return out;
-}
+const bytesOf = seededBytes;
 
 const seqNums = [0, 1, 2 ** 32 + 5, Number.MAX_SAFE_INTEGER - 1];
 const timestamps = [0n, 1n, 2n ** 53n - 1n, 2n ** 53n, 2n ** 64n - 1n];
