@@ -273,10 +273,18 @@ export async function runCheckpoint(ctx: CheckpointContext, current: CurrentMani
   return { kind: 'done', manifestId: header.manifestId, foldedChunkId, segments: written.length };
 }
 
-/** All records of a segment about to be merged; null if it vanished (then it is simply kept out of the merge). */
+/**
+ * All records of a segment about to be merged; null if it is kept out of the merge: it vanished,
+ * or it holds `segmentMergeBytesMax` or more of raw block bytes. The manifest knows only a
+ * segment's stored size, and records that compress 10x or more would otherwise have every
+ * checkpoint rewrite up to `segmentBytesMax` of them (megabytes) for a few new records.
+ */
 async function segmentRecords(ctx: CheckpointContext, segment: SegmentRef): Promise<StoredRecord[] | null> {
   try {
     const footer = await ctx.segments.footer(segment);
+    let rawBytes = 0;
+    for (const block of footer.blocks) rawBytes += block.rawLength;
+    if (rawBytes >= ctx.segment.segmentMergeBytesMax) return null;
     const records: StoredRecord[] = [];
     for (let i = 0; i < footer.blocks.length; i++) {
       const block = await ctx.segments.block(segment, footer, i);

@@ -65,9 +65,9 @@ export interface ChunkLogOptions {
   /** A checkpoint splits a stream's records into segments of at most about this size. */
   segmentBytesMax?: number;
   /**
-   * A stream's last segment smaller than this is rewritten together with the next checkpoint's
-   * records, which bounds the segment count of slow streams (0 disables). Each checkpoint then
-   * rewrites up to this much per stream it touches.
+   * A stream's last segment smaller than this (stored, and raw before compression) is rewritten
+   * together with the next checkpoint's records, which bounds the segment count of slow streams
+   * (0 disables). Each checkpoint then rewrites up to this much per stream it touches.
    */
   segmentMergeBytesMax?: number;
   /** Bodies smaller than this are never compressed. */

@@ -265,6 +265,30 @@ describe('trim, retention and deletion', () => {
     expect(seqs((await read).records)).toEqual(range(55, 60));
   });
 
+  it('keeps a last segment that is small only because it compressed well: merges are bounded by raw bytes', async () => {
+    const store = new MemoryObjectStore();
+    const log = await open(store, { segmentMergeBytesMax: 8_000, compressMinBytes: 64 });
+    await log.commit(createStream('s'));
+    // 40 KB of bodies that zstd squeezes to a few hundred bytes per block.
+    const compressible = makeAppend('s', 0, 20);
+    compressible.records = compressible.records.map((r) => ({ ...r, body: new Uint8Array(2_000).fill(97) }));
+    await log.commit([compressible]);
+    await log.checkpoint();
+    const [first] = await store.list('segment/');
+    expect(first!.size).toBeLessThan(8_000); // small on the store, 40 KB of records
+
+    await log.commit([makeAppend('s', 20, 1)]);
+    await log.checkpoint();
+    await log.collectGarbage();
+    // Rewriting it would cost 40 KB of encoding per checkpoint for one new record.
+    const segments = (await store.list('segment/')).map((o) => o.key);
+    expect(segments).toHaveLength(2);
+    expect(segments[0]).toBe(first!.key);
+    const read = (await log.read(readAll('s', 21))).records;
+    expect(seqs(read)).toEqual(range(0, 21));
+    expect(read[3]!.body).toEqual(compressible.records[3]!.body);
+  });
+
   it('rewrites a small last segment with new records instead of adding segments', async () => {
     const memory = new MemoryObjectStore();
     const store = faulty(memory);
