@@ -197,7 +197,11 @@ export class BlockView implements RecordBlock {
     at[count] = pos;
     if (expiry) {
       if (end - pos !== 9 * count) throw new CorruptDataError(`${what}: expiry table of ${end - pos} bytes`);
-      for (let i = 0; i < count; i++, pos += 9) if (raw[pos]) expiry[i] = u64(dv, pos + 1, what);
+      for (let i = 0; i < count; i++, pos += 9) {
+        const has = raw[pos]!;
+        if (has > 1) throw new CorruptDataError(`${what}: expiry flag ${has} of record ${i}`);
+        if (has) expiry[i] = u64(dv, pos + 1, what);
+      }
     }
     if (pos !== end) throw new CorruptDataError(`${what}: ${end - pos} trailing bytes`);
     return new BlockView(
@@ -372,8 +376,17 @@ function skipVarint(bytes: Uint8Array, pos: number, end: number, what: string): 
 
 /** A u64 varint (already checked by the index). */
 function varintBig(bytes: Uint8Array, pos: number): bigint {
-  let value = 0n;
-  let shift = 0n;
+  // The first seven bytes (49 bits) add up exactly in a number: one BigInt per timestamp instead
+  // of one per byte (checkpoint merges and JSON reads decode every record's timestamp).
+  let low = 0;
+  let scale = 1;
+  for (let i = 0; i < 7; i++, scale *= 128) {
+    const b = bytes[pos++]!;
+    low += (b & 0x7f) * scale;
+    if (b < 0x80) return BigInt(low);
+  }
+  let value = BigInt(low);
+  let shift = 49n;
   for (;;) {
     const b = bytes[pos++]!;
     value |= BigInt(b & 0x7f) << shift;

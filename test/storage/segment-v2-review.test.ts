@@ -265,4 +265,21 @@ describe('segment format 2 damage', () => {
       }
     });
   }
+
+  it('an expiry table entry whose has-expiry byte is neither 0 nor 1 is refused', () => {
+    const { stored } = cases[0][1];
+    const table = stored.length - 9 * small.length;
+    for (const [i, value] of [
+      [0, 2],
+      [1, 0x81],
+      [3, 0xff],
+    ] as const) {
+      const bad = stored.slice();
+      bad[table + 9 * i] = value;
+      expect(() => indexRaw(bad, small.length), `record ${i}`).toThrow(
+        new RegExp(`expiry flag ${value} of record ${i}`),
+      );
+    }
+    expect(indexRaw(stored, small.length).count).toBe(small.length);
+  });
 });
