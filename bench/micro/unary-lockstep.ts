@@ -127,6 +127,18 @@ async function rounds(n: number): Promise<void> {
     if (statuses.some((s) => s !== 200)) throw new Error(`append failed: ${statuses.join(',')}`);
   }
 }
+/**
+ * The server's main thread: nanoseconds on a CPU and waiting for one (schedstat), and how often it
+ * was preempted. A CPU profile charges the time a thread waits for a CPU to the function it was
+ * in, so under load `writev` (whose wake-up of the client often preempts the server) looks far
+ * larger in a profile than the system CPU it costs.
+ */
+const mainThread = () => {
+  const [onCpuNs, waitNs] = readFileSync(`/proc/${server.pid}/schedstat`, 'utf8').split(' ').map(Number);
+  const status = readFileSync(`/proc/${server.pid}/status`, 'utf8');
+  const preempted = Number(/nonvoluntary_ctxt_switches:\s+(\d+)/.exec(status)![1]);
+  return { onCpuNs: onCpuNs!, waitNs: waitNs!, preempted };
+};
 /** The server's user and system CPU ticks (all threads). */
 const cpuTicks = () => {
   const f = readFileSync(`/proc/${server.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
@@ -159,11 +171,13 @@ for (let i = 0; i < Number(a.followers); i++) {
 }
 await rounds(Number(a.warmup));
 const t0 = cpuTicks();
+const m0 = mainThread();
 const b0 = allocated();
 const g0 = gcs();
 const n = Number(a.rounds);
 await rounds(n);
 const t1 = cpuTicks();
+const m1 = mainThread();
 const ticks = t1.user + t1.system - t0.user - t0.system;
 const g1 = gcs();
 const appends = n * width;
@@ -174,6 +188,8 @@ console.log(
     appends,
     cpuUsPerAppend: Math.round((ticks / hz / appends) * 1e6),
     systemUsPerAppend: Math.round(((t1.system - t0.system) / hz / appends) * 1e6),
+    mainThreadWaitUsPerAppend: Math.round((m1.waitNs - m0.waitNs) / 1000 / appends),
+    mainThreadPreemptedPerAppend: Number(((m1.preempted - m0.preempted) / appends).toFixed(2)),
     allocatedBytesPerAppend: Math.round((allocated() - b0) / appends),
     scavenges: g1.scavenges - g0.scavenges,
     markCompacts: g1.markCompacts - g0.markCompacts,
