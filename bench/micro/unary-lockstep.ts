@@ -1,19 +1,23 @@
 /**
  * Server cost of one unary protobuf append, independent of the machine's load: starts `s2-lite
- * serve` (memory mode, the build in ROOT/dist, default this checkout) with `--trace-gc-nvp`, then
- * runs rounds of 64 appends of one record (1 KiB unless --record-bytes) on 64 keep-alive HTTP/1.1 connections, each round
- * written at once and awaited whole, so batching is the same whatever the build. `--window 1` makes
- * each round one append (W3's shape: one request in flight, so every request is its own wake-ups). Prints the
- * server's CPU per append (from /proc/PID/stat), bytes allocated per append and GC counts (from
- * the GC trace). Alternate two builds in one session to compare them.
+ * serve` (in memory, or `--local` on a fresh local root; the build in ROOT/dist, default this
+ * checkout) with `--trace-gc-nvp`, then runs rounds of 64 appends of one record (1 KiB unless
+ * --record-bytes) on 64 keep-alive HTTP/1.1 connections, each round written at once and awaited
+ * whole, so batching is the same whatever the build. `--window 1` makes each round one append
+ * (W3's shape: one request in flight, so every request is its own wake-ups). Prints the server's
+ * CPU per append (user and system, from /proc/PID/stat), its main thread's wait for a CPU, bytes
+ * allocated per append and GC counts (from the GC trace). Alternate two builds in one session to
+ * compare them.
  *
- *   node --import tsx bench/micro/unary-lockstep.ts [--root OTHER_CHECKOUT] [--rounds 400] [--warmup 100] [--followers 0|1] [--record-bytes 8192] [--window 64] [--cpu-prof DIR]
+ *   node --import tsx bench/micro/unary-lockstep.ts [--root OTHER_CHECKOUT] [--rounds 400] [--warmup 100]
+ *        [--window 64] [--followers 0|1] [--record-bytes 8192] [--local] [--cpu-prof DIR]
  *        [--trivial]  (the node:http ceiling, bench/peers/node-http-trivial-server.ts, instead of ours)
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { freePort } from '../lib/procs.js';
@@ -29,6 +33,7 @@ const { values: a } = parseArgs({
     trivial: { type: 'boolean', default: false },
     window: { type: 'string', default: '64' },
     'cpu-prof': { type: 'string' },
+    local: { type: 'boolean', default: false },
   },
 });
 const root = path.resolve(a.root!);
@@ -49,6 +54,8 @@ const bodies = Array.from({ length: 1024 }, () =>
 let sent = 0;
 
 const port = await freePort();
+// `--local`: our server on local disk (a fresh directory, removed at the end), else in memory.
+const localRoot = a.local ? mkdtempSync(path.join(tmpdir(), 'unary-lockstep-')) : undefined;
 // A CPU profile of the server at 100 us intervals (per-request costs are tens of microseconds).
 const profArgs = a['cpu-prof']
   ? ['--cpu-prof', '--cpu-prof-interval', '100', '--cpu-prof-dir', path.resolve(a['cpu-prof'])]
@@ -75,6 +82,7 @@ const server = spawn(
         String(port),
         '--log-level',
         'warn',
+        ...(localRoot ? ['--local-root', localRoot] : []),
       ],
   { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] },
 );
@@ -184,7 +192,7 @@ const appends = n * width;
 const hz = 100;
 console.log(
   JSON.stringify({
-    server: a.trivial ? 'node-http-trivial' : path.basename(root),
+    server: a.trivial ? 'node-http-trivial' : `${path.basename(root)}${localRoot ? ' local' : ''}`,
     appends,
     cpuUsPerAppend: Math.round((ticks / hz / appends) * 1e6),
     systemUsPerAppend: Math.round(((t1.system - t0.system) / hz / appends) * 1e6),
@@ -199,5 +207,6 @@ console.log(
 );
 agent.destroy();
 server.kill('SIGTERM');
-// The CPU profile is written when the server exits.
-if (a['cpu-prof']) await new Promise((resolve) => server.once('exit', resolve));
+// The CPU profile is written when the server exits, and the local root is removed after.
+if (a['cpu-prof'] || localRoot) await new Promise((resolve) => server.once('exit', resolve));
+if (localRoot) rmSync(localRoot, { recursive: true, force: true });
