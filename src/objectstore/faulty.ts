@@ -212,6 +212,10 @@ export class FaultyObjectStore implements ObjectStore {
     return this.inner.bodyHandling;
   }
 
+  get partsShareMemory(): boolean | undefined {
+    return this.inner.partsShareMemory;
+  }
+
   async close(): Promise<void> {
     await this.inner.close?.();
   }

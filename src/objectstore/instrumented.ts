@@ -52,6 +52,10 @@ export class InstrumentedObjectStore implements ObjectStore {
     return this.inner.bodyHandling;
   }
 
+  get partsShareMemory(): boolean | undefined {
+    return this.inner.partsShareMemory;
+  }
+
   put(key: string, body: Uint8Array, options?: PutOptions): Promise<void> {
     return this.observe(
       'put',

@@ -21,6 +21,8 @@ export class MemoryObjectStore implements ObjectStore {
   private readonly objects = new Map<string, StoredObject>();
   /** Checkpoints encode segments into fresh memory and hand them over (see put). */
   readonly bodyHandling: BodyHandling = 'hand-over';
+  /** Bodies are never written once stored (put copies or takes over memory nobody writes again). */
+  readonly partsShareMemory: boolean = true;
 
   async put(key: string, body: Uint8Array, options: PutOptions = {}): Promise<void> {
     validateKey(key);
@@ -61,8 +63,10 @@ export class MemoryObjectStore implements ObjectStore {
       throw new ObjectStoreError('Fatal', `object ${key} has ${object.body.length} bytes, parts reach ${end}`);
     }
     let at = start;
-    // Copies, as in get: one per part.
-    return lengths.map((n) => object.body.slice(at, (at += n)));
+    // Views, not copies (see partsShareMemory): the segment cache keeps blocks as they are read, so
+    // a copy per block was fresh memory for bytes the store holds anyway (17% of a memory-mode S2S
+    // catch-up's CPU, plus the GC of the copies). Whoever reads parts only reads them.
+    return lengths.map((n) => object.body.subarray(at, (at += n)));
   }
 
   async head(key: string): Promise<ObjectInfo | null> {

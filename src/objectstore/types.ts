@@ -59,8 +59,9 @@ export interface ObjectStore {
   /**
    * Optional: reads the consecutive ranges of `lengths` bytes from `start`, each into a buffer of
    * its own (no buffer shared between parts or with the store), in one request where the backend
-   * can. The segment cache reads a run of blocks so and keeps each block without copying it out of
-   * the run. Throws `NotFound` if absent and `Fatal` if the object ends before the last part.
+   * can; or, for a store with `partsShareMemory`, as views of the memory it keeps the object in.
+   * The segment cache reads a run of blocks so and keeps each block without copying it out of the
+   * run. Throws `NotFound` if absent and `Fatal` if the object ends before the last part.
    */
   getParts?(key: string, start: number, lengths: readonly number[]): Promise<Uint8Array[]>;
   /** Metadata of an object, or `null` if absent. */
@@ -73,6 +74,13 @@ export interface ObjectStore {
   describe(): string;
   /** See `BodyHandling`. */
   readonly bodyHandling?: BodyHandling;
+  /**
+   * `getParts` returns views of the memory the store keeps the object in (the memory store), which
+   * is never written again: callers must not write into them, and may keep them as they are (a kept
+   * view holds the whole object's memory alive, even after a delete, until it is dropped). Wrappers
+   * forward it.
+   */
+  readonly partsShareMemory?: boolean;
   /** Releases connections/handles. Optional; wrappers forward it. The store is unusable afterwards. */
   close?(): Promise<void>;
 }

@@ -45,8 +45,12 @@ export class BlockView implements RecordBlock {
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
-  /** Verifies a stored block (CRC) and indexes it. `stored` must not change afterwards (a whole buffer is kept, not copied). */
-  static fromStored(stored: Uint8Array, info: BlockInfo, what: string): BlockView {
+  /**
+   * Verifies a stored block (CRC) and indexes it. `stored` must not change afterwards (a whole
+   * buffer is kept, not copied). `shared`: `stored` is a view of memory the object store keeps
+   * anyway (ObjectStore.partsShareMemory), kept as it is however large that memory is.
+   */
+  static fromStored(stored: Uint8Array, info: BlockInfo, what: string, shared = false): BlockView {
     if (stored.length !== info.storedLength || checksum(stored) !== info.crc) {
       throw new CorruptDataError(`${what}: block checksum mismatch`);
     }
@@ -56,8 +60,9 @@ export class BlockView implements RecordBlock {
     // as long as any one of its blocks stays cached (up to 16x what is accounted). A block read in
     // memory of its own (ObjectStore.getParts) may be followed there by the next block's alignment
     // padding (at most 7 bytes, codec-segment.ts): kept as it is, not copied for those few bytes.
+    // Nor is a view of the memory store's own memory: the store holds that memory anyway.
     const raw =
-      unpacked.buffer.byteLength - unpacked.byteLength <= pinnedSlackBytesMax
+      (shared && unpacked === stored) || unpacked.buffer.byteLength - unpacked.byteLength <= pinnedSlackBytesMax
         ? unpacked
         : Uint8Array.prototype.slice.call(unpacked);
     const view = info.format >= 2 ? BlockView.indexWire(raw, what) : BlockView.index(raw, what);

@@ -186,12 +186,12 @@ export class SegmentCache {
       last++;
     }
     const decoded = (async () => {
-      const stored = await this.getBlocks(segment.key, footer.blocks.slice(index, last + 1));
+      const { parts, shared } = await this.getBlocks(segment.key, footer.blocks.slice(index, last + 1));
       const out: BlockView[] = [];
       for (let i = index; i <= last; i++) {
         const info = footer.blocks[i];
         const what = `segment ${segment.key} block ${i}`;
-        const block = BlockView.fromStored(stored[i - index]!, info, what);
+        const block = BlockView.fromStored(parts[i - index]!, info, what, shared);
         this.cache.set(blockKey(segment, i), block, block.memoryBytes);
         out.push(block);
       }
@@ -221,9 +221,13 @@ export class SegmentCache {
   /**
    * The stored bytes of consecutive blocks, in one request. With `getParts` each block arrives in
    * memory of its own, kept as it is (an uncompressed block copied out of a shared run buffer was
-   * 9% of a cold S2S catch-up's CPU); otherwise they are views of one run (BlockView copies them).
+   * 9% of a cold S2S catch-up's CPU), or as views of the store's own memory (`shared`, the memory
+   * store); otherwise they are views of one run (BlockView copies them).
    */
-  private async getBlocks(key: string, blocks: readonly BlockInfo[]): Promise<Uint8Array[]> {
+  private async getBlocks(
+    key: string,
+    blocks: readonly BlockInfo[],
+  ): Promise<{ parts: Uint8Array[]; shared: boolean }> {
     const start = blocks[0]!.offset;
     const store = this.store;
     if (store.getParts) {
@@ -232,15 +236,18 @@ export class SegmentCache {
       const lengths = blocks.map((b, i) => (i + 1 < blocks.length ? blocks[i + 1]!.offset - b.offset : b.storedLength));
       if (lengths.every((n, i) => n >= blocks[i]!.storedLength)) {
         const parts = await this.attempt(key, () => store.getParts!(key, start, lengths));
-        return parts.map((part, i) => {
-          const length = blocks[i]!.storedLength;
-          return part.byteLength === length ? part : part.subarray(0, length);
-        });
+        return {
+          parts: parts.map((part, i) => {
+            const length = blocks[i]!.storedLength;
+            return part.byteLength === length ? part : part.subarray(0, length);
+          }),
+          shared: store.partsShareMemory === true,
+        };
       }
     }
     const last = blocks[blocks.length - 1]!;
     const run = await this.get(key, start, last.offset + last.storedLength);
-    return blocks.map((b) => run.subarray(b.offset - start, b.offset - start + b.storedLength));
+    return { parts: blocks.map((b) => run.subarray(b.offset - start, b.offset - start + b.storedLength)), shared: false };
   }
 
   private get(key: string, start: number, end: number): Promise<Uint8Array> {

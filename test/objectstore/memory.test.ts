@@ -4,7 +4,10 @@
  * copying anything else.
  */
 import { describe, expect, it } from 'vitest';
+import { FaultyObjectStore } from '../../src/objectstore/faulty.js';
+import { InstrumentedObjectStore } from '../../src/objectstore/instrumented.js';
 import { MemoryObjectStore } from '../../src/objectstore/memory.js';
+import { seededRand } from '../../src/util/rand.js';
 import { runObjectStoreContract } from './contract.js';
 
 runObjectStoreContract('memory', async () => ({ store: new MemoryObjectStore(), cleanup: async () => {} }));
@@ -31,6 +34,24 @@ describe('MemoryObjectStore hand-over', () => {
     read[0] = 6;
     expect((await store.get('segment/d', { start: 0, end: 1 }))[0]).toBe(5);
     expect(Buffer.isBuffer(await store.get('segment/d'))).toBe(false);
+  });
+
+  it('reads parts as views of what it keeps (partsShareMemory), also through the wrappers', async () => {
+    // The segment cache keeps such parts as its blocks without copying them (segment-cache.ts).
+    const store = new MemoryObjectStore();
+    await store.put('segment/e', new Uint8Array(4096).map((_, i) => i & 0xff));
+    const wrapped = [
+      store,
+      new InstrumentedObjectStore(store, { onRequest: () => {} }),
+      new FaultyObjectStore(store, { rand: seededRand(1) }),
+    ];
+    for (const s of wrapped) {
+      expect(s.partsShareMemory).toBe(true);
+      const [a, b] = await s.getParts!('segment/e', 10, [100, 200]);
+      expect(a!.buffer).toBe(b!.buffer);
+      expect(a!.buffer.byteLength).toBe(4096);
+      expect([a![0], b![0], b![199]]).toEqual([10, 110, 309 & 0xff]);
+    }
   });
 
   it('copies a handed-over view that shows much less than the memory behind it', async () => {
