@@ -31,9 +31,21 @@ export class DurabilityRouter implements DurabilitySubscriber {
     this.waiting.push(submitted);
   }
 
+  /**
+   * Consecutive appends of one writer are reported in one call, so that a stream's followers get
+   * the run as one batch rather than one per append (see `Streamer.durable`).
+   */
   durableThrough(ordinal: number): void {
     const waiting = this.waiting;
-    while (waiting.size > 0 && waiting.peek()!.ordinal <= ordinal) waiting.shift()!.writer.durable();
+    while (waiting.size > 0 && waiting.peek()!.ordinal <= ordinal) {
+      const writer = waiting.shift()!.writer;
+      let count = 1;
+      while (waiting.size > 0 && waiting.peek()!.ordinal <= ordinal && waiting.peek()!.writer === writer) {
+        waiting.shift();
+        count++;
+      }
+      writer.durable(count);
+    }
   }
 
   /** Nothing in flight can become known-durable any more, and followers would wait forever. */

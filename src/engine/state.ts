@@ -34,8 +34,8 @@ export interface StreamState extends DurableStream {
 export interface StreamWriter {
   /** Appends sequenced but not yet durable. */
   readonly pendingCount: number;
-  /** The oldest of its appends in flight is durable (called in submission order). */
-  durable(): void;
+  /** The oldest `count` of its appends in flight are durable (called in submission order). */
+  durable(count: number): void;
   /** The log stopped: fail what is in flight, end the followers, refuse appends from now on. */
   fail(error: StorageError): void;
   /** Engine shutdown: leave the stream and arm no timer; appends in flight still settle. */

@@ -17,11 +17,13 @@
  */
 import { AppendConditionFailed, errors, type S2Error } from '../domain/errors.js';
 import { meteredBytes, type AppendAck, type SequencedRecord, type StreamPosition } from '../domain/types.js';
+import { readBatchBytesMax, readBatchRecordsMax } from '../limits.js';
 import { assert } from '../util/assert.js';
 import { Queue } from '../util/queue.js';
 import type { Append } from '../storage/types.js';
 import type { EngineContext } from './context.js';
 import { Dormancy } from './dormancy.js';
+import type { FollowerSet, LiveBatch } from './followers.js';
 import type { Submitted } from './durability.js';
 import { assignTimestamps, type ValidatedAppend } from './records.js';
 import { ReplyQueue } from './replies.js';
@@ -30,6 +32,45 @@ import { appendNotDurable, streamUnavailable } from './storage-errors.js';
 import { seqNumCapExceeded } from './encryption/stream-cipher.js';
 
 const u64Max = 0xffff_ffff_ffff_ffffn;
+
+/**
+ * Followers' batches of a run of durable appends: consecutive appends share a batch within the
+ * limits of one read batch (api.md 8.3). The first join copies the records array, which is also
+ * the storage commit's and must not grow.
+ */
+class LiveRun {
+  private batch: LiveBatch | undefined;
+  private owned = false;
+
+  constructor(private readonly followers: FollowerSet) {}
+
+  add(done: Inflight): void {
+    const batch = this.batch;
+    if (
+      batch === undefined ||
+      batch.records.length + done.records.length > readBatchRecordsMax ||
+      batch.bytes + done.bytes > readBatchBytesMax
+    ) {
+      this.flush();
+      this.batch = { records: done.records, tail: done.end, bytes: done.bytes };
+      return;
+    }
+    if (!this.owned) {
+      batch.records = batch.records.slice();
+      this.owned = true;
+    }
+    for (const record of done.records) batch.records.push(record);
+    batch.tail = done.end;
+    batch.bytes += done.bytes;
+  }
+
+  /** Pushes the batch being gathered, if any. */
+  flush(): void {
+    if (this.batch) this.followers.push(this.batch);
+    this.batch = undefined;
+    this.owned = false;
+  }
+}
 
 /** Per-session state of an append session (lite-internals 1.5): ordering and poisoning. */
 export interface SessionHandle {
@@ -242,25 +283,35 @@ export class Streamer implements StreamWriter {
     return this.replies.ack({ seqNum: first.seqNum, timestamp: first.timestamp }, end);
   }
 
-  /** The oldest append in flight is durable: move the durable tail, feed followers, release replies. */
-  durable(): void {
+  /**
+   * The oldest `count` appends in flight are durable: move the durable tail, release their
+   * replies, feed followers. Followers get the run as few batches as the read batch limits allow:
+   * one batch per append meant one frame and one `writev` per record for every live reader of an
+   * S2S session of one-record inputs (W4/session profile: `writev` 21% of the server's time).
+   */
+  durable(count: number): void {
     if (this.failure) return;
-    const done = this.inflight.shift()!;
     const stream = this.stream;
-    assert(done.records[0]!.seqNum === stream.tail.seqNum, 'durable batch does not continue the durable tail');
-    stream.tail = done.end;
-    stream.lastWriteMs = done.writtenAtMs;
-    if (done.fencingToken !== undefined) stream.fencingToken = done.fencingToken;
-    if (done.trimPoint !== undefined && done.trimPoint > stream.trimPoint) stream.trimPoint = done.trimPoint;
-    stream.followers?.push({ records: done.records, tail: done.end, bytes: done.bytes });
-    this.replies.release(done.end);
-    if (done.terminal) {
-      stream.terminalTrimDurable = true;
-      // Followers get the terminal trim record, then `unavailable` (api.md 8.7).
-      stream.followers?.close(errors.unavailable('stream deleted'));
-      this.release();
-      return;
+    const live = stream.followers && new LiveRun(stream.followers);
+    for (let i = 0; i < count; i++) {
+      const done = this.inflight.shift()!;
+      assert(done.records[0]!.seqNum === stream.tail.seqNum, 'durable batch does not continue the durable tail');
+      stream.tail = done.end;
+      stream.lastWriteMs = done.writtenAtMs;
+      if (done.fencingToken !== undefined) stream.fencingToken = done.fencingToken;
+      if (done.trimPoint !== undefined && done.trimPoint > stream.trimPoint) stream.trimPoint = done.trimPoint;
+      live?.add(done);
+      this.replies.release(done.end);
+      if (done.terminal) {
+        live?.flush();
+        stream.terminalTrimDurable = true;
+        // Followers get the terminal trim record, then `unavailable` (api.md 8.7).
+        stream.followers?.close(errors.unavailable('stream deleted'));
+        this.release();
+        return;
+      }
     }
+    live?.flush();
     this.dormancy.check();
   }
 

@@ -9,6 +9,8 @@ import type { ReadOutput, ReadSession } from '../../src/engine/read-session.js';
 import { meteredBytes } from '../../src/domain/types.js';
 import { heartbeatGapMsMax, heartbeatGapMsMin } from '../../src/limits.js';
 import { StoreFailure } from '../../src/storage/errors.js';
+import type { Append } from '../../src/storage/types.js';
+import type { AppendInput } from '../../src/domain/types.js';
 import { basin, createStream, input, rec, settle, setup, text, track, type Fixture } from './support.js';
 
 /** Pulls outputs as they come, recording them, without blocking the test. */
@@ -222,6 +224,42 @@ describe('catch-up then follow (api.md 8.3)', () => {
 });
 
 describe('follow limits and lag (lite-internals 5.7)', () => {
+  it('appends that become durable together reach a follower as one live batch, within read batch limits', async () => {
+    const f = await setup();
+    await stream(f, 's', []);
+    const c = collector(await f.engine.openReadSession(basin, 's', { start: { seqNum: 0 } }));
+    await settle();
+    const durableTogether = async (inputs: AppendInput[]): Promise<void> => {
+      f.log.hold();
+      const acks = inputs.map((i) => f.engine.append(basin, 's', i));
+      await settle();
+      f.log.release(); // one chunk: one report of durability for all of them
+      await Promise.all(acks);
+      await settle();
+    };
+    const liveSizes = () => c.outputs.flatMap((o) => (o.kind === 'batch' && o.tail ? [o.records.length] : []));
+
+    await durableTogether([input(['a']), input(['b', 'c']), input(['d'])]);
+    expect(c.bodies()).toEqual(['a', 'b', 'c', 'd']);
+    expect(liveSizes()).toEqual([4]);
+    expect((c.outputs.at(-1) as { tail?: { seqNum: number } }).tail?.seqNum).toBe(4);
+    // What storage was given is not what followers got: the joined batch is a copy.
+    expect(f.log.submitted.slice(-3).map((commit) => (commit[0] as Append).records.length)).toEqual([1, 2, 1]);
+
+    // 3 x 400 records: at most 1000 per batch (readBatchRecordsMax).
+    const many = (tag: string) => input(Array.from({ length: 400 }, (_, i) => `${tag}${i}`));
+    await durableTogether([many('x'), many('y'), many('z')]);
+    expect(liveSizes()).toEqual([4, 800, 400]);
+
+    // 4 records of 300 KiB in separate appends: at most 1 MiB metered per batch (readBatchBytesMax).
+    const big = () => ({ records: [{ headers: [], body: new Uint8Array(300 * 1024) }] });
+    await durableTogether([big(), big(), big(), big()]);
+    expect(liveSizes()).toEqual([4, 800, 400, 3, 1]);
+    const seqNums = c.outputs.flatMap((o) => (o.kind === 'batch' ? o.records.map((r) => r.seqNum) : []));
+    expect(seqNums).toEqual(Array.from({ length: 4 + 1200 + 4 }, (_, i) => i));
+    expect(c.done()).toBe(false);
+  });
+
   it('an exactly met count ends cleanly; bytes truncate a live batch', async () => {
     const f = await setup();
     await stream(f, 's', ['a']);
