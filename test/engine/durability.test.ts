@@ -16,7 +16,7 @@ import { basin, createStream, input, settle, setup, track } from './support.js';
 function writer(name: string, log: string[]): StreamWriter {
   return {
     pendingCount: 0,
-    durable: () => log.push(`${name} durable`),
+    durable: (count) => log.push(count === 1 ? `${name} durable` : `${name} durable x${count}`),
     fail: (error) => log.push(`${name} failed: ${error.message}`),
     shutdown: () => {},
   };
@@ -57,6 +57,31 @@ describe('DurabilityRouter', () => {
     expect(events).toEqual(['a durable', 'b durable', 'a durable']);
     router.durableThrough(6);
     expect(events).toEqual(['a durable', 'b durable', 'a durable', 'b durable']);
+  });
+
+  it('reports consecutive appends of one writer in one call, never past the ordinal nor across another writer', () => {
+    const events: string[] = [];
+    const router = new DurabilityRouter(new EngineState());
+    const a = writer('a', events);
+    const b = writer('b', events);
+    for (const [ordinal, w] of [
+      [1, a],
+      [2, a],
+      [3, a],
+      [4, b],
+      [6, a],
+      [7, a],
+      [8, b],
+      [9, b],
+    ] as const) {
+      router.track({ ordinal, writer: w });
+    }
+    router.durableThrough(2); // a run cut by the ordinal
+    expect(events).toEqual(['a durable x2']);
+    router.durableThrough(7); // 5 is not an append: 6 and 7 still join, but not across b's 4
+    expect(events).toEqual(['a durable x2', 'a durable', 'b durable', 'a durable x2']);
+    router.durableThrough(100);
+    expect(events.slice(4)).toEqual(['b durable x2']);
   });
 
   it('delivers a failure once to every writer and to the followers of streams without one', () => {

@@ -260,6 +260,54 @@ describe('follow limits and lag (lite-internals 5.7)', () => {
     expect(c.done()).toBe(false);
   });
 
+  it("followers at different positions and limits share a run's batches; a cut for one is not a cut for others", async () => {
+    const f = await setup();
+    await stream(f, 's', []);
+    const durableTogether = async (inputs: AppendInput[]): Promise<void> => {
+      f.log.hold();
+      const acks = inputs.map((i) => f.engine.append(basin, 's', i));
+      await settle();
+      f.log.release(); // one chunk: one report of durability for all of them
+      await Promise.all(acks);
+      await settle();
+    };
+    const liveSizes = (c: ReturnType<typeof collector>) =>
+      c.outputs.flatMap((o) => (o.kind === 'batch' && o.tail ? [o.records.length] : []));
+    const seqNums = (c: ReturnType<typeof collector>) =>
+      c.outputs.flatMap((o) => (o.kind === 'batch' ? o.records.map((r) => r.seqNum) : []));
+    const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
+    const many = (tag: string) => input(Array.from({ length: 400 }, (_, i) => `${tag}${i}`));
+    const big = () => ({ records: [{ headers: [], body: new Uint8Array(300 * 1024) }] });
+
+    const first = collector(await f.engine.openReadSession(basin, 's', { start: { seqNum: 0 } }));
+    await settle();
+    await durableTogether([many('x'), many('y'), many('z')]);
+    expect(liveSizes(first)).toEqual([800, 400]);
+
+    // One joins at the tail; one catches up 200 records first, then follows with 2 records left.
+    const joined = collector(await f.engine.openReadSession(basin, 's', { start: { seqNum: 1200 } }));
+    const behind = collector(
+      await f.engine.openReadSession(basin, 's', { start: { seqNum: 1000 }, count: 202, waitSecs: 60 }),
+    );
+    await settle();
+    expect(behind.kinds()).toEqual(['catchup', 'heartbeat']);
+    await durableTogether([big(), big(), big(), big()]);
+    await behind.finished;
+
+    // `behind` took 2 of the first batch of 3 and ended; the others still got all 3, then 1.
+    expect(liveSizes(behind)).toEqual([2]);
+    expect(seqNums(behind)).toEqual(range(1000, 1202));
+    expect(behind.error()).toBeUndefined();
+    expect(liveSizes(first)).toEqual([800, 400, 3, 1]);
+    expect(seqNums(first)).toEqual(range(0, 1204));
+    expect(liveSizes(joined)).toEqual([3, 1]);
+    expect(seqNums(joined)).toEqual(range(1200, 1204));
+    expect([first.done(), joined.done()]).toEqual([false, false]);
+    // Storage got each append's records as they were submitted.
+    const appended = f.log.submitted.flat().flatMap((m) => (m.kind === 'append' ? [m.records.length] : []));
+    expect(appended).toEqual([400, 400, 400, 1, 1, 1, 1]);
+  });
+
   it('an exactly met count ends cleanly; bytes truncate a live batch', async () => {
     const f = await setup();
     await stream(f, 's', ['a']);
@@ -399,6 +447,35 @@ describe('followers on deletion and failure', () => {
     await expect(f.engine.openReadSession(basin, 's', { start: { seqNum: 0 } })).rejects.toMatchObject({
       code: 'stream_deletion_pending',
     });
+  });
+
+  it('appends and the deletion durable together: one live batch ending in the terminal trim, then unavailable', async () => {
+    const f = await setup();
+    await stream(f, 's', ['a']);
+    const all = collector(await f.engine.openReadSession(basin, 's', { start: { seqNum: 1 } }));
+    const two = collector(await f.engine.openReadSession(basin, 's', { start: { seqNum: 1 }, count: 2, waitSecs: 60 }));
+    await settle();
+    f.log.hold();
+    const appends = [f.engine.append(basin, 's', input(['b'])), f.engine.append(basin, 's', input(['c', 'd']))];
+    await settle();
+    const deletion = f.engine.deleteStream(basin, 's');
+    await settle();
+    f.log.release(); // one chunk: the appends and the terminal trim are reported durable in one call
+    await Promise.all([...appends, deletion]);
+    await Promise.all([all.finished, two.finished]);
+    const live = (c: ReturnType<typeof collector>) =>
+      c.outputs.flatMap((o) => (o.kind === 'batch' && o.tail ? [o.records.map((r) => r.seqNum)] : []));
+    expect(live(all)).toEqual([[1, 2, 3, 4]]);
+    expect(all.bodies().slice(0, 3)).toEqual(['b', 'c', 'd']);
+    const terminal = all.outputs.flatMap((o) => (o.kind === 'batch' ? o.records : [])).at(-1)!;
+    expect(text(terminal.headers[0]![1])).toBe('trim');
+    expect(all.error()).toMatchObject({ code: 'unavailable' });
+    // A follower whose count ends inside the run ends cleanly, before the terminal trim.
+    expect(live(two)).toEqual([[1, 2]]);
+    expect(two.error()).toBeUndefined();
+    // Storage got each append's records as they were submitted (the joined batch is a copy).
+    const appended = f.log.submitted.flat().flatMap((m) => (m.kind === 'append' ? [m.records.length] : []));
+    expect(appended).toEqual([1, 1, 2, 1]);
   });
 
   it('get unavailable when the log fails, even on a stream without appends in flight', async () => {

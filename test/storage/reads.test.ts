@@ -289,6 +289,32 @@ describe('trim, retention and deletion', () => {
     expect(read[3]!.body).toEqual(compressible.records[3]!.body);
   });
 
+  it('a slow stream of compressible records gets a new segment per segmentMergeBytesMax of raw bytes', async () => {
+    // Neither one segment rewritten whole at every checkpoint (stored size alone), nor a segment per
+    // checkpoint once the last one is kept: the segment kept full by raw bytes is followed by a new
+    // small one that the next checkpoints merge into until it is full too.
+    const store = new MemoryObjectStore();
+    const log = await open(store, { segmentMergeBytesMax: 8_000, compressMinBytes: 64 });
+    await log.commit(createStream('s'));
+    const bodies: Uint8Array[] = [];
+    for (let i = 0; i < 20; i++) {
+      const append = makeAppend('s', i, 1);
+      append.records = append.records.map((r) => ({ ...r, body: new Uint8Array(2_000).fill(97 + (i % 26)) }));
+      bodies.push(append.records[0]!.body);
+      await log.commit([append]);
+      await log.checkpoint();
+    }
+    await log.collectGarbage();
+    const segments = await store.list('segment/');
+    // 20 records of ~2 KB raw: 4 per segment (5 segments) before its raw bytes reach 8 KB; each ~460 B stored.
+    expect(segments.length).toBeGreaterThanOrEqual(4);
+    expect(segments.length).toBeLessThanOrEqual(7);
+    expect(segments.every((s) => s.size < 8_000)).toBe(true);
+    const read = (await log.read(readAll('s', 20))).records;
+    expect(seqs(read)).toEqual(range(0, 20));
+    expect(read.map((r) => r.body)).toEqual(bodies);
+  });
+
   it('rewrites a small last segment with new records instead of adding segments', async () => {
     const memory = new MemoryObjectStore();
     const store = faulty(memory);

@@ -116,6 +116,26 @@ describe('segment format 2 byte equality', () => {
     });
   }
 
+  it('timestamps of every varint length read back exact, either side of the 49 bits summed as a number', () => {
+    // Around every power of two up to 2^64 - 1: varints of 1 to 10 bytes, and values past 2^53
+    // that a sum in a number would round.
+    const timestamps = new Set<bigint>([2n ** 53n + 3n, 0x1234_5678_9abc_def1n]);
+    for (let bits = 0n; bits <= 64n; bits++) {
+      for (const delta of [-1n, 0n, 1n]) {
+        const t = (1n << bits) + delta;
+        if (t >= 0n && t < 1n << 64n) timestamps.add(t);
+      }
+    }
+    const sorted = [...timestamps].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const stored = sorted.map((timestamp, i): StoredRecord => ({
+      record: { seqNum: i, timestamp, headers: [], body: empty },
+      expiresAtMs: null,
+    }));
+    const { bytes } = encodeSegment('stream/review', 3, stored, options[0]!);
+    const got = blocksOf(bytes).flatMap(({ view }) => Array.from({ length: view.count }, (_, i) => view.timestamp(i)));
+    expect(got).toEqual(sorted);
+  });
+
   it('any run of records, mixed with records of the memory tail, makes the same ReadBatch', () => {
     const { bytes } = encodeSegment('stream/review', 3, records, options[0]!);
     const blocks = blocksOf(bytes).map((b) => b.view);
