@@ -40,6 +40,8 @@ export interface GcContext {
   epoch: number;
   manifestsKept: number;
   log: Logger;
+  /** Told which segments were deleted, so that it drops what it cached of them. */
+  segments?: { forget(segmentKeys: readonly string[]): void };
 }
 
 export interface GcStats {
@@ -82,6 +84,7 @@ export async function collectSegments(ctx: GcContext): Promise<number> {
       keys.push(...objects.map((o) => o.key).filter((key) => !keys.includes(key)));
     }
     await deleteKeys(ctx, keys);
+    if (keys.length > 0) ctx.segments?.forget(keys);
   } catch (error) {
     // Try again next time; nothing references these objects any more.
     state.unreachableSegments.push(...keys);

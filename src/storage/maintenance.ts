@@ -57,7 +57,7 @@ export class Maintenance {
     private readonly hooks: MaintenanceHooks,
   ) {
     const log = options.logger;
-    this.gcContext = { io, clock: options.clock, state, epoch, manifestsKept: options.manifestsKept, log };
+    this.gcContext = { io, clock: options.clock, state, epoch, manifestsKept: options.manifestsKept, log, segments };
     this.every('checkpoint', options.checkpointIntervalMs, () => this.requestCheckpoint());
     this.every('gc', options.gcIntervalMs, () => this.requestGc());
     this.every('poll', options.manifestPollIntervalMs, () => void this.poll());
@@ -227,9 +227,7 @@ export class Maintenance {
       if (!info || this.stopped) return;
       const { header } = await loadManifestHeader(this.io, next);
       if (header.epoch > this.epoch) {
-        this.hooks.stop(
-          new FencedError(`fenced by a newer writer: manifest ${next} has writer epoch ${header.epoch}`),
-        );
+        this.hooks.stop(new FencedError(`fenced by a newer writer: manifest ${next} has writer epoch ${header.epoch}`));
       }
     } catch (error) {
       this.options.logger('poll-failed', { error: (error as Error).message });

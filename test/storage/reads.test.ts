@@ -6,10 +6,11 @@
  * visibility rules GC relies on (trim, retention, stream deletion), including a read that races
  * with GC deleting the segment it is reading.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { meteredBytes, type SequencedRecord } from '../../src/domain/types.js';
 import { MemoryObjectStore } from '../../src/objectstore/memory.js';
 import { ChunkLog, type ChunkLogOptions } from '../../src/storage/chunk-log.js';
+import { SegmentCache } from '../../src/storage/segment-cache.js';
 import type { ReadRequest, ReadResult } from '../../src/storage/types.js';
 import type { ObjectStore } from '../../src/objectstore/types.js';
 import { ManualClock } from '../../src/util/clock.js';
@@ -206,6 +207,27 @@ describe('trim, retention and deletion', () => {
     const reopened = await open(store);
     expect(reopened.recovered().streams[0].trimPoint).toBe(150);
     expect(seqs((await reopened.read(readAll('s', 201))).records)).toEqual(range(150, 201));
+  });
+
+  it('GC tells the segment cache which segments it deleted', async () => {
+    const store = new MemoryObjectStore();
+    const log = await open(store, { segmentMergeBytesMax: 0 });
+    await log.commit(createStream('s'));
+    await log.commit([makeAppend('s', 0, 100)]);
+    await log.checkpoint();
+    await log.commit([makeAppend('s', 100, 100)]);
+    await log.checkpoint();
+    const [first, second] = (await store.list('segment/')).map((o) => o.key);
+    expect(seqs((await log.read(readAll('s', 200))).records)).toHaveLength(200); // both segments cached
+    const forget = vi.spyOn(SegmentCache.prototype, 'forget');
+    try {
+      await log.commit([makeAppend('s', 200, 1, { trimPoint: 150 })]);
+      await log.collectGarbage();
+      expect(forget.mock.calls).toEqual([[[first]]]);
+      expect(await store.head(second!)).not.toBeNull();
+    } finally {
+      forget.mockRestore();
+    }
   });
 
   it('hides expired records and GC deletes segments whose records all expired', async () => {

@@ -77,7 +77,7 @@ async function setup(Store: typeof LoggingStore, corruptBlock?: number) {
 const settle = () => new Promise((resolve) => setImmediate(resolve));
 
 describe.each([
-  ['views of the memory store\'s own memory (getParts)', LoggingStore],
+  ["views of the memory store's own memory (getParts)", LoggingStore],
   ['parts in memory of their own (getParts)', OwnPartsStore],
   ['one buffer per run (get)', RunOnlyStore],
 ])('segment cache read-ahead, %s', (_, Store) => {
@@ -179,5 +179,29 @@ describe.each([
     }
     const after = await cache.block(segment, footer, 5);
     expect(after.seqNum(0)).toBe(footer.blocks[5]!.firstSeqNum);
+  });
+});
+
+describe('segment cache after garbage collection', () => {
+  it('forgets the footers and blocks of deleted segments, and only theirs', async () => {
+    const { store, segment, cache, footer } = await setup(LoggingStore);
+    const other = encodeSegment('s', 1, records(30), { blockBytes: 1000, compressMinBytes: 1 << 30 });
+    const kept: SegmentRef = { key: 'segment/s/1', ...other.summary };
+    await store.put(kept.key, other.bytes);
+    const keptFooter = await cache.footer(kept);
+    for (let b = 0; b < footer.blocks.length; b++) await cache.block(segment, footer, b);
+    for (let b = 0; b < keptFooter.blocks.length; b++) await cache.block(kept, keptFooter, b);
+    await settle();
+
+    cache.forget([segment.key]);
+    store.gets.length = 0;
+    // The kept segment is still cached: no store read.
+    for (let b = 0; b < keptFooter.blocks.length; b++) await cache.block(kept, keptFooter, b);
+    expect(await cache.footer(kept)).toBe(keptFooter);
+    expect(store.gets).toEqual([]);
+    // The deleted one is gone from the cache (here still on the store, so it is read again).
+    await cache.footer(segment);
+    await cache.block(segment, footer, footer.blocks.length - 1);
+    expect(store.gets.map((g) => g.key)).toEqual([segment.key, segment.key]);
   });
 });
