@@ -15,6 +15,7 @@ import { openStreamLog } from '../../src/storage/open.js';
 import { uniqueBasin } from '../support/http.js';
 import { startServer, type TestServer } from '../support/server.js';
 import { seededBytes } from '../support/bytes.js';
+import { sdkClient } from '../support/sdk.js';
 
 const key = new Uint8Array(32).fill(0x5a);
 const wrongKey = new Uint8Array(32).fill(0xa5);
@@ -47,12 +48,7 @@ beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 's2-enc-segments-'));
   log = await openStreamLog({ kind: 'local', root: dir }, { chunkLog: { blockBytes: 8 * 1024 } });
   server = await startServer({ log });
-  s2 = new S2({
-    accessToken: 'ignored',
-    endpoints: { account: server.baseUrl, basin: server.baseUrl },
-    retry: { maxAttempts: 1 },
-    requestTimeoutMillis: 60_000,
-  });
+  s2 = sdkClient(server.baseUrl);
   for (const cipher of ['aegis-256', 'aes-256-gcm'] as const) {
     const basin = uniqueBasin(`seg-${cipher.slice(0, 3)}`);
     await s2.basins.create({

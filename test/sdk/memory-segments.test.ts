@@ -15,6 +15,7 @@ import { ChunkLog } from '../../src/storage/chunk-log.js';
 import { seededBytes } from '../support/bytes.js';
 import { uniqueBasin } from '../support/http.js';
 import { startServer, type TestServer } from '../support/server.js';
+import { sdkClient } from '../support/sdk.js';
 
 const recordCount = 240;
 const sizes = [1, 8192, 65_536 + 13, 1000, 3, 0];
@@ -39,16 +40,7 @@ let log: ChunkLog;
 let server: TestServer;
 let basin: string;
 
-function client(compression: 'none' | 'gzip'): S2 {
-  return new S2({
-    accessToken: 'ignored',
-    endpoints: { account: server.baseUrl, basin: server.baseUrl },
-    retry: { maxAttempts: 1 },
-    // The SDK's 5 s default would be a timed assertion on a loaded 2-core machine.
-    requestTimeoutMillis: 60_000,
-    compression,
-  });
-}
+const client = (compression: 'none' | 'gzip'): S2 => sdkClient(server.baseUrl, compression);
 
 /** A digest of every segment object the store holds, by key. */
 async function segmentDigests(): Promise<Map<string, string>> {

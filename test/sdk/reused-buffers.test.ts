@@ -16,6 +16,7 @@ import { fillNibbles } from '../api/sessions/raw-readers.js';
 import { uniqueBasin } from '../support/http.js';
 import { startServer, type TestServer } from '../support/server.js';
 import { until } from '../support/until.js';
+import { sdkClient } from '../support/sdk.js';
 
 const probe = poisonCatchUpBuffers();
 const sizes = [1, 8192, 65536 + 13, 1000, 3, 8200];
@@ -32,16 +33,7 @@ let log: ChunkLog;
 let server: TestServer;
 let basin: string;
 
-function client(compression: 'none' | 'gzip'): S2 {
-  return new S2({
-    accessToken: 'ignored',
-    endpoints: { account: server.baseUrl, basin: server.baseUrl },
-    retry: { maxAttempts: 1 },
-    // The SDK's 5 s default would be a timed assertion on a loaded 2-core machine.
-    requestTimeoutMillis: 60_000,
-    compression,
-  });
-}
+const client = (compression: 'none' | 'gzip'): S2 => sdkClient(server.baseUrl, compression);
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 's2-sdk-buffers-'));

@@ -16,6 +16,7 @@ import { openStreamLog } from '../../src/storage/open.js';
 import { uniqueBasin } from '../support/http.js';
 import { startServer, type TestServer } from '../support/server.js';
 import { seededBytes } from '../support/bytes.js';
+import { sdkClient } from '../support/sdk.js';
 
 type Header = readonly [Uint8Array, Uint8Array];
 interface Appended {
@@ -63,12 +64,7 @@ beforeAll(async () => {
     { chunkLog: { blockBytes: 16 * 1024, blockCacheBytes: 256 * 1024 } },
   );
   server = await startServer({ log });
-  s2 = new S2({
-    accessToken: 'ignored',
-    endpoints: { account: server.baseUrl, basin: server.baseUrl },
-    retry: { maxAttempts: 1 },
-    requestTimeoutMillis: 60_000,
-  });
+  s2 = sdkClient(server.baseUrl);
   basin = uniqueBasin('seg-reads');
   await s2.basins.create({ basin, config: { createStreamOnAppend: true, createStreamOnRead: true } });
   let n = 0;

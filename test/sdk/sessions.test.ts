@@ -21,6 +21,7 @@ import { streamingSessions } from '../../src/api/v1/sessions.js';
 import type { Engine } from '../../src/engine/engine.js';
 import { uniqueBasin } from '../support/http.js';
 import { startServer, type TestServer } from '../support/server.js';
+import { sdkClient } from '../support/sdk.js';
 
 type Transport = 's2s' | 'fetch';
 
@@ -29,16 +30,7 @@ let s2: S2;
 let gzipS2: S2;
 let basin: string;
 
-function client(compression: 'none' | 'gzip'): S2 {
-  return new S2({
-    accessToken: 'ignored',
-    endpoints: { account: server.baseUrl, basin: server.baseUrl },
-    retry: { maxAttempts: 1 },
-    // The SDK's 5 s default would be a timed assertion on a loaded 2-core machine.
-    requestTimeoutMillis: 60_000,
-    compression,
-  });
-}
+const client = (compression: 'none' | 'gzip'): S2 => sdkClient(server.baseUrl, compression);
 
 beforeAll(async () => {
   server = await startServer();
