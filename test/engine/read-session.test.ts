@@ -223,20 +223,23 @@ describe('catch-up then follow (api.md 8.3)', () => {
   });
 });
 
+/** Appends to stream 's' that become durable in one chunk: one report of durability for all of them. */
+async function appendDurableTogether(f: Awaited<ReturnType<typeof setup>>, inputs: AppendInput[]): Promise<void> {
+  f.log.hold();
+  const acks = inputs.map((i) => f.engine.append(basin, 's', i));
+  await settle();
+  f.log.release();
+  await Promise.all(acks);
+  await settle();
+}
+
 describe('follow limits and lag (lite-internals 5.7)', () => {
   it('appends that become durable together reach a follower as one live batch, within read batch limits', async () => {
     const f = await setup();
     await stream(f, 's', []);
     const c = collector(await f.engine.openReadSession(basin, 's', { start: { seqNum: 0 } }));
     await settle();
-    const durableTogether = async (inputs: AppendInput[]): Promise<void> => {
-      f.log.hold();
-      const acks = inputs.map((i) => f.engine.append(basin, 's', i));
-      await settle();
-      f.log.release(); // one chunk: one report of durability for all of them
-      await Promise.all(acks);
-      await settle();
-    };
+    const durableTogether = (inputs: AppendInput[]) => appendDurableTogether(f, inputs);
     const liveSizes = () => c.outputs.flatMap((o) => (o.kind === 'batch' && o.tail ? [o.records.length] : []));
 
     await durableTogether([input(['a']), input(['b', 'c']), input(['d'])]);
@@ -263,14 +266,7 @@ describe('follow limits and lag (lite-internals 5.7)', () => {
   it("followers at different positions and limits share a run's batches; a cut for one is not a cut for others", async () => {
     const f = await setup();
     await stream(f, 's', []);
-    const durableTogether = async (inputs: AppendInput[]): Promise<void> => {
-      f.log.hold();
-      const acks = inputs.map((i) => f.engine.append(basin, 's', i));
-      await settle();
-      f.log.release(); // one chunk: one report of durability for all of them
-      await Promise.all(acks);
-      await settle();
-    };
+    const durableTogether = (inputs: AppendInput[]) => appendDurableTogether(f, inputs);
     const liveSizes = (c: ReturnType<typeof collector>) =>
       c.outputs.flatMap((o) => (o.kind === 'batch' && o.tail ? [o.records.length] : []));
     const seqNums = (c: ReturnType<typeof collector>) =>
