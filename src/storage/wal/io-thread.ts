@@ -29,6 +29,8 @@ const ERROR = 3;
 const ERROR_LENGTH = 4;
 /** Descriptor slots (power of two); each is fd, position, ring offset, length as float64. */
 const slotCount = 1024;
+/** The idle thread's longest sleep: how late it may notice a stop whose wake-up it missed. */
+const idleWaitMs = 1000;
 /** Ring bytes the idle thread faults in between checks for work (about 1 ms), and the page size. */
 const faultSliceBytes = 256 * 1024;
 const pageBytes = 4096;
@@ -115,7 +117,10 @@ for (;;) {
       faultSlice();
       continue;
     }
-    Atomics.wait(control, SUBMITTED, submitted);
+    // With a timeout: close() may store STOP after the check above and notify before this wait
+    // starts, and the wait compares SUBMITTED, which a stop does not change; without one that
+    // wake-up would be lost and close() would wait forever. Idle, this is one wake-up a second.
+    Atomics.wait(control, SUBMITTED, submitted, ${idleWaitMs});
     continue;
   }
   try {
