@@ -146,3 +146,29 @@ describe('ReadBatch from stored blocks', () => {
     expect(() => BlockView.indexWire(badTag, 'tag')).toThrow(/malformed/);
   });
 });
+
+describe('fresh messages (live batch frames, shared by every follower)', () => {
+  it('never share bytes with another message, and keep their content while later ones are encoded', () => {
+    const rand = seededRand(11);
+    const held: { bytes: Uint8Array; copy: Buffer }[] = [];
+    for (let i = 0; i < 200; i++) {
+      const records = Array.from({ length: randInt(rand, 1, 40) }, (_, j) => randSequencedRecord(rand, i * 40 + j));
+      const tail = { seqNum: i * 40 + 40, timestamp: 5n };
+      const bytes = encodeReadBatchList(RecordList.of(records), tail, frameReservedBytes);
+      expect(Buffer.from(bytes.subarray(frameReservedBytes)).equals(Buffer.from(encodeReadBatch({ records, tail })))).toBe(
+        true,
+      );
+      held.push({ bytes, copy: Buffer.from(bytes) });
+    }
+    for (const { bytes, copy } of held) expect(Buffer.from(bytes).equals(copy)).toBe(true);
+    // No two messages overlap in memory.
+    const ranges = held
+      .map(({ bytes }) => ({ memory: bytes.buffer, from: bytes.byteOffset, to: bytes.byteOffset + bytes.byteLength }))
+      .sort((a, b) => a.from - b.from);
+    for (let i = 0; i < ranges.length; i++) {
+      for (let j = i + 1; j < ranges.length && ranges[j]!.from < ranges[i]!.to; j++) {
+        expect(ranges[j]!.memory).not.toBe(ranges[i]!.memory);
+      }
+    }
+  });
+});
