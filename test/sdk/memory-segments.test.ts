@@ -15,7 +15,7 @@ import { ChunkLog } from '../../src/storage/chunk-log.js';
 import { seededBytes } from '../support/bytes.js';
 import { uniqueBasin } from '../support/http.js';
 import { startServer, type TestServer } from '../support/server.js';
-import { sdkClient } from '../support/sdk.js';
+import { readSessionFromStart, sdkClient } from '../support/sdk.js';
 
 const recordCount = 240;
 const sizes = [1, 8192, 65_536 + 13, 1000, 3, 0];
@@ -86,19 +86,9 @@ function check(seqNum: number, body: Uint8Array, where: string): void {
   if (!Buffer.from(bodyOf(seqNum)).equals(Buffer.from(body))) expect.fail(`${where}: record ${seqNum} differs`);
 }
 
-async function readSession(via: S2, transport: 's2s' | 'fetch'): Promise<number> {
+function readSession(via: S2, transport: 's2s' | 'fetch'): Promise<number> {
   const s = via.basin(basin).stream('views', { forceTransport: transport });
-  const read = await s.readSession(
-    { start: { from: { seqNum: 0 } }, stop: { limits: { count: recordCount } } },
-    { as: 'bytes' },
-  );
-  let next = 0;
-  for await (const record of read) {
-    expect(record.seqNum).toBe(next);
-    check(next, record.body, transport);
-    next++;
-  }
-  return next;
+  return readSessionFromStart(s, recordCount, (seqNum, body) => check(seqNum, body, transport));
 }
 
 async function readUnary(via: S2): Promise<number> {

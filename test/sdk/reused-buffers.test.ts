@@ -16,7 +16,7 @@ import { fillNibbles } from '../api/sessions/raw-readers.js';
 import { uniqueBasin } from '../support/http.js';
 import { startServer, type TestServer } from '../support/server.js';
 import { until } from '../support/until.js';
-import { sdkClient } from '../support/sdk.js';
+import { readSessionFromStart, sdkClient } from '../support/sdk.js';
 
 const probe = poisonCatchUpBuffers();
 const sizes = [1, 8192, 65536 + 13, 1000, 3, 8200];
@@ -60,20 +60,11 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function readAll(via: S2, name: string): Promise<number> {
+function readAll(via: S2, name: string): Promise<number> {
   const s = via.basin(basin).stream(name, { forceTransport: 's2s' });
-  const read = await s.readSession(
-    { start: { from: { seqNum: 0 } }, stop: { limits: { count: recordCount } } },
-    { as: 'bytes' },
-  );
-  let next = 0;
-  for await (const record of read) {
-    expect(record.seqNum).toBe(next);
-    if (!Buffer.from(bodyOf(name, next)).equals(Buffer.from(record.body)))
-      expect.fail(`${name} record ${next} differs`);
-    next++;
-  }
-  return next;
+  return readSessionFromStart(s, recordCount, (seqNum, body) => {
+    if (!Buffer.from(bodyOf(name, seqNum)).equals(Buffer.from(body))) expect.fail(`${name} record ${seqNum} differs`);
+  });
 }
 
 describe('SDK catch-up from segments in reused buffers', () => {
