@@ -148,6 +148,7 @@ export class RecordList {
     this.released = true;
     for (const piece of this.pieces) if ('block' in piece) piece.block.unpin?.();
     this.pieces.length = 0;
+    this.array = undefined;
   }
 
   /** Drops the records below `seqNum` (a trim that landed while the read awaited the store). */
