@@ -124,7 +124,7 @@ export class RecordList {
   /** The records as objects, materialised once (views of the stored blocks). */
   toArray(): SequencedRecord[] {
     if (this.array) return this.array;
-    if (this.released) throw new Error('records of a released list');
+    if (this.released) throw new Error('records of a released list'); // a bug: nothing may read it
     const out: SequencedRecord[] = [];
     for (const piece of this.pieces) {
       if ('records' in piece) {

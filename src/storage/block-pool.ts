@@ -13,6 +13,8 @@
  * streams, a list cut by a trim) only keeps the memory out of the pool: the GC frees it as before.
  */
 
+import { assert } from '../util/assert.js';
+
 const KiB = 1024;
 const MiB = 1024 * KiB;
 
@@ -96,7 +98,7 @@ export class BlockMemory {
   }
 
   unpin(): void {
-    if (this.pins <= 0) throw new Error('block memory unpinned more often than pinned');
+    assert(this.pins > 0, 'block memory unpinned more often than pinned');
     if (--this.pins === 0 && this.retired) this.free();
   }
 

@@ -20,6 +20,7 @@ import { blockFlagExpiry, type BlockInfo, type StoredRecord } from './codec-segm
 import { checksum, unpack } from './framing.js';
 import { IndexArrays, sealedSize, u64 } from './block-index.js';
 import type { BlockMemory } from './block-pool.js';
+import { assert } from '../util/assert.js';
 
 /** Bytes of a block's buffer beyond the block itself that the cache may keep with it (padding). */
 export const pinnedSlackBytesMax = 64;
@@ -335,7 +336,7 @@ export class BlockView implements RecordBlock {
 
   /** Keeps `bytes` from being reused until `unpin` (a no-op for memory that is never reused). */
   pin(): void {
-    if (this.memory && !this.memory.tryPin()) throw new Error('pinned a block whose memory was reused');
+    assert(this.memory?.tryPin() ?? true, 'pinned a block whose memory was reused');
   }
 
   /** False if the memory was already reused (the block must be read again). */

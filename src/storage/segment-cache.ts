@@ -149,7 +149,7 @@ export class SegmentCache {
   }
 
   /**
-   * Block `index`, as bytes plus a record index (block-view.ts), PINNED for the caller: a lease the
+   * Block `index`, as bytes plus a record index (block-view.ts), already pinned for the caller: a lease the
    * caller must end with `unpin()` once it holds no view of the block's bytes (after pinning it
    * for whatever keeps views longer, such as a RecordList). Pinned here, before any other task can
    * run, so that the cache evicting the block meanwhile cannot hand its memory to another read.
