@@ -33,6 +33,12 @@ export interface RecordBlock {
   wireAt(i: number): number;
   /** The record as an object whose headers and body are views of `bytes`. */
   record(i: number): SequencedRecord;
+  /**
+   * Keeps `bytes` from being reused (storage's pooled block memory) until `unpin`. A list pins
+   * each block it holds a piece of, and unpins only in `release()`.
+   */
+  pin?(): void;
+  unpin?(): void;
 }
 
 /** Records [from, to) of a stored block, or records already in memory. */
@@ -45,6 +51,7 @@ export class RecordList {
   private array: SequencedRecord[] | undefined;
   /** The records array of the last piece when this list created it (others are never mutated). */
   private owned: SequencedRecord[] | undefined;
+  private released = false;
 
   /** A list of records already materialised (memory tail, live batches, decrypted records). */
   static of(records: SequencedRecord[], bytes?: number): RecordList {
@@ -71,6 +78,7 @@ export class RecordList {
     const last = this.pieces[this.pieces.length - 1];
     if (last && 'block' in last && last.block === block && last.to === i) last.to = i + 1;
     else {
+      block.pin?.();
       this.pieces.push({ block, from: i, to: i + 1 });
       this.owned = undefined;
     }
@@ -94,6 +102,7 @@ export class RecordList {
   /** Appends every record of `other` (unary reads gather several catch-up batches). */
   append(other: RecordList): void {
     for (const piece of other.pieces) {
+      if ('block' in piece) piece.block.pin?.(); // this list's own pin: `other` may be released
       this.pieces.push('block' in piece ? { ...piece } : { records: piece.records });
     }
     this.owned = undefined;
@@ -115,6 +124,7 @@ export class RecordList {
   /** The records as objects, materialised once (views of the stored blocks). */
   toArray(): SequencedRecord[] {
     if (this.array) return this.array;
+    if (this.released) throw new Error('records of a released list'); // a bug: nothing may read it
     const out: SequencedRecord[] = [];
     for (const piece of this.pieces) {
       if ('records' in piece) {
@@ -127,9 +137,24 @@ export class RecordList {
     return out;
   }
 
+  /**
+   * The caller copied the records out (a protobuf page, an S2S frame) and drops the list: the
+   * memory of its blocks may be reused from now on. Only for a list nothing else holds, nor any
+   * record view of; a list never released keeps its blocks' memory out of the pool (the GC frees
+   * it), which is always safe. Its length and metered bytes stay readable (read metrics).
+   */
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    for (const piece of this.pieces) if ('block' in piece) piece.block.unpin?.();
+    this.pieces.length = 0;
+    this.array = undefined;
+  }
+
   /** Drops the records below `seqNum` (a trim that landed while the read awaited the store). */
   dropBelow(seqNum: number): void {
     if (this.count === 0 || this.seqNumAt(0) >= seqNum) return;
+    // The kept records are views of the blocks, whose pins stay taken for good: never reused.
     const kept = this.toArray().filter((r) => r.seqNum >= seqNum);
     const list = RecordList.of(kept);
     this.pieces.length = 0;

@@ -272,8 +272,10 @@ export async function collectUnary(session: ReadSession): Promise<UnaryRead> {
         assert(!list, 'a live batch after catch-up records in a unary read');
         return unaryRead(output.list, output.tail);
       }
-      if (list) list.append(output.list);
-      else list = output.list;
+      if (list) {
+        list.append(output.list);
+        output.list.release(); // `list` pinned its blocks again: one pin per list
+      } else list = output.list;
     }
   } finally {
     session.close();

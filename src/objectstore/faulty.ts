@@ -28,6 +28,7 @@
 import { systemClock, type Clock } from '../util/clock.js';
 import type { Rand } from '../util/rand.js';
 import {
+  type PartAlloc,
   ObjectStoreError,
   type BodyHandling,
   type ByteRange,
@@ -145,12 +146,12 @@ export class FaultyObjectStore implements ObjectStore {
     if (inner.getParts) {
       const getParts = inner.getParts.bind(inner);
       // Faults of a get apply to it alike.
-      this.getParts = (key, start, lengths) => this.call('get', [key], () => getParts(key, start, lengths));
+      this.getParts = (key, start, lengths, alloc) => this.call('get', [key], () => getParts(key, start, lengths, alloc));
     }
   }
 
   /** Present when the inner store has it. */
-  readonly getParts?: (key: string, start: number, lengths: readonly number[]) => Promise<Uint8Array[]>;
+  readonly getParts?: (key: string, start: number, lengths: readonly number[], alloc?: PartAlloc) => Promise<Uint8Array[]>;
 
   /** From now on every call fails Fatal, as if the process lost its storage; held calls fail too. */
   crash(): void {

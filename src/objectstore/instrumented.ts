@@ -5,6 +5,7 @@
  */
 import { systemClock, type Clock } from '../util/clock.js';
 import {
+  type PartAlloc,
   ObjectStoreError,
   type BodyHandling,
   type ByteRange,
@@ -30,7 +31,7 @@ export interface ObjectStoreObserver {
 
 export class InstrumentedObjectStore implements ObjectStore {
   /** Present when the inner store has it; reported as a get. */
-  readonly getParts?: (key: string, start: number, lengths: readonly number[]) => Promise<Uint8Array[]>;
+  readonly getParts?: (key: string, start: number, lengths: readonly number[], alloc?: PartAlloc) => Promise<Uint8Array[]>;
 
   constructor(
     private readonly inner: ObjectStore,
@@ -39,10 +40,10 @@ export class InstrumentedObjectStore implements ObjectStore {
   ) {
     if (inner.getParts) {
       const getParts = inner.getParts.bind(inner);
-      this.getParts = (key, start, lengths) =>
+      this.getParts = (key, start, lengths, alloc) =>
         this.observe(
           'get',
-          () => getParts(key, start, lengths),
+          () => getParts(key, start, lengths, alloc),
           (parts) => parts.reduce((sum, part) => sum + part.length, 0),
         );
     }

@@ -28,6 +28,7 @@ import { systemRand, type Rand } from '../util/rand.js';
 import { TEMP_MARKER, validateKey, validatePutId } from './keys.js';
 import { compareKeys } from './memory.js';
 import {
+  type PartAlloc,
   ObjectStoreError,
   type BodyHandling,
   type ByteRange,
@@ -160,7 +161,7 @@ export class LocalFsObjectStore implements ObjectStore {
     }
   }
 
-  async getParts(key: string, start: number, lengths: readonly number[]): Promise<Uint8Array[]> {
+  async getParts(key: string, start: number, lengths: readonly number[], alloc?: PartAlloc): Promise<Uint8Array[]> {
     validateKey(key);
     const lease = await this.handles.lease(key, () => this.openObject(key));
     if (!lease) throw new ObjectStoreError('NotFound', `object ${key} not found in ${this.describe()}`);
@@ -170,8 +171,12 @@ export class LocalFsObjectStore implements ObjectStore {
       if (start < 0 || start + total > object.size) {
         throw new ObjectStoreError('Fatal', `object file ${this.pathOf(key)} has ${object.size} bytes, parts reach ${start + total}`);
       }
-      // Own memory per part (allocUnsafeSlow: never a slice of Node's shared pool); every byte is read below.
-      const parts = lengths.map((n) => Buffer.allocUnsafeSlow(n));
+      // Own memory per part (allocUnsafeSlow: never a slice of Node's shared pool), or the caller's
+      // (reused block memory); every byte is read below.
+      const parts = lengths.map((n) => {
+        const memory = alloc?.(n);
+        return memory ? Buffer.from(memory.buffer, memory.byteOffset, n) : Buffer.allocUnsafeSlow(n);
+      });
       // One readv for the whole run; a short read continues where it stopped.
       for (let done = 0; done < total; ) {
         const { bytesRead } = await object.fh.readv(unread(parts, done), object.headerLength + start + done);

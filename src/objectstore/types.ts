@@ -48,6 +48,9 @@ export interface ByteRange {
   end?: number;
 }
 
+/** Memory for a part of `n` bytes (see `ObjectStore.getParts`). */
+export type PartAlloc = (n: number) => Uint8Array;
+
 export interface ObjectStore {
   /** Writes `body` at `key`. With `ifNoneMatch: '*'` throws `PreconditionFailed` if the key exists. */
   put(key: string, body: Uint8Array, options?: PutOptions): Promise<void>;
@@ -62,8 +65,11 @@ export interface ObjectStore {
    * can; or, for a store with `partsShareMemory`, as views of the memory it keeps the object in.
    * The segment cache reads a run of blocks so and keeps each block without copying it out of the
    * run. Throws `NotFound` if absent and `Fatal` if the object ends before the last part.
+   * `alloc`, if given, supplies the memory of each part (the segment cache's pool of reused block
+   * memory, storage/block-pool.ts): a store that reads into memory it allocates uses it (local
+   * disk); others may ignore it.
    */
-  getParts?(key: string, start: number, lengths: readonly number[]): Promise<Uint8Array[]>;
+  getParts?(key: string, start: number, lengths: readonly number[], alloc?: PartAlloc): Promise<Uint8Array[]>;
   /** Metadata of an object, or `null` if absent. */
   head(key: string): Promise<ObjectInfo | null>;
   /** Keys under `prefix`, ascending by key bytes, strictly after `startAfter` if given. */

@@ -19,12 +19,16 @@ import { CorruptDataError } from './binary.js';
 import { blockFlagExpiry, type BlockInfo, type StoredRecord } from './codec-segment.js';
 import { checksum, unpack } from './framing.js';
 import { IndexArrays, sealedSize, u64 } from './block-index.js';
+import type { BlockMemory } from './block-pool.js';
+import { assert } from '../util/assert.js';
 
 /** Bytes of a block's buffer beyond the block itself that the cache may keep with it (padding). */
 export const pinnedSlackBytesMax = 64;
 
 export class BlockView implements RecordBlock {
   private readonly view: DataView;
+  /** Set by the segment cache when `bytes` is pooled memory (block-pool.ts): pins count there. */
+  memory: BlockMemory | undefined;
 
   private constructor(
     readonly bytes: Uint8Array,
@@ -48,7 +52,8 @@ export class BlockView implements RecordBlock {
   /**
    * Verifies a stored block (CRC) and indexes it. `stored` must not change afterwards (a whole
    * buffer is kept, not copied). `shared`: `stored` is a view of memory the object store keeps
-   * anyway (ObjectStore.partsShareMemory), kept as it is however large that memory is.
+   * anyway (ObjectStore.partsShareMemory), kept as it is however large that memory is; or pooled
+   * block memory (block-pool.ts), whose slack the cache accounts.
    */
   static fromStored(stored: Uint8Array, info: BlockInfo, what: string, shared = false): BlockView {
     if (stored.length !== info.storedLength || checksum(stored) !== info.crc) {
@@ -329,9 +334,24 @@ export class BlockView implements RecordBlock {
     return { record: this.record(i), expiresAtMs: this.expiresAtMs(i) };
   }
 
-  /** Approximate memory held: the bytes and the index. */
+  /** Keeps `bytes` from being reused until `unpin` (a no-op for memory that is never reused). */
+  pin(): void {
+    assert(this.memory?.tryPin() ?? true, 'pinned a block whose memory was reused');
+  }
+
+  /** False if the memory was already reused (the block must be read again). */
+  tryPin(): boolean {
+    return this.memory ? this.memory.tryPin() : true;
+  }
+
+  unpin(): void {
+    this.memory?.unpin();
+  }
+
+  /** Approximate memory held: the bytes (with pooled slack) and the index. */
   get memoryBytes(): number {
-    return this.bytes.length + 40 * this.count + 64;
+    const bytes = this.bytes.length;
+    return bytes + (this.memory?.slackOf(bytes) ?? 0) + 40 * this.count + 64;
   }
 }
 

@@ -28,6 +28,7 @@ import {
 } from './codec-segment.js';
 import { loadManifestHeader, writeManifest, type ManifestIo, type WrittenManifest } from './manifest-io.js';
 import { segmentKey } from './names.js';
+import type { BlockView } from './block-view.js';
 import { SegmentVanished, type SegmentCache } from './segment-cache.js';
 import type { LogState, Logger, TailEntry } from './state.js';
 import { withRetry } from './store-ops.js';
@@ -207,22 +208,28 @@ export async function runCheckpoint(ctx: CheckpointContext, current: CurrentMani
   const written: string[] = [];
   try {
     for (const [id, entry] of captured) {
-      const old = entry.merge ? await segmentRecords(ctx, entry.merge) : null;
-      if (old) replaced.set(id, entry.merge!);
-      const groups = await liveGroups(ctx, slices, [old ?? [], entry.records], entry.trimPoint, nowMs);
-      const refs: SegmentRef[] = [];
-      const { scratch, handOver } = segmentTarget(ctx);
-      for (const group of groups) {
-        const encoded = await encodeYielding(ctx, slices, id, group, scratch);
-        const { summary } = encoded;
-        const bytes = handOver ? await tightened(slices, encoded.bytes) : encoded.bytes;
-        const key = segmentKey(id, summary.firstSeqNum, ctx.epoch, ctx.io.rand);
-        written.push(key);
-        const put = () => ctx.io.store.put(key, bytes, { handOver });
-        await withRetry(`put segment ${key}`, ctx.io.store, ctx.io.policy, put);
-        refs.push({ key, ...summary });
+      // The merged segment's records are views of its blocks, pinned until its replacement is written.
+      const held: BlockView[] = [];
+      try {
+        const old = entry.merge ? await segmentRecords(ctx, entry.merge, held) : null;
+        if (old) replaced.set(id, entry.merge!);
+        const groups = await liveGroups(ctx, slices, [old ?? [], entry.records], entry.trimPoint, nowMs);
+        const refs: SegmentRef[] = [];
+        const { scratch, handOver } = segmentTarget(ctx);
+        for (const group of groups) {
+          const encoded = await encodeYielding(ctx, slices, id, group, scratch);
+          const { summary } = encoded;
+          const bytes = handOver ? await tightened(slices, encoded.bytes) : encoded.bytes;
+          const key = segmentKey(id, summary.firstSeqNum, ctx.epoch, ctx.io.rand);
+          written.push(key);
+          const put = () => ctx.io.store.put(key, bytes, { handOver });
+          await withRetry(`put segment ${key}`, ctx.io.store, ctx.io.policy, put);
+          refs.push({ key, ...summary });
+        }
+        added.set(id, refs);
+      } finally {
+        for (const block of held) block.unpin();
       }
-      added.set(id, refs);
     }
   } catch (error) {
     // No manifest references these segments: remove them now rather than leave orphans.
@@ -279,7 +286,12 @@ export async function runCheckpoint(ctx: CheckpointContext, current: CurrentMani
  * segment's stored size, and records that compress 10x or more would otherwise have every
  * checkpoint rewrite up to `segmentBytesMax` of them (megabytes) for a few new records.
  */
-async function segmentRecords(ctx: CheckpointContext, segment: SegmentRef): Promise<StoredRecord[] | null> {
+async function segmentRecords(
+  ctx: CheckpointContext,
+  segment: SegmentRef,
+  /** Receives each block read, pinned (its lease): the caller unpins once done with the records. */
+  held: BlockView[],
+): Promise<StoredRecord[] | null> {
   try {
     const footer = await ctx.segments.footer(segment);
     let rawBytes = 0;
@@ -288,6 +300,7 @@ async function segmentRecords(ctx: CheckpointContext, segment: SegmentRef): Prom
     const records: StoredRecord[] = [];
     for (let i = 0; i < footer.blocks.length; i++) {
       const block = await ctx.segments.block(segment, footer, i);
+      held.push(block);
       for (let j = 0; j < block.count; j++) records.push(block.storedRecord(j));
     }
     return records;

@@ -114,10 +114,15 @@ async function scanSegmentBlock(
     if (!(error instanceof SegmentVanished)) throw error;
     return vanished(ctx, stream.id, segment, cursor, nowMs);
   }
-  for (let i = 0; i < records.count; i++) {
-    const seqNum = records.seqNum(i);
-    if (seqNum < cursor || expired(records.expiresAtMs(i), nowMs)) continue;
-    if (seqNum >= limit || !visit.stored(records, i)) return null;
+  // The block came pinned (a lease, segment-cache.ts); a list that keeps records pins it for itself.
+  try {
+    for (let i = 0; i < records.count; i++) {
+      const seqNum = records.seqNum(i);
+      if (seqNum < cursor || expired(records.expiresAtMs(i), nowMs)) continue;
+      if (seqNum >= limit || !visit.stored(records, i)) return null;
+    }
+  } finally {
+    records.unpin();
   }
   return blockEnd;
 }

@@ -6,6 +6,7 @@
 import { metrics } from '../metrics.js';
 import { isNotFound, type ObjectStore } from '../objectstore/types.js';
 import type { SegmentRef } from './codec-manifest.js';
+import { BlockMemory, BlockPool, blockPoolFreeBytesMax } from './block-pool.js';
 import { BlockView } from './block-view.js';
 import { decodeFooter, type BlockInfo, type SegmentFooter } from './codec-segment.js';
 import { withRetry, type RetryPolicy } from './store-ops.js';
@@ -20,7 +21,11 @@ export class LruCache<V> {
   private readonly entries = new Map<string, { value: V; bytes: number }>();
   private bytes = 0;
 
-  constructor(private readonly bytesMax: number) {}
+  constructor(
+    private readonly bytesMax: number,
+    /** Called with each value the cache lets go of (evicted, replaced or deleted). */
+    private readonly onDrop?: (value: V) => void,
+  ) {}
 
   get(key: string): V | undefined {
     const entry = this.entries.get(key);
@@ -35,6 +40,7 @@ export class LruCache<V> {
     if (existing) {
       this.bytes -= existing.bytes;
       this.entries.delete(key);
+      if (existing.value !== value) this.onDrop?.(existing.value);
     }
     if (bytes > this.bytesMax) return;
     this.entries.set(key, { value, bytes });
@@ -43,6 +49,7 @@ export class LruCache<V> {
       if (this.bytes <= this.bytesMax) break;
       this.entries.delete(oldest);
       this.bytes -= entry.bytes;
+      this.onDrop?.(entry.value);
     }
   }
 
@@ -52,6 +59,7 @@ export class LruCache<V> {
       if (!matches(key)) continue;
       this.entries.delete(key);
       this.bytes -= entry.bytes;
+      this.onDrop?.(entry.value);
     }
   }
 
@@ -83,6 +91,12 @@ export class SegmentCache {
    * mark goes with the block when the cache evicts it.
    */
   private readonly aheadOf = new WeakMap<BlockView, number>();
+  /**
+   * Reused block memory (block-pool.ts), for a store that reads parts into memory it is given
+   * (local disk); not for one whose parts are views of its own memory (the memory store).
+   */
+  private readonly pool: BlockPool | undefined;
+  private readonly alloc: ((n: number) => Uint8Array) | undefined;
 
   constructor(
     private readonly store: ObjectStore,
@@ -91,7 +105,15 @@ export class SegmentCache {
     /** Stored bytes one block miss may fetch (the block itself always, then whole following blocks). */
     private readonly readAheadBytes = 1024 * 1024,
   ) {
-    this.cache = new LruCache(cacheBytes);
+    // A block the cache lets go of is retired: its pooled memory returns at the last unpin.
+    this.cache = new LruCache(cacheBytes, (value) => {
+      if (value instanceof BlockView) value.memory?.retire();
+    });
+    if (store.getParts && store.partsShareMemory !== true) {
+      const pool = new BlockPool(Math.min(blockPoolFreeBytesMax, cacheBytes / 2));
+      this.pool = pool;
+      this.alloc = (n) => pool.take(n);
+    }
   }
 
   /**
@@ -127,7 +149,11 @@ export class SegmentCache {
   }
 
   /**
-   * Block `index`, as bytes plus a record index (block-view.ts). A miss reads ahead: the following blocks that are not cached
+   * Block `index`, as bytes plus a record index (block-view.ts), already pinned for the caller: a lease the
+   * caller must end with `unpin()` once it holds no view of the block's bytes (after pinning it
+   * for whatever keeps views longer, such as a RecordList). Pinned here, before any other task can
+   * run, so that the cache evicting the block meanwhile cannot hand its memory to another read.
+   * A miss reads ahead: the following blocks that are not cached
    * either come in the same ranged GET, up to `readAheadBytes` stored bytes, because a read that
    * needs one block of a segment almost always needs the next (catch-up reads walk whole segments).
    * One GET of 1 MiB instead of 16 of 64 KiB: on local disk each get is several syscalls, on S3 a
@@ -141,15 +167,17 @@ export class SegmentCache {
     const cached = this.cache.get(key) as BlockView | undefined;
     if (cached) {
       metrics.blockCacheHits.inc();
+      cached.pin(); // in the cache, so never retired
       return this.reached(segment, footer, cached, following);
     }
     const pending = this.fetching.get(key);
     if (pending) {
       const records = await pending;
-      if (records) return this.reached(segment, footer, records, following);
+      // Evicted and reused since it arrived (a tiny cache): read it again.
+      if (records?.tryPin()) return this.reached(segment, footer, records, following);
     }
     metrics.blockCacheMisses.inc();
-    const run = this.fetchRun(segment, footer, index);
+    const run = this.fetchRun(segment, footer, index, false);
     // Started now rather than after this run arrives: both reads proceed at once.
     if (run.full || run.last + 1 === footer.blocks.length) this.fetchAhead(segment, footer, run.last + 1, following);
     return run.done;
@@ -197,7 +225,8 @@ export class SegmentCache {
     segment: SegmentRef,
     footer: SegmentFooter,
     index: number,
-    ahead = false,
+    /** Read ahead: no caller waits for block `index` (else it gets it pinned). */
+    ahead: boolean,
   ): { last: number; full: boolean; done: Promise<BlockView> } {
     const first = footer.blocks[index];
     let last = index;
@@ -218,7 +247,16 @@ export class SegmentCache {
       for (let i = index; i <= last; i++) {
         const info = footer.blocks[i];
         const what = `segment ${segment.key} block ${i}`;
-        const block = BlockView.fromStored(parts[i - index]!, info, what, shared);
+        const part = parts[i - index]!;
+        const pooled = this.pool?.owns(part) === true;
+        const block = BlockView.fromStored(part, info, what, shared || pooled);
+        if (pooled) {
+          // Kept as it is when stored uncompressed; a compressed block was unpacked elsewhere.
+          if (block.bytes.buffer === part.buffer) block.memory = new BlockMemory(this.pool!, part.buffer as ArrayBuffer);
+          else this.pool!.give(part.buffer as ArrayBuffer);
+        }
+        // The caller's lease, taken before caching it may evict it (a cache smaller than the run).
+        if (i === index && !ahead) block.pin();
         this.cache.set(blockKey(segment, i), block, block.memoryBytes);
         out.push(block);
       }
@@ -262,7 +300,8 @@ export class SegmentCache {
       // part runs to the next block's offset and is cut to the block's own length.
       const lengths = blocks.map((b, i) => (i + 1 < blocks.length ? blocks[i + 1]!.offset - b.offset : b.storedLength));
       if (lengths.every((n, i) => n >= blocks[i]!.storedLength)) {
-        const parts = await this.attempt(key, () => store.getParts!(key, start, lengths));
+        const alloc = this.alloc;
+        const parts = await this.attempt(key, () => store.getParts!(key, start, lengths, alloc));
         return {
           parts: parts.map((part, i) => {
             const length = blocks[i]!.storedLength;

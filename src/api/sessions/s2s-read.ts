@@ -42,7 +42,10 @@ function frameOf(output: SessionReadOutput, compression: Compression): Uint8Arra
   if (!output.tail) {
     // Catch-up: assembled from the stored blocks in a reused buffer (given back once written),
     // with room for the frame header in front.
-    const message = encodeReadBatchList(listOf(output), undefined, frameReservedBytes, catchUpBuffers.take);
+    const list = listOf(output);
+    const message = encodeReadBatchList(list, undefined, frameReservedBytes, catchUpBuffers.take);
+    // The records are copied into the frame: their blocks' memory may be reused (storage/block-pool.ts).
+    list.release();
     const frame = frameReserved(message, compression);
     if (frame !== message) catchUpBuffers.give(message); // compressed into a frame of its own
     return frame;

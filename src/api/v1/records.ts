@@ -41,6 +41,8 @@ const u32Max = 0xffff_ffffn;
 function sendProtobufPage(ctx: RequestContext, batch: UnaryRead): void {
   const http1 = !('stream' in ctx.res);
   const body = encodeReadBatchList(batch.list, batch.tail, 0, http1 ? catchUpBuffers.take : undefined);
+  // The records are copied into the body: their blocks' memory may be reused (storage/block-pool.ts).
+  batch.list.release();
   if (http1) ctx.res.once('finish', () => catchUpBuffers.give(body));
   ctx.send(200, body, { 'content-type': 'application/protobuf' });
 }
