@@ -67,7 +67,9 @@ export interface ObjectStore {
    * run. Throws `NotFound` if absent and `Fatal` if the object ends before the last part.
    * `alloc`, if given, supplies the memory of each part (the segment cache's pool of reused block
    * memory, storage/block-pool.ts): a store that reads into memory it allocates uses it (local
-   * disk); others may ignore it.
+   * disk); others may ignore it. A store that uses it calls `alloc` once per part and returns
+   * each part in the memory that call gave: the cache gives each part's memory back on its
+   * own, so parts sliced out of one allocation would be reused while their neighbours are read.
    */
   getParts?(key: string, start: number, lengths: readonly number[], alloc?: PartAlloc): Promise<Uint8Array[]>;
   /** Metadata of an object, or `null` if absent. */
