@@ -67,6 +67,11 @@ export class Follower {
   private lagged = false;
   private closedWith: { error: unknown } | undefined;
   private wake: (() => void) | undefined;
+  /**
+   * The push path (see ReadSession.setLiveSink): while set, a batch arriving to an empty queue is
+   * offered here first and, if taken, never queued. A refusal queues it as before.
+   */
+  private offer: ((batch: LiveBatch) => boolean) | undefined;
 
   constructor(
     private readonly detach: (follower: Follower) => void,
@@ -76,6 +81,8 @@ export class Follower {
   /** Called by the streamer, in durability order. */
   push(batch: LiveBatch): void {
     if (this.lagged || this.closedWith) return;
+    // Only to an empty queue: a batch never overtakes one queued before it.
+    if (this.offer !== undefined && this.head === this.queue.length && this.offer(batch)) return;
     if (this.queue.length - this.head >= this.maxLag) {
       this.lagged = true;
       this.queue = [];
@@ -114,6 +121,11 @@ export class Follower {
   /** Registers the single callback run when an event becomes ready (replaces any earlier one). */
   onReady(wake: (() => void) | undefined): void {
     this.wake = wake;
+  }
+
+  /** Sets (or clears) the consumer offered each batch that arrives to an empty queue (see `offer`). */
+  onOffer(offer: ((batch: LiveBatch) => boolean) | undefined): void {
+    this.offer = offer;
   }
 
   private notify(): void {

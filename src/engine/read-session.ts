@@ -10,6 +10,10 @@
  *   `wait` deadline passes. A follower that lags is detached and the session catches up from
  *   storage again.
  *
+ * While a session waits for live batches, a transport may take them straight from the streamer's
+ * push (`setLiveSink`, the push path) instead of through the two generators; anything the push
+ * path cannot deliver whole and go on after stays with the pull path, which handles it as before.
+ *
  * The `wait` deadline is armed on entering follow and re-armed after every delivered batch;
  * heartbeats and lag recovery do not extend it (lite fixes #280, #311). Errors decided before
  * streaming (404/409/416/422) are thrown by `openReadSession` (start resolution: read-plan.ts);
@@ -77,6 +81,11 @@ export class ReadSession implements AsyncIterableIterator<ReadOutput> {
   private closed = false;
   private follower: Follower | undefined;
   private interrupt: (() => void) | undefined;
+  /** The transport's sink for live batches (push path), if it has one. */
+  private liveSink: ((output: ReadOutput) => boolean) | undefined;
+  /** While following: the tail heartbeats carry, and when the next heartbeat is due (monotonic ms). */
+  private liveTail: StreamPosition | undefined;
+  private heartbeatAt = 0;
 
   constructor(
     private readonly ctx: EngineContext,
@@ -100,6 +109,19 @@ export class ReadSession implements AsyncIterableIterator<ReadOutput> {
   async return(): Promise<IteratorResult<ReadOutput, void>> {
     this.close();
     return this.generator.return(undefined);
+  }
+
+  /**
+   * The push path: while the session waits for live batches, the streamer's push hands a batch
+   * that is delivered whole and that the session goes on after (not cut by a limit or `until`,
+   * not meeting a limit exactly) to `sink`, synchronously, skipping the generators' wake-ups.
+   * `sink` returns false when it cannot take the output now (a full transport buffer, a revoked
+   * token): the batch is then queued and pulled through `next()` as before, so back-pressure,
+   * lag, limits and errors stay the pull path's. `sink` runs inside the streamer's durability
+   * callback: it must not block, and what it throws is taken as a refusal.
+   */
+  setLiveSink(sink: ((output: ReadOutput) => boolean) | undefined): void {
+    this.liveSink = sink;
   }
 
   /** Ends the session (e.g. the client went away); a pending `next()` resolves as done. */
@@ -156,20 +178,22 @@ export class ReadSession implements AsyncIterableIterator<ReadOutput> {
     const progress = this.progress;
     const deadline = (progress.deadline ??= clock.monotonicMs() + this.plan.waitMs);
     if (clock.monotonicMs() >= deadline) return false;
+    this.liveTail = tail;
     yield { kind: 'heartbeat', tail };
-    let heartbeatAt = clock.monotonicMs() + randInt(rand, heartbeatGapMsMin, heartbeatGapMsMax);
+    this.heartbeatAt = clock.monotonicMs() + randInt(rand, heartbeatGapMsMin, heartbeatGapMsMax);
     for (;;) {
       if (this.closed) return false;
       const event = follower.poll();
       if (event === undefined) {
         const now = clock.monotonicMs();
         if (now >= progress.deadline!) return false;
-        if (now >= heartbeatAt) {
-          heartbeatAt = now + randInt(rand, heartbeatGapMsMin, heartbeatGapMsMax);
-          yield { kind: 'heartbeat', tail };
+        // Pushed batches move the deadline, the heartbeat and its tail while this waits.
+        if (now >= this.heartbeatAt) {
+          this.heartbeatAt = now + randInt(rand, heartbeatGapMsMin, heartbeatGapMsMax);
+          yield { kind: 'heartbeat', tail: this.liveTail! };
           continue;
         }
-        await this.waitFor(follower, Math.min(heartbeatAt, progress.deadline!) - now);
+        await this.waitFor(follower, Math.min(this.heartbeatAt, progress.deadline!) - now);
         continue;
       }
       if (event.kind === 'closed') throw event.error;
@@ -182,8 +206,8 @@ export class ReadSession implements AsyncIterableIterator<ReadOutput> {
       const kept = this.prefix(batch);
       if (kept.records.length > 0) {
         progress.next = kept.records[kept.records.length - 1]!.seqNum + 1;
-        tail = batch.tail;
-        heartbeatAt = clock.monotonicMs() + randInt(rand, heartbeatGapMsMin, heartbeatGapMsMax);
+        this.liveTail = batch.tail;
+        this.heartbeatAt = clock.monotonicMs() + randInt(rand, heartbeatGapMsMin, heartbeatGapMsMax);
         yield this.deliver(RecordList.of(kept.records, kept.bytes), batch.tail);
       }
       // A batch cut by a limit or `until` ends the session; so does an exactly met limit.
@@ -215,6 +239,40 @@ export class ReadSession implements AsyncIterableIterator<ReadOutput> {
     return withList(output, list);
   }
 
+  /**
+   * The push path's consumer (see setLiveSink), offered by the follower while `waitFor` waits.
+   * The output is a plain object: `records` is the batch's own array (S2S frames of a live batch
+   * are cached by it and shared between followers).
+   */
+  private readonly pushLive = (batch: LiveBatch): boolean => {
+    const sink = this.liveSink;
+    const progress = this.progress;
+    const { records } = batch;
+    if (sink === undefined || this.closed || records[0]!.seqNum !== progress.next) return false;
+    // Cut or met exactly by a limit, or reaching `until`: the pull path delivers it and ends.
+    if (records.length >= progress.countLeft || batch.bytes >= progress.bytesLeft) return false;
+    const until = this.plan.until;
+    if (until !== undefined && records[records.length - 1]!.timestamp >= until) return false;
+    let output: ReadOutput;
+    try {
+      const opened = this.cipher ? this.cipher.openRecords(records) : records;
+      const list = RecordList.of(opened, batch.bytes);
+      output = { kind: 'batch', records: opened, list, tail: batch.tail };
+      // A failure to open the records is met again (and ends the session) on the pull path.
+      if (!sink(output)) return false;
+    } catch {
+      return false;
+    }
+    const now = this.ctx.clock.monotonicMs();
+    progress.next = records[records.length - 1]!.seqNum + 1;
+    progress.countLeft -= records.length;
+    progress.bytesLeft -= batch.bytes;
+    progress.deadline = now + this.plan.waitMs;
+    this.liveTail = batch.tail;
+    this.heartbeatAt = now + randInt(this.ctx.rand, heartbeatGapMsMin, heartbeatGapMsMax);
+    return true;
+  };
+
   /** Longest prefix of a live batch within the remaining limits and before `until`. */
   private prefix(batch: LiveBatch): { records: SequencedRecord[]; bytes: number } {
     const { records } = batch;
@@ -245,11 +303,13 @@ export class ReadSession implements AsyncIterableIterator<ReadOutput> {
         done = true;
         timer.cancel();
         follower.onReady(undefined);
+        follower.onOffer(undefined);
         this.interrupt = undefined;
         resolve();
       };
       const timer = this.ctx.clock.setTimer(Math.max(0, timeoutMs), finish);
       follower.onReady(finish);
+      if (this.liveSink !== undefined) follower.onOffer(this.pushLive);
       this.interrupt = finish;
     });
   }

@@ -65,6 +65,20 @@ export class SessionOutput {
     return !this.gone.signal.aborted && !this.res.writableEnded;
   }
 
+  /**
+   * The transport's buffer plus `extra` more bytes stays below its high-water mark: a write now
+   * would not have to wait for 'drain'. (Not `writableNeedDrain`, which HTTP/2's compatibility
+   * response lacks: it would always read as writable.)
+   */
+  hasRoom(extra: number): boolean {
+    return this.res.writableLength + extra < this.res.writableHighWaterMark;
+  }
+
+  /** Writes without waiting (the caller checked `hasRoom`); see `write` for `written`. */
+  writeNow(chunk: Uint8Array | string, written?: () => void): void {
+    if (this.open) (this.res as ServerResponse).write(chunk, written);
+  }
+
   /** Sends the 200 status line and headers right away, before any message exists. */
   start(contentType: string): void {
     if (!this.open) return;
@@ -131,8 +145,60 @@ export interface ReadEncoding {
 }
 
 /**
+ * The push path of a read session (ports.ts, `setLiveSink`): live outputs the session hands over
+ * while it waits, written by one flush deferred with `setImmediate`. The streamer pushes to
+ * followers in the same callback that releases the appends' acks, and an ack reaches its reply
+ * several promise hops later: writing at once, or in one microtask, put every follower's frame on
+ * the wire ahead of the acks (W1's ack latency); after the microtasks, the acks go first. Outputs are taken only while the
+ * transport's buffer, counting what waits here, is below its high-water mark, so a client that
+ * does not read gets its batches through the pull path, which waits for 'drain', and its follower
+ * lags and falls back to storage: the same bound as the pull path.
+ */
+class LivePush {
+  private pending: SessionReadOutput[] = [];
+  /** Metered bytes of `pending`, close to their encoded size. */
+  private pendingBytes = 0;
+  /** What the encoding threw in a flush, if it did: the pull loop rethrows it. */
+  failure: { error: unknown } | undefined;
+
+  constructor(
+    private readonly out: SessionOutput,
+    private readonly encoding: ReadEncoding,
+    private readonly session: ReadSessionPort,
+  ) {}
+
+  readonly take = (output: SessionReadOutput): boolean => {
+    if (this.failure || !this.out.open || !this.out.hasRoom(this.pendingBytes)) return false;
+    if (this.pending.length === 0) setImmediate(this.flush);
+    this.pending.push(output);
+    if (output.kind === 'batch') this.pendingBytes += output.list?.bytes ?? 0;
+    return true;
+  };
+
+  /** Writes what was taken, in order; the pull loop runs it before each write of its own. */
+  readonly flush = (): void => {
+    const pending = this.pending;
+    if (pending.length === 0) return;
+    this.pending = [];
+    this.pendingBytes = 0;
+    const written = this.encoding.written;
+    try {
+      for (const output of pending) {
+        const message = this.encoding.message(output);
+        if (message !== undefined) this.out.writeNow(message, written && (() => written(message)));
+      }
+    } catch (error) {
+      // Not thrown from an immediate (it would take the server down): the session ends, and the
+      // pull loop sends the failure and rethrows it.
+      this.failure = { error };
+      this.session.close();
+    }
+  };
+}
+
+/**
  * Serves a read session until it ends, fails or the client leaves, one message in flight at a
- * time; always closes the session.
+ * time (live batches may also be pushed, see LivePush); always closes the session.
  */
 export async function serveReadSession(
   req: Request,
@@ -145,9 +211,13 @@ export async function serveReadSession(
   // Unblocks a pending `next()` (a follower waiting for appends) as soon as the client leaves.
   const unsubscribe = out.onGone(() => session.close());
   out.start(encoding.contentType);
+  const push = session.setLiveSink && new LivePush(out, encoding, session);
+  session.setLiveSink?.(push?.take);
   try {
     for (;;) {
       const output = await session.next();
+      push?.flush();
+      if (push?.failure) throw push.failure.error;
       if (output === undefined) break;
       const message = encoding.message(output);
       if (message === undefined) continue;
@@ -164,11 +234,14 @@ export async function serveReadSession(
     }
     out.end(encoding.end());
   } catch (error) {
+    // Batches pushed before the failure go first (a deleted stream's terminal trim record).
+    if (!push?.failure) push?.flush();
     const response = errorResponse(error);
     out.end(encoding.failure(response));
     // A bug of ours: the client got its error frame or event; rethrown so the server logs it.
     if (response.internal) throw error;
   } finally {
+    session.setLiveSink?.(undefined);
     unsubscribe();
     session.close();
   }

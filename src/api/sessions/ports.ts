@@ -28,6 +28,13 @@ export interface ReadSessionPort {
   /** The next output, or `undefined` when the read ended normally (limits, until, wait). */
   next(): Promise<SessionReadOutput | undefined>;
   close(): void;
+  /**
+   * The push path (optional): while the session waits for live batches, it may hand one to
+   * `sink` synchronously instead of resolving a pending `next()`. `sink` returns false when it
+   * cannot take the output now; the session then delivers it through `next()` as usual. Checks
+   * and metering that `next()` does for an output happen before `sink` accepts it.
+   */
+  setLiveSink?(sink: ((output: SessionReadOutput) => boolean) | undefined): void;
 }
 
 /**

@@ -69,6 +69,17 @@ function readPort(session: ReadSession, transport: 's2s' | 'sse', engine: Engine
       if (result.value.kind === 'batch') countRead(transport, result.value.list);
       return result.value;
     },
+    setLiveSink: (sink) => {
+      if (sink === undefined) return session.setLiveSink(undefined);
+      // The checks of `next()`: one failing refuses the push (a throw too), and `next()` then
+      // meets it again and ends the session.
+      session.setLiveSink((output) => {
+        access.stillValid();
+        if (!engine.health().ok || !sink(output)) return false;
+        if (output.kind === 'batch') countRead(transport, output.list);
+        return true;
+      });
+    },
     close: () => {
       if (open) metrics.sessionsOpen.dec({ kind: `${transport}_read` });
       open = false;

@@ -137,6 +137,11 @@ export class FakeReadSession implements ReadSessionPort {
     this.notify();
   }
 
+  /** A `next()` waits on an empty queue (as an engine session waiting for live batches). */
+  get waiting(): boolean {
+    return this.wake !== undefined;
+  }
+
   private notify() {
     const wake = this.wake;
     this.wake = undefined;
