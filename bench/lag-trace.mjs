@@ -10,7 +10,7 @@
  * entries. The file named by S2_LAG_TRACE is written when the process exits.
  */
 import { openSync, readSync, writeFileSync } from 'node:fs';
-import { PerformanceObserver, performance } from 'node:perf_hooks';
+import { PerformanceObserver, constants, performance } from 'node:perf_hooks';
 
 const file = process.env.S2_LAG_TRACE;
 if (file) {
@@ -39,7 +39,14 @@ if (file) {
   };
   /** [startUs, durationUs, kind] of each GC pause. */
   const gcs = [];
-  const GC_KINDS = { 1: 'minor', 2: 'major', 4: 'incremental', 8: 'weakcb' };
+  // Node's own constants: major is 4 and incremental 8 (an earlier table here had them as 2 and 4,
+  // so major GCs read as 'incremental' and incremental-marking pauses as 'weakcb').
+  const GC_KINDS = {
+    [constants.NODE_PERFORMANCE_GC_MINOR]: 'minor',
+    [constants.NODE_PERFORMANCE_GC_MAJOR]: 'major',
+    [constants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental',
+    [constants.NODE_PERFORMANCE_GC_WEAKCB]: 'weakcb',
+  };
   let ticks = 0;
   let last = nowUs();
   let [lastRun, lastWait] = sched();

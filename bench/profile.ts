@@ -9,6 +9,7 @@
  *   node --import tsx bench/profile.ts --mode memory|local|trivial --shape W1 [--seconds S] [--warmup S] [--out DIR]
  *        [--record-bytes B --batch N --window N --target-mibps X --followers N] [--session]
  *        [--catchup pages|session|both|none] [--interval-us 500] [--stall-ms 5] [--no-prof]
+ *        [--node-flag=--trace-gc ...]  (flags for the server's node; V8's output goes to server.log)
  *
  * `--shape W8` preloads (as W8 does) and profiles the catch-up reads; other shapes come from
  * bench/workloads.ts and can be adjusted with the flags. `--mode trivial` profiles the node:http
@@ -57,6 +58,7 @@ const { values: a } = parseArgs({
     'stall-ms': { type: 'string', default: '5' },
     'no-prof': { type: 'boolean', default: false },
     top: { type: 'string', default: '15' },
+    'node-flag': { type: 'string', multiple: true },
   },
 });
 
@@ -190,6 +192,8 @@ async function main(): Promise<void> {
     args.push('--local-root', path.join(out, 'data'));
   } else if (a.mode !== 'memory' && a.mode !== 'trivial') throw new Error('--mode memory|local|trivial');
   const node = [
+    // e.g. --node-flag=--trace-gc (V8 prints to the server's stdout, i.e. server.log).
+    ...(a['node-flag'] ?? []),
     ...(a['no-prof'] ? [] : ['--cpu-prof', '--cpu-prof-dir', out, '--cpu-prof-interval', a['interval-us']!]),
     '--import',
     path.join(repoRoot, 'bench/lag-trace.mjs'),

@@ -146,3 +146,10 @@ export const localReadHandlesMax = 64;
 export const outBufferBytes = s2sFrameBytesMax + 4;
 /** Idle response buffers kept for reuse, at most (at most outBuffersKept x outBufferBytes of memory). */
 export const outBuffersKept = 4;
+/**
+ * Live S2S frames (the records of one group commit, shared by every follower of the stream) of at
+ * most this size are encoded into reusable buffers (api/sessions/s2s-read.ts), at most this many
+ * kept idle: at most 4 MiB. A live frame is usually one commit's worth, far below the limit.
+ */
+export const liveFrameBufferBytes = 256 * 1024;
+export const liveFrameBuffersKept = 16;

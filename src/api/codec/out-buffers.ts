@@ -9,10 +9,10 @@
  * A buffer goes back only once the transport is done with it: S2S sessions give it back from the
  * write's callback (HTTP/1.1: the bytes reached the kernel; HTTP/2: nghttp2 sent or copied them),
  * unary HTTP/1.1 pages on the response's 'finish'. A buffer whose callback never comes (a
- * connection torn down) is left to the GC. Live batches, which may be shared between followers,
- * never come from here.
+ * connection torn down) is left to the GC. Live S2S frames, which may be shared between
+ * followers, come from a pool of their own, given back once the last follower wrote them.
  */
-import { outBufferBytes, outBuffersKept } from '../../limits.js';
+import { liveFrameBufferBytes, liveFrameBuffersKept, outBufferBytes, outBuffersKept } from '../../limits.js';
 
 export type TakeBuffer = (size: number) => Buffer;
 
@@ -81,4 +81,14 @@ function newMemory(bytes: number): ArrayBuffer {
 
 /** The process's pool for catch-up messages (S2S frames fit one buffer: api.md 9.1). */
 export const catchUpBuffers = new OutBuffers(outBufferBytes, outBuffersKept);
+
+/**
+ * The process's pool for live S2S frames (api/sessions/s2s-read.ts gives one back once every
+ * follower it was handed to has written it). A fresh frame per group commit was a third of the
+ * external memory W1 allocates, and external memory allocated since the last full GC counts
+ * against V8's old-generation limit: it is what started W1's full GCs, about two a second
+ * (docs/benchmarks.md, "W1: what starts the full GCs"). Frames below Node's pooled size (4 KiB)
+ * cost little and stay fresh; granules of 16 KiB fit a few 8 KiB records.
+ */
+export const liveFrameBuffers = new OutBuffers(liveFrameBufferBytes, liveFrameBuffersKept, 4 * KiB, 16 * KiB);
 

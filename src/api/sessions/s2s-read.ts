@@ -9,7 +9,7 @@
  */
 import { RecordList } from '../../domain/record-list.js';
 import type { SequencedRecord, StreamPosition } from '../../domain/types.js';
-import { catchUpBuffers } from '../codec/out-buffers.js';
+import { catchUpBuffers, liveFrameBuffers } from '../codec/out-buffers.js';
 import { encodeReadBatchList } from '../codec/proto-stored.js';
 import type { Request, Response } from '../http.js';
 import type { Compression } from '../s2s/compression.js';
@@ -20,9 +20,22 @@ import type { ReadSessionPort, SessionReadOutput } from './ports.js';
 /**
  * Live batches reach every follower of a stream as the same records array (and tail object), so
  * their frame is encoded once and shared: with 100 followers, encoding per follower was most of
- * the fan-out cost. Keyed weakly by the records array; entries go when the batch is dropped.
+ * the fan-out cost. Keyed weakly by the records array; entries go when the batch is dropped, or
+ * when the frame's memory goes back to the pool.
  */
-const liveFrames = new WeakMap<object, { tail: object; compression: Compression; frame: Uint8Array }>();
+const liveFrames = new WeakMap<object, LiveFrame>();
+
+interface LiveFrame {
+  records: object;
+  tail: object;
+  compression: Compression;
+  frame: Uint8Array;
+  /** Writes handed this frame whose transport is not done with it yet. */
+  writes: number;
+}
+
+/** Live frames in memory from `liveFrameBuffers`, by frame: the last `written` gives it back. */
+const pooledLiveFrames = new WeakMap<Uint8Array, LiveFrame>();
 
 /**
  * The ReadBatch of `output`, encoded after room for the frame header and framed in place: one
@@ -50,11 +63,34 @@ function frameOf(output: SessionReadOutput, compression: Compression): Uint8Arra
     if (frame !== message) catchUpBuffers.give(message); // compressed into a frame of its own
     return frame;
   }
+  // Every call hands the frame to one write, whose `written` (below) counts it back.
   const cached = liveFrames.get(output.records);
-  if (cached && cached.tail === output.tail && cached.compression === compression) return cached.frame;
-  const frame = encodeFrame(listOf(output), output.tail, compression);
-  liveFrames.set(output.records, { tail: output.tail, compression, frame });
+  if (cached && cached.tail === output.tail && cached.compression === compression) {
+    cached.writes++;
+    return cached.frame;
+  }
+  const message = encodeReadBatchList(listOf(output), output.tail, frameReservedBytes, liveFrameBuffers.take);
+  const frame = frameReserved(message, compression);
+  const live = { records: output.records, tail: output.tail, compression, frame, writes: 1 };
+  liveFrames.set(output.records, live);
+  if (frame !== message) liveFrameBuffers.give(message); // compressed into a frame of its own
+  else pooledLiveFrames.set(frame, live);
   return frame;
+}
+
+/**
+ * The transport is done with `message`: a catch-up buffer goes back at once, a pooled live frame
+ * once every write it was handed to is done (it leaves the cache first, so a follower that asks
+ * for the batch later encodes it again). A write whose callback never comes (the client left)
+ * leaves its buffer to the GC.
+ */
+function written(message: Uint8Array): void {
+  catchUpBuffers.give(message);
+  const live = pooledLiveFrames.get(message);
+  if (live === undefined || --live.writes > 0) return;
+  pooledLiveFrames.delete(message);
+  if (liveFrames.get(live.records) === live) liveFrames.delete(live.records);
+  liveFrameBuffers.give(message);
 }
 
 export function serveS2SRead(
@@ -68,9 +104,9 @@ export function serveS2SRead(
     message: (output) => frameOf(output, compression),
     end: () => undefined,
     failure: ({ status, body }) => encodeTerminalFrame(status, body),
-    // Only catch-up frames came from the pool; give() ignores every other message.
+    // Only catch-up and live frames come from pools; give() ignores every other message.
     written: (message) => {
-      if (typeof message !== 'string') catchUpBuffers.give(message);
+      if (typeof message !== 'string') written(message);
     },
   });
 }

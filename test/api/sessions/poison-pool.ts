@@ -1,11 +1,16 @@
 /**
- * A probe for the catch-up buffer pool (api/codec/out-buffers.ts) in tests of the real server in
- * this process: every buffer is overwritten with 0xEE the moment the server gives it back, as if
+ * A probe for the response buffer pools (api/codec/out-buffers.ts: catch-up messages, live S2S
+ * frames) in tests of the real server in this process: every buffer is overwritten with 0xEE the moment the server gives it back, as if
  * another response had taken and filled it at once. A transport that still reads a buffer after
  * its write callback (or 'finish') then sends poison, and the byte-exact readers fail; a buffer
  * handed out while still lent, or given back twice, is recorded as a violation.
  */
-import { catchUpBuffers, type TakeBuffer } from '../../../src/api/codec/out-buffers.js';
+import {
+  catchUpBuffers,
+  liveFrameBuffers,
+  type OutBuffers,
+  type TakeBuffer,
+} from '../../../src/api/codec/out-buffers.js';
 
 export const poisonByte = 0xee;
 
@@ -21,6 +26,15 @@ export interface PoolProbe {
 }
 
 export function poisonCatchUpBuffers(): PoolProbe {
+  return poisonPool(catchUpBuffers);
+}
+
+/** Live frames are shared by followers: one given back before the last follower wrote it is poison. */
+export function poisonLiveFrameBuffers(): PoolProbe {
+  return poisonPool(liveFrameBuffers);
+}
+
+function poisonPool(pool: OutBuffers): PoolProbe {
   const lent = new Set<ArrayBuffer>();
   const everLent = new WeakSet<ArrayBuffer>();
   const violations: string[] = [];
@@ -28,9 +42,9 @@ export function poisonCatchUpBuffers(): PoolProbe {
   let given = 0;
   // The pool's own record of what it lent (private; read here so the probe tracks exactly the
   // memory the pool will take back, whatever its sizing rules).
-  const poolLent = (catchUpBuffers as unknown as { lent: WeakSet<ArrayBuffer> }).lent;
-  const take = catchUpBuffers.take;
-  const give = catchUpBuffers.give.bind(catchUpBuffers);
+  const poolLent = (pool as unknown as { lent: WeakSet<ArrayBuffer> }).lent;
+  const take = pool.take;
+  const give = pool.give.bind(pool);
   const poisonedTake: TakeBuffer = (size) => {
     const buffer = take(size);
     const memory = buffer.buffer as ArrayBuffer;
@@ -43,8 +57,8 @@ export function poisonCatchUpBuffers(): PoolProbe {
     }
     return buffer;
   };
-  (catchUpBuffers as { take: TakeBuffer }).take = poisonedTake;
-  catchUpBuffers.give = (buffer: Uint8Array) => {
+  (pool as { take: TakeBuffer }).take = poisonedTake;
+  pool.give = (buffer: Uint8Array) => {
     const memory = buffer.buffer as ArrayBuffer;
     if (lent.has(memory)) {
       lent.delete(memory);

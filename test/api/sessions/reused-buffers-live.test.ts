@@ -4,7 +4,9 @@
  * a live frame encoded once is shared by some followers and not others) receive every appended
  * record of 1 B to 64 KiB byte-exact, each frame compressed as its follower asked, heartbeats
  * included, while one follower stalls, falls behind, is sent back to storage reads (frames in
- * pooled buffers, poisoned the moment they are given back) and rejoins.
+ * pooled buffers, poisoned the moment they are given back) and rejoins. Live frames come from a
+ * pool of their own and are poisoned too when given back: one given back before the last follower
+ * it was shared with wrote it would reach that follower as poison.
  */
 import http2 from 'node:http2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,11 +14,12 @@ import { metrics } from '../../../src/metrics.js';
 import { closeHttp2Sessions } from '../../support/http.js';
 import { startServer, type TestServer } from '../../support/server.js';
 import { until } from '../../support/until.js';
-import { poisonCatchUpBuffers } from './poison-pool.js';
+import { poisonCatchUpBuffers, poisonLiveFrameBuffers } from './poison-pool.js';
 import { fillNibbles, readH1, readH2, type ReadCall } from './raw-readers.js';
 import { appendBodies, createBasin } from './support.js';
 
 const probe = poisonCatchUpBuffers();
+const liveProbe = poisonLiveFrameBuffers();
 const sizes = [1, 8192, 65536 + 13, 3, 1000];
 const batches = 120;
 const total = batches * sizes.length;
@@ -96,5 +99,9 @@ describe('live followers and reused catch-up buffers', () => {
     expect(probe.taken()).toBeGreaterThan(takenLive);
     await until('every pooled buffer was given back', () => probe.outstanding() === 0);
     expect(probe.violations).toEqual([]);
+    // Live frames (each batch is ~74 KiB) came from their pool and all went back.
+    expect(liveProbe.taken()).toBeGreaterThanOrEqual(batches - 1);
+    await until('every live frame was given back', () => liveProbe.outstanding() === 0);
+    expect(liveProbe.violations).toEqual([]);
   }, 120_000);
 });
