@@ -6,14 +6,20 @@
  */
 import http2 from 'node:http2';
 import { describe, expect, it } from 'vitest';
-import { decodeReadBatch } from '../../../src/api/codec/proto-client.js';
-import { FrameReader } from '../../../src/api/s2s/reader.js';
 import { streamingSessions } from '../../../src/api/v1/sessions.js';
 import type { Engine } from '../../../src/engine/engine.js';
 import { followerLagBatchesMax } from '../../../src/limits.js';
 import { request } from '../../support/http.js';
 import { ackOf, batchOf, inputFrame, rawFrame, records, terminalOf } from './duplex.js';
-import { appendSession, appendUnary, readAllBodies, readSession, sseSession, sessionServer } from './support.js';
+import {
+  appendSession,
+  appendUnary,
+  readAllBodies,
+  readRecordsUntil,
+  readSession,
+  sseSession,
+  sessionServer,
+} from './support.js';
 import { until } from '../../support/until.js';
 
 const setup = sessionServer('limits');
@@ -79,27 +85,9 @@ describe('a slow reader', () => {
     for (let i = 0; i < batches; i++) ackOf(await producer.nextFrame());
     expect(await producer.nextFrame()).toBeUndefined();
 
-    const reader = new FrameReader();
-    let next = 0;
-    const done = new Promise<void>((resolve, reject) => {
-      stream.on('data', (chunk: Buffer) => {
-        try {
-          for (const frame of reader.push(chunk)) {
-            for (const record of decodeReadBatch(frame.payload).records) {
-              expect(record.seqNum).toBe(next);
-              const text = Buffer.from(record.body).toString();
-              expect(text.startsWith(next === 0 ? 'seed' : `${next}:`)).toBe(true);
-              next += 1;
-            }
-            if (next === batches + 1) resolve();
-          }
-        } catch (error) {
-          reject(error);
-        }
-      });
+    await readRecordsUntil(stream, 0, batches + 1, (seqNum, body) => {
+      expect(body.toString().startsWith(seqNum === 0 ? 'seed' : `${seqNum}:`)).toBe(true);
     });
-    stream.resume();
-    await done;
     stream.close(http2.constants.NGHTTP2_CANCEL);
     client.close();
   });

@@ -8,12 +8,10 @@
 import http from 'node:http';
 import http2 from 'node:http2';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { decodeReadBatch } from '../../../src/api/codec/proto-client.js';
-import { FrameReader } from '../../../src/api/s2s/reader.js';
 import { SessionOutput } from '../../../src/api/sessions/output.js';
 import { metrics } from '../../../src/metrics.js';
 import { ackOf, batchOf, inputFrame, records } from './duplex.js';
-import { appendSession, appendUnary, readSession, sessionServer } from './support.js';
+import { appendSession, appendUnary, readRecordsUntil, readSession, sessionServer } from './support.js';
 
 const setup = sessionServer('push');
 const target = setup.target;
@@ -60,7 +58,10 @@ describe('a live S2S follower on the push path', () => {
     const pushedWrites = vi.spyOn(SessionOutput.prototype, 'writeNow');
     const call = readSession(t, 'h2c', 'seq_num=1&count=5&wait=30');
     expect((await call.response).status).toBe(200);
-    expect(batchOf(await call.nextFrame())).toEqual({ records: [], tail: { seqNum: 1, timestamp: expect.any(BigInt) } });
+    expect(batchOf(await call.nextFrame())).toEqual({
+      records: [],
+      tail: { seqNum: 1, timestamp: expect.any(BigInt) },
+    });
     const before = await readRecordsS2S();
     await appendUnary(t, 'a', 'b');
     expect(bodies(await call.nextFrame())).toEqual(['a', 'b']);
@@ -114,26 +115,9 @@ describe('a live S2S follower on the push path', () => {
     await new Promise<void>((resolve) => setTimeout(resolve, 200));
     expect(handed).toBeLessThan(4 * 1024 * 1024);
 
-    const reader = new FrameReader();
-    let next = 1;
-    const done = new Promise<void>((resolve, reject) => {
-      stream.on('data', (chunk: Buffer) => {
-        try {
-          for (const frame of reader.push(chunk)) {
-            for (const record of decodeReadBatch(frame.payload).records) {
-              expect(record.seqNum).toBe(next);
-              expect(Buffer.from(record.body).subarray(0, 8).toString()).toBe(`${next}:`.padEnd(8, 'q'));
-              next += 1;
-            }
-          }
-          if (next === appends + 1) resolve();
-        } catch (error) {
-          reject(error);
-        }
-      });
+    await readRecordsUntil(stream, 1, appends + 1, (seqNum, body) => {
+      expect(body.subarray(0, 8).toString()).toBe(`${seqNum}:`.padEnd(8, 'q'));
     });
-    stream.resume();
-    await done;
     stream.close(http2.constants.NGHTTP2_CANCEL);
     client.close();
   });

@@ -2,10 +2,12 @@
  * Helpers for session tests against the real server: basin setup, session calls on the records
  * route, unary appends and reads for setup and verification, and an SSE event parser.
  */
+import type { ClientHttp2Stream } from 'node:http2';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { closeHttp2Sessions, request, uniqueBasin, type Protocol } from '../../support/http.js';
 import { startServer, type TestServer } from '../../support/server.js';
-import { encodeAppendInput } from '../../../src/api/codec/proto-client.js';
+import { decodeReadBatch, encodeAppendInput } from '../../../src/api/codec/proto-client.js';
+import { FrameReader } from '../../../src/api/s2s/reader.js';
 import { openDuplex, type Duplex } from './duplex.js';
 
 export async function createBasin(baseUrl: string, config: Record<string, unknown> = {}): Promise<string> {
@@ -206,4 +208,36 @@ export class SseReader {
       this.buffer += chunk.toString('utf8');
     }
   }
+}
+
+/**
+ * Resumes a paused HTTP/2 S2S read and consumes its records from seq_num `from` until `to`
+ * (exclusive) arrived, each once and in order; `check` looks at every record's body.
+ */
+export async function readRecordsUntil(
+  stream: ClientHttp2Stream,
+  from: number,
+  to: number,
+  check: (seqNum: number, body: Buffer) => void,
+): Promise<void> {
+  const reader = new FrameReader();
+  let next = from;
+  const done = new Promise<void>((resolve, reject) => {
+    stream.on('data', (chunk: Buffer) => {
+      try {
+        for (const frame of reader.push(chunk)) {
+          for (const record of decodeReadBatch(frame.payload).records) {
+            expect(record.seqNum).toBe(next);
+            check(next, Buffer.from(record.body));
+            next += 1;
+          }
+        }
+        if (next === to) resolve();
+      } catch (error) {
+        reject(error);
+      }
+    });
+  });
+  stream.resume();
+  await done;
 }
