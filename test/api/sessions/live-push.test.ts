@@ -10,11 +10,10 @@ import http2 from 'node:http2';
 import type { Readable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { SessionReadOutput } from '../../../src/api/sessions/ports.js';
-import { FrameReader } from '../../../src/api/s2s/reader.js';
-import { decodeReadBatch } from '../../../src/api/codec/proto-client.js';
 import type { SequencedRecord } from '../../../src/domain/types.js';
 import type { Protocol } from '../../support/http.js';
 import { openDuplex } from './duplex.js';
+import { readRecordsUntil } from './support.js';
 import { FakeReadSession } from './fake-engine.js';
 import { startTransportServer, type TransportServer } from './transport-server.js';
 import { until } from '../../support/until.js';
@@ -174,26 +173,7 @@ describe.each<Protocol>(['h1', 'h2c'])('a client that stops reading, over %s', (
     expect(session.accepted).toBeGreaterThan(0);
     expect(session.refused).toBeGreaterThan(0);
 
-    const reader = new FrameReader();
-    let next = 0;
-    const all = new Promise<void>((resolve, reject) => {
-      body.on('data', (chunk: Buffer) => {
-        try {
-          for (const frame of reader.push(chunk)) {
-            for (const r of decodeReadBatch(frame.payload).records) {
-              expect(r.seqNum).toBe(next);
-              expect(r.body.length).toBe(batchBytes);
-              next += 1;
-            }
-          }
-          if (next === offered) resolve();
-        } catch (error) {
-          reject(error);
-        }
-      });
-    });
-    body.resume();
-    await all;
+    await readRecordsUntil(body, 0, offered, (_, bytes) => expect(bytes.length).toBe(batchBytes));
     close();
     await until('the read session is closed', () => session.closed);
   });

@@ -2,7 +2,7 @@
  * Helpers for session tests against the real server: basin setup, session calls on the records
  * route, unary appends and reads for setup and verification, and an SSE event parser.
  */
-import type { ClientHttp2Stream } from 'node:http2';
+import type { Readable } from 'node:stream';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { closeHttp2Sessions, request, uniqueBasin, type Protocol } from '../../support/http.js';
 import { startServer, type TestServer } from '../../support/server.js';
@@ -211,11 +211,11 @@ export class SseReader {
 }
 
 /**
- * Resumes a paused HTTP/2 S2S read and consumes its records from seq_num `from` until `to`
+ * Resumes a paused S2S read (an HTTP/1.1 response body or an HTTP/2 stream) and consumes its records from seq_num `from` until `to`
  * (exclusive) arrived, each once and in order; `check` looks at every record's body.
  */
 export async function readRecordsUntil(
-  stream: ClientHttp2Stream,
+  stream: Readable,
   from: number,
   to: number,
   check: (seqNum: number, body: Buffer) => void,
