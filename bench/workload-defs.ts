@@ -41,6 +41,12 @@ export interface CatchupWorkload extends Base {
   batch: number;
   maxRecords: number;
   maxPreloadS: number;
+  /**
+   * Timed reads per path (pages, and S2S session where the system has one), alternating: one read
+   * of ~100 MiB lasts a third of a second, too short for a steady rate or for CPU counted in 10 ms
+   * ticks, so the rate is the median read's and the CPU is summed over all of them.
+   */
+  reads: number;
   /** Keep the stream for the restart workload that follows. */
   restartAfter: boolean;
 }
@@ -246,6 +252,7 @@ export function workloads(scale = 1, smoke = false): Workload[] {
       batch: 100,
       maxRecords: Math.round(200_000 * scale),
       maxPreloadS: s(20),
+      reads: smoke ? 1 : 3,
       restartAfter: true,
     },
     {
@@ -257,6 +264,7 @@ export function workloads(scale = 1, smoke = false): Workload[] {
       batch: 15,
       maxRecords: Math.round(4_000 * scale),
       maxPreloadS: s(20),
+      reads: smoke ? 1 : 3,
       restartAfter: false,
     },
   ];
