@@ -14,6 +14,7 @@ import { agent, openEventStream, request, requestOk } from '../lib/http.js';
 import { sleep } from '../lib/procs.js';
 import { nowNs } from '../lib/stats.js';
 import type { Adapter, LiveMode, OnRecord, Subscription, Writer } from '../lib/types.js';
+import { S2SRecordReader } from './s2s-records.js';
 
 interface JsonRecord {
   seq_num: number;
@@ -119,24 +120,34 @@ export async function openS2Lite(
             return;
           }
           let failure: Error | undefined;
-          const frames = new FrameReader();
+          let t = 0;
+          // Records decoded where they lie in each chunk (see s2s-records.ts), not frame by frame.
+          const reader = new S2SRecordReader({
+            records: (records) => {
+              for (const r of records) onRecord(r.body, r.body.length, t);
+            },
+            terminal: (status, body) => {
+              failure ??= new Error(`S2S terminal frame ${status}: ${body.slice(0, 200)}`);
+            },
+          });
           res.on('data', (chunk: Buffer) => {
-            const t = nowNs();
+            t = nowNs();
             try {
-              for (const frame of frames.push(chunk)) {
-                if (frame.terminal) {
-                  const { status, body } = parseTerminalPayload(frame.payload);
-                  failure ??= new Error(`S2S terminal frame ${status}: ${body.slice(0, 200)}`);
-                  continue;
-                }
-                for (const r of decodeReadBatch(frame.payload).records) onRecord(r.body, r.body.length, t);
-              }
+              reader.push(chunk);
             } catch (e) {
               failure ??= e as Error;
               req.destroy();
             }
           });
-          res.on('end', () => (failure ? reject(failure) : resolve()));
+          res.on('end', () => {
+            try {
+              reader.end();
+            } catch (e) {
+              failure ??= e as Error;
+            }
+            if (failure) reject(failure);
+            else resolve();
+          });
           res.on('error', (e) => reject(failure ?? e));
         },
       );
