@@ -13,6 +13,9 @@
  * payload anyway: they are assembled and decoded whole.
  *
  * Every record is decoded as decodeReadBatch decodes it (seq_num, timestamp, headers, body view).
+ * The body of a unary protobuf read (one bare ReadBatch) is read the same way: the bench's page
+ * reader used to concatenate every ~1 MiB page before decoding it, which ioredis does not do for
+ * an XRANGE reply either.
  */
 import type { SequencedRecord } from '../../src/domain/types.js';
 import { decodeReadBatch, decodeReadBatchInto } from '../../src/api/codec/proto-client.js';
@@ -43,10 +46,10 @@ const enum Mode {
 }
 
 export class S2SRecordReader {
-  private mode = Mode.Head;
+  private mode: Mode;
   private flag = 0;
-  /** Payload bytes of the current frame not consumed yet. */
-  private frameLeft = 0;
+  /** Payload bytes of the current frame not consumed yet (a bare ReadBatch: unbounded). */
+  private frameLeft: number;
   /** The start of a unit (frame head or field head) cut by a chunk's end, before its size is known. */
   private readonly cut = new Uint8Array(32);
   private cutFill = 0;
@@ -54,7 +57,17 @@ export class S2SRecordReader {
   private unit: Uint8Array | null = null;
   private unitFill = 0;
 
-  constructor(private readonly sink: S2SReadSink) {}
+  /**
+   * `framed` false: the body is one bare ReadBatch (a unary `application/protobuf` read, api.md
+   * 1.7) instead of S2S frames; its records are decoded the same way, chunk by chunk.
+   */
+  constructor(
+    private readonly sink: S2SReadSink,
+    private readonly framed = true,
+  ) {
+    this.mode = framed ? Mode.Head : Mode.Fields;
+    this.frameLeft = framed ? 0 : Infinity;
+  }
 
   /** Decodes what `chunk` completes. Throws on a malformed body; the reader is then unusable. */
   push(chunk: Uint8Array): void {
@@ -64,10 +77,10 @@ export class S2SRecordReader {
     if (pos >= 0) this.scan(chunk, pos);
   }
 
-  /** Call when the body ended: throws if it stopped inside a frame. */
+  /** Call when the body ended: throws if it stopped inside a frame (or a bare batch's field). */
   end(): void {
-    if (this.mode !== Mode.Head || this.cutFill > 0 || this.unit !== null) {
-      throw new Error('S2S read session body ended inside a frame');
+    if ((this.framed && this.mode !== Mode.Head) || this.cutFill > 0 || this.unit !== null) {
+      throw new Error(this.framed ? 'S2S read session body ended inside a frame' : 'ReadBatch ended inside a field');
     }
   }
 

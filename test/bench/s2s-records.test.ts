@@ -161,6 +161,28 @@ describe('S2SRecordReader', () => {
     }
   });
 
+  it('decodes a bare ReadBatch (a unary protobuf page) from any cuts', () => {
+    const records = [...Array.from({ length: 30 }, (_, i) => record(i * 97, i % 3)), record(70_000), record(0)];
+    const page = encodeReadBatch({ records, tail: { seqNum: 77, timestamp: 3n } });
+    const want = plain({ records: decodeReadBatch(page).records, terminals: [] });
+    let state = 777;
+    for (let round = 0; round < 100; round++) {
+      const at = new Set<number>();
+      for (let i = 0; i < 1 + (round % 40); i++) {
+        state = (state * 1103515245 + 12345) & 0x7fffffff;
+        at.add(1 + (state % (page.length - 1)));
+      }
+      const out: Decoded = { records: [], terminals: [] };
+      const reader = new S2SRecordReader({ records: (r) => out.records.push(...r), terminal: () => {} }, false);
+      for (const chunk of cut(page, [...at].sort((a, b) => a - b))) reader.push(chunk);
+      reader.end();
+      expect(plain(out)).toEqual(want);
+    }
+    const truncated = new S2SRecordReader({ records: () => {}, terminal: () => {} }, false);
+    truncated.push(page.subarray(0, 1000));
+    expect(() => truncated.end()).toThrow(/inside a field/);
+  });
+
   it('throws when the body ends inside a frame', () => {
     const reader = new S2SRecordReader({ records: () => {}, terminal: () => {} });
     reader.push(body.subarray(0, 100));
