@@ -9,7 +9,8 @@
  * reads between the two servers (unary protobuf pages and one S2S read session, the order
  * reversed every other read), each verified by count. Prints, per path and build, the server's
  * CPU ms per MiB read (utime + stime of the server process from /proc/PID/stat around each read,
- * 10 ms ticks) and MiB/s: medians and every value. Alternating reads on servers that run at the
+ * 10 ms ticks), this client's CPU ms per MiB (`process.cpuUsage`: the reader shares the machine's
+ * cores with the server, so it can be the limit) and MiB/s: medians and every value. Alternating reads on servers that run at the
  * same time lets machine load hit both alike, which back-to-back bench runs did not (30-50% swings).
  * Build both first (`npm run build`); the servers are stopped by PID at the end.
  */
@@ -84,21 +85,24 @@ try {
           bytes += length;
         };
         const before = cpuTicks(s.pid);
+        const client = process.cpuUsage();
         const t = performance.now();
         if (how === 'pages') await s.adapter.catchup('s', size, onRecord);
         else await s.adapter.catchupSession!('s', size, onRecord);
         const ms = performance.now() - t;
         const cpuMs = (cpuTicks(s.pid) - before) * 10;
+        const clientUs = process.cpuUsage(client);
         if (count !== s.records) throw new Error(`${name} ${how}: read ${count} of ${s.records} records`);
         const mib = bytes / 2 ** 20;
         (results[`${how} ${name} CPU ms/MiB`] ??= []).push(cpuMs / mib);
+        (results[`${how} ${name} client CPU ms/MiB`] ??= []).push((clientUs.user + clientUs.system) / 1000 / mib);
         (results[`${how} ${name} MiB/s`] ??= []).push(mib / (ms / 1000));
       }
     }
   }
   const median = (a: number[]) => [...a].sort((x, y) => x - y)[a.length >> 1]!;
   for (const [key, v] of Object.entries(results)) {
-    console.log(`${key.padEnd(26)} median ${median(v).toFixed(2)}  all ${v.map((x) => x.toFixed(1)).join(' ')}`);
+    console.log(`${key.padEnd(34)} median ${median(v).toFixed(2)}  all ${v.map((x) => x.toFixed(1)).join(' ')}`);
   }
 } finally {
   for (const s of Object.values(servers)) {

@@ -14,6 +14,7 @@ import { agent, openEventStream, request, requestOk } from '../lib/http.js';
 import { sleep } from '../lib/procs.js';
 import { nowNs } from '../lib/stats.js';
 import type { Adapter, LiveMode, OnRecord, Subscription, Writer } from '../lib/types.js';
+import { S2SRecordReader } from './s2s-records.js';
 
 interface JsonRecord {
   seq_num: number;
@@ -84,15 +85,60 @@ export async function openS2Lite(
   const recordsPath = (stream: string) => `/v1/streams/${encodeURIComponent(stream)}/records`;
 
   const proto = { ...target, 'content-type': 'application/protobuf', accept: 'application/protobuf' };
-  /** One catch-up page in protobuf; returns the next seq_num (or -1 for an empty page). */
-  const readPage = async (stream: string, seq: number, onRecord: OnRecord) => {
-    const q = `seq_num=${seq}&count=1000`;
-    const res = await requestOk(control, port, 'GET', `${recordsPath(stream)}?${q}`, undefined, proto);
-    const t = nowNs();
-    const { records } = decodeReadBatch(res.body);
-    for (const r of records) onRecord(r.body, r.body.length, t);
-    return records.length ? records[records.length - 1]!.seqNum + 1 : -1;
-  };
+  /**
+   * One catch-up page in protobuf, its records decoded as its chunks arrive (s2s-records.ts);
+   * returns the next seq_num (or -1 for an empty page).
+   */
+  const readPage = (stream: string, seq: number, onRecord: OnRecord): Promise<number> =>
+    new Promise((resolve, reject) => {
+      const path = `${recordsPath(stream)}?seq_num=${seq}&count=1000`;
+      const req = http.request({ host: '127.0.0.1', port, method: 'GET', path, agent: control, headers: proto }, (res) => {
+        if (res.statusCode !== 200) {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            const body = Buffer.concat(chunks).toString('utf8', 0, 200);
+            reject(new Error(`GET ${path}: HTTP ${res.statusCode} ${body}`));
+          });
+          return;
+        }
+        let next = -1;
+        let t = 0;
+        let failure: Error | undefined;
+        const reader = new S2SRecordReader(
+          {
+            records: (records) => {
+              for (const r of records) onRecord(r.body, r.body.length, t);
+              next = records[records.length - 1]!.seqNum + 1;
+            },
+            terminal: () => {},
+          },
+          false,
+        );
+        res.on('data', (chunk: Buffer) => {
+          t = nowNs();
+          try {
+            reader.push(chunk);
+          } catch (e) {
+            failure ??= e as Error;
+            req.destroy();
+          }
+        });
+        res.on('end', () => {
+          try {
+            reader.end();
+          } catch (e) {
+            failure ??= e as Error;
+          }
+          if (failure) reject(failure);
+          else resolve(next);
+        });
+        res.on('error', (e) => reject(failure ?? e));
+      });
+      req.setTimeout(60_000, () => req.destroy(new Error(`GET ${path}: no response in 60 s`)));
+      req.on('error', reject);
+      req.end();
+    });
 
   const tailOf = async (stream: string) => {
     const res = await requestOk(control, port, 'GET', `${recordsPath(stream)}/tail`, undefined, headers);
@@ -119,24 +165,34 @@ export async function openS2Lite(
             return;
           }
           let failure: Error | undefined;
-          const frames = new FrameReader();
+          let t = 0;
+          // Records decoded where they lie in each chunk (see s2s-records.ts), not frame by frame.
+          const reader = new S2SRecordReader({
+            records: (records) => {
+              for (const r of records) onRecord(r.body, r.body.length, t);
+            },
+            terminal: (status, body) => {
+              failure ??= new Error(`S2S terminal frame ${status}: ${body.slice(0, 200)}`);
+            },
+          });
           res.on('data', (chunk: Buffer) => {
-            const t = nowNs();
+            t = nowNs();
             try {
-              for (const frame of frames.push(chunk)) {
-                if (frame.terminal) {
-                  const { status, body } = parseTerminalPayload(frame.payload);
-                  failure ??= new Error(`S2S terminal frame ${status}: ${body.slice(0, 200)}`);
-                  continue;
-                }
-                for (const r of decodeReadBatch(frame.payload).records) onRecord(r.body, r.body.length, t);
-              }
+              reader.push(chunk);
             } catch (e) {
               failure ??= e as Error;
               req.destroy();
             }
           });
-          res.on('end', () => (failure ? reject(failure) : resolve()));
+          res.on('end', () => {
+            try {
+              reader.end();
+            } catch (e) {
+              failure ??= e as Error;
+            }
+            if (failure) reject(failure);
+            else resolve();
+          });
           res.on('error', (e) => reject(failure ?? e));
         },
       );

@@ -58,8 +58,17 @@ function decodeSequencedRecord(r: Reader): SequencedRecord {
 
 /** Decodes a `ReadBatch` (client side: tests, CLI, conformance). Throws `bad_proto` when malformed. */
 export function decodeReadBatch(bytes: Uint8Array): ReadBatch {
-  const r = new Reader(bytes, bytes.length);
-  const batch: ReadBatch = { records: [] };
+  return decodeReadBatchInto(bytes, 0, bytes.length, { records: [] });
+}
+
+/**
+ * Decodes the ReadBatch fields at `bytes[start, end)` into `batch` (records appended, the tail set):
+ * for readers that see a batch in pieces and decode each run of whole fields where it lies
+ * (bench/ours/s2s-records.ts). The run must end on a field boundary.
+ */
+export function decodeReadBatchInto(bytes: Uint8Array, start: number, end: number, batch: ReadBatch): ReadBatch {
+  const r = new Reader(bytes, end);
+  r.pos = start;
   while (r.pos < r.end) {
     const key = r.tag();
     const field = key >>> 3;
