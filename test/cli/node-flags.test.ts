@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cliCommand, shebangNodeFlags } from '../../bench/ours/server.js';
+import { cliCommand, runFromSource, shebangNodeFlags } from '../../bench/ours/server.js';
 import { serverOldSpaceFloorMiB } from '../../src/limits.js';
 import { repoRoot } from '../support/server.js';
 import { mainJs } from './support.js';
@@ -46,9 +46,14 @@ describe('the node flags of the server entry points', () => {
     expect(scripts['dev']).toBe(`node ${floorFlag} --import tsx src/cli/main.ts serve`);
   });
 
-  it("the benchmark's servers and CLI runs get them too", () => {
-    const command = cliCommand();
-    expect(command.slice(0, command.indexOf(mainJs) + 1)).toEqual([floorFlag, mainJs]);
+  it("the benchmark's servers and CLI runs get them too, from the build or (smoke runs) the source", () => {
+    expect(cliCommand()).toEqual([floorFlag, mainJs]);
+    runFromSource(true);
+    try {
+      expect(cliCommand()).toEqual([floorFlag, '--import', 'tsx', srcMain]);
+    } finally {
+      runFromSource(false);
+    }
   });
 
   it('a shebang without flags gives none, and one of another interpreter is refused', () => {
