@@ -26,7 +26,7 @@ import { MiB, nowNs } from './lib/stats.js';
 import type { Adapter } from './lib/types.js';
 import { createBasin, openS2Lite } from './ours/client.js';
 import { openTrivial } from './peers/node-http-trivial.js';
-import { repoRoot } from './ours/server.js';
+import { repoRoot, shebangNodeFlags } from './ours/server.js';
 import {
   breakdown,
   components,
@@ -191,8 +191,12 @@ async function main(): Promise<void> {
     mkdirSync(path.join(out, 'data'), { recursive: true });
     args.push('--local-root', path.join(out, 'data'));
   } else if (a.mode !== 'memory' && a.mode !== 'trivial') throw new Error('--mode memory|local|trivial');
+  const main = path.join(repoRoot, 'dist/cli/main.js');
   const node = [
-    // e.g. --node-flag=--trace-gc (V8 prints to the server's stdout, i.e. server.log).
+    // The flags the installed bin runs with (its shebang), then the caller's, which override them
+    // (e.g. --node-flag=--initial-old-space-size=0 for V8's default). --node-flag=--trace-gc: V8
+    // prints to the server's stdout, i.e. server.log.
+    ...(a.mode === 'trivial' ? [] : shebangNodeFlags(main)),
     ...(a['node-flag'] ?? []),
     ...(a['no-prof'] ? [] : ['--cpu-prof', '--cpu-prof-dir', out, '--cpu-prof-interval', a['interval-us']!]),
     '--import',
@@ -200,7 +204,7 @@ async function main(): Promise<void> {
     // The node:http ceiling (bench/peers/node-http-trivial-server.ts), for the same shape as ours.
     ...(a.mode === 'trivial'
       ? ['--import', 'tsx', path.join(repoRoot, 'bench/peers/node-http-trivial-server.ts'), String(port)]
-      : [path.join(repoRoot, 'dist/cli/main.js'), ...args]),
+      : [main, ...args]),
   ];
   const lagFile = path.join(out, 'lag.json');
   const loadBefore = loadavg();

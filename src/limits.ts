@@ -153,3 +153,16 @@ export const outBuffersKept = 4;
  */
 export const liveFrameBufferBytes = 256 * 1024;
 export const liveFrameBuffersKept = 16;
+
+/**
+ * V8's old generation is not fully collected while it holds less than this (`node
+ * --initial-old-space-size`, which V8 also keeps as the floor of the old generation's allocation
+ * limit). The server allocates 13-22 KB of off-heap memory per 8 KiB record (request bodies,
+ * segments, frames), which V8 counts against the old generation's headroom: with its default
+ * limit of about twice the 20 MB live heap, that started a Mark-Compact every 0.4-0.7 s at 10 MiB/s,
+ * and those pauses were most of the event loop's stalls. The flag must be given to node before the
+ * heap exists (v8.setFlagsFromString at startup has no effect; NODE_OPTIONS refuses it), so the
+ * entry points carry it: the shebang of src/cli/main.ts and `npm start` (docs/configuration.md,
+ * "The V8 heap floor"; test/cli/node-flags.test.ts keeps them equal to this).
+ */
+export const serverOldSpaceFloorMiB = 128;

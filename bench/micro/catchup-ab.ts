@@ -22,7 +22,7 @@ import { parseArgs } from 'node:util';
 import { runProducer } from '../lib/harness.js';
 import { freePort, sleep } from '../lib/procs.js';
 import { createBasin, openS2Lite } from '../ours/client.js';
-import { repoRoot } from '../ours/server.js';
+import { repoRoot, shebangNodeFlags } from '../ours/server.js';
 
 const { values } = parseArgs({
   options: {
@@ -49,7 +49,16 @@ try {
   for (const [name, dir] of Object.entries(builds)) {
     const port = await freePort();
     const root = values.mode === 'local' ? mkdtempSync(path.join(tmpdir(), `catchup-ab-${name}-`)) : undefined;
-    const args = ['dist/cli/main.js', 'serve', '--port', String(port), ...(root ? ['--local-root', root] : [])];
+    // Each build with the node flags of its own bin (shebang), as users run it.
+    const main = path.resolve(dir, 'dist/cli/main.js');
+    const args = [
+      ...shebangNodeFlags(main),
+      main,
+      'serve',
+      '--port',
+      String(port),
+      ...(root ? ['--local-root', root] : []),
+    ];
     const child = spawn(process.execPath, args, { cwd: dir, stdio: 'ignore' });
     const baseUrl = `http://127.0.0.1:${port}`;
     for (let i = 0; ; i++) {

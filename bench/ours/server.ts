@@ -2,7 +2,7 @@
  * Starts our server (`s2-lite serve`) in one storage mode on a free port, from the build in dist/
  * when present (what users run), otherwise from source through tsx.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, spawnListening, startRestartable } from '../lib/procs.js';
@@ -27,10 +27,25 @@ export function runFromSource(yes: boolean): void {
   fromSource = yes;
 }
 
-/** The node arguments that run the s2-lite CLI: dist when built, else source via tsx. */
+/**
+ * The node flags of a script's `#!/usr/bin/env -S node ...` line: what node runs it with when it is
+ * executed as the installed `s2-lite` bin. Spawning `node script` skips the shebang, so whoever
+ * spawns our CLI passes these first to run it as users do.
+ */
+export function shebangNodeFlags(script: string): string[] {
+  const first = readFileSync(script, 'utf8').split('\n', 1)[0]!;
+  const m = /^#!\/usr\/bin\/env(?:\s+-S)?\s+node(?:\s+(.*))?$/.exec(first.trim());
+  if (!m) throw new Error(`${script}: no node shebang in ${JSON.stringify(first)}`);
+  return m[1] ? m[1].trim().split(/\s+/) : [];
+}
+
+/** The node arguments that run the s2-lite CLI as the bin does: dist when built, else source via tsx. */
 export function cliCommand(): string[] {
   const dist = path.join(repoRoot, 'dist/cli/main.js');
-  return !fromSource && existsSync(dist) ? [dist] : ['--import', 'tsx', path.join(repoRoot, 'src/cli/main.ts')];
+  const src = path.join(repoRoot, 'src/cli/main.ts');
+  return !fromSource && existsSync(dist)
+    ? [...shebangNodeFlags(dist), dist]
+    : [...shebangNodeFlags(src), '--import', 'tsx', src];
 }
 
 export interface OurServer extends ServerHandle {

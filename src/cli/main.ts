@@ -1,7 +1,11 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --initial-old-space-size=128
 /**
  * The `s2-lite` command. `serve` (alias `lite`) runs the server; client commands talk to any S2
  * endpoint through the official SDK (see docs/cli.md).
+ *
+ * The shebang gives node the server's heap floor (limits.ts, serverOldSpaceFloorMiB): V8 reads it
+ * only when it creates the heap, so it cannot be set from here. `env -S` splits the line into
+ * `node` and its flags; running `node dist/cli/main.js` directly skips it (docs/configuration.md).
  */
 import { Command, Option } from 'commander';
 import { serveDefaults, type ServeOptions } from './serve-options.js';

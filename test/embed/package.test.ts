@@ -15,6 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { serverOldSpaceFloorMiB } from '../../src/limits.js';
 import { repoRoot } from '../support/server.js';
 
 const run = promisify(execFile);
@@ -81,7 +82,7 @@ afterAll(() => {
 describe('npm pack', () => {
   it(
     'ships dist (JavaScript and types), README, LICENSE and package.json; no tests, bench, sources or maps',
-    () => {
+    async () => {
       const files = packed.map((f) => f.path).sort();
       expect(files).toEqual(
         expect.arrayContaining(['LICENSE', 'README.md', 'package.json', 'dist/index.js', 'dist/index.d.ts']),
@@ -110,9 +111,13 @@ describe('npm pack', () => {
         manifest.bin['s2-lite'],
       ];
       for (const target of targets) expect(files).toContain(path.posix.normalize(target));
+      // The bin gives node the server's heap floor (docs/configuration.md, "The V8 heap floor"), and
+      // the link npm installed for it runs through that shebang.
       expect(readFileSync(path.join(consumer, 'node_modules/s2-lite', manifest.bin['s2-lite']), 'utf8')).toMatch(
-        /^#!\/usr\/bin\/env node\n/,
+        new RegExp(`^#!/usr/bin/env -S node --initial-old-space-size=${serverOldSpaceFloorMiB}\n`),
       );
+      const help = await sh(path.join(consumer, 'node_modules/.bin/s2-lite'), ['--help'], consumer);
+      expect(help.stdout).toContain('serve');
       expect(manifest.engines.node).toBe(repoPackage.engines.node);
     },
     childTimeout,
