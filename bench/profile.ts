@@ -26,7 +26,7 @@ import { MiB, nowNs } from './lib/stats.js';
 import type { Adapter } from './lib/types.js';
 import { createBasin, openS2Lite } from './ours/client.js';
 import { openTrivial } from './peers/node-http-trivial.js';
-import { repoRoot, shebangNodeFlags } from './ours/server.js';
+import { repoRoot, startNodeFlags } from './ours/server.js';
 import {
   breakdown,
   components,
@@ -193,10 +193,10 @@ async function main(): Promise<void> {
   } else if (a.mode !== 'memory' && a.mode !== 'trivial') throw new Error('--mode memory|local|trivial');
   const main = path.join(repoRoot, 'dist/cli/main.js');
   const node = [
-    // The flags the installed bin runs with (its shebang), then the caller's, which override them
+    // The flags `npm start` runs the server with, then the caller's, which override them
     // (e.g. --node-flag=--initial-old-space-size=0 for V8's default). --node-flag=--trace-gc: V8
     // prints to the server's stdout, i.e. server.log.
-    ...(a.mode === 'trivial' ? [] : shebangNodeFlags(main)),
+    ...(a.mode === 'trivial' ? [] : startNodeFlags(repoRoot)),
     ...(a['node-flag'] ?? []),
     ...(a['no-prof'] ? [] : ['--cpu-prof', '--cpu-prof-dir', out, '--cpu-prof-interval', a['interval-us']!]),
     '--import',

@@ -161,8 +161,8 @@ export const liveFrameBuffersKept = 16;
  * segments, frames), which V8 counts against the old generation's headroom: with its default
  * limit of about twice the 20 MB live heap, that started a Mark-Compact every 0.4-0.7 s at 10 MiB/s,
  * and those pauses were most of the event loop's stalls. The flag must be given to node before the
- * heap exists (v8.setFlagsFromString at startup has no effect; NODE_OPTIONS refuses it), so the
- * entry points carry it: the shebang of src/cli/main.ts and `npm start` (docs/configuration.md,
- * "The V8 heap floor"; test/cli/node-flags.test.ts keeps them equal to this).
+ * heap exists (v8.setFlagsFromString at startup has no effect; NODE_OPTIONS refuses it), so
+ * `npm start` and `npm run dev` carry it (docs/configuration.md, "The V8 heap floor", also for the
+ * bin; test/cli/node-flags.test.ts keeps them equal to this).
  */
 export const serverOldSpaceFloorMiB = 128;

@@ -22,7 +22,7 @@ import { parseArgs } from 'node:util';
 import { runProducer } from '../lib/harness.js';
 import { freePort, sleep } from '../lib/procs.js';
 import { createBasin, openS2Lite } from '../ours/client.js';
-import { repoRoot, shebangNodeFlags } from '../ours/server.js';
+import { repoRoot, startNodeFlags } from '../ours/server.js';
 
 const { values } = parseArgs({
   options: {
@@ -49,10 +49,10 @@ try {
   for (const [name, dir] of Object.entries(builds)) {
     const port = await freePort();
     const root = values.mode === 'local' ? mkdtempSync(path.join(tmpdir(), `catchup-ab-${name}-`)) : undefined;
-    // Each build with the node flags of its own bin (shebang), as users run it.
+    // Each build with the node flags of its own `npm start`, as users run it.
     const main = path.resolve(dir, 'dist/cli/main.js');
     const args = [
-      ...shebangNodeFlags(main),
+      ...startNodeFlags(dir),
       main,
       'serve',
       '--port',

@@ -21,7 +21,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { freePort } from '../lib/procs.js';
-import { repoRoot, shebangNodeFlags } from '../ours/server.js';
+import { repoRoot, startNodeFlags } from '../ours/server.js';
 
 const { values: a } = parseArgs({
   options: {
@@ -72,8 +72,8 @@ const server = spawn(
         String(port),
       ]
     : [
-        // The node flags of that build's bin (its shebang), as users run it.
-        ...shebangNodeFlags(path.join(root, 'dist/cli/main.js')),
+        // The node flags of that build's `npm start`, as users run it.
+        ...startNodeFlags(root),
         '--trace-gc-nvp',
         ...profArgs,
         path.join(root, 'dist/cli/main.js'),

@@ -28,24 +28,27 @@ export function runFromSource(yes: boolean): void {
 }
 
 /**
- * The node flags of a script's `#!/usr/bin/env -S node ...` line: what node runs it with when it is
- * executed as the installed `s2-lite` bin. Spawning `node script` skips the shebang, so whoever
- * spawns our CLI passes these first to run it as users do.
+ * The node flags `npm start` runs the server with, from `root`'s package.json ("start" is `node
+ * <flags> dist/cli/main.js serve`): whoever spawns our CLI passes these first, to measure the server
+ * as users run it. An older build's package.json without flags gives none.
  */
-export function shebangNodeFlags(script: string): string[] {
-  const first = readFileSync(script, 'utf8').split('\n', 1)[0]!;
-  const m = /^#!\/usr\/bin\/env(?:\s+-S)?\s+node(?:\s+(.*))?$/.exec(first.trim());
-  if (!m) throw new Error(`${script}: no node shebang in ${JSON.stringify(first)}`);
-  return m[1] ? m[1].trim().split(/\s+/) : [];
+export function startNodeFlags(root: string): string[] {
+  const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { scripts?: Record<string, string> };
+  const start = pkg.scripts?.['start'] ?? '';
+  const m = /^node((?:\s+-\S+)*)\s+dist\/cli\/main\.js(?:\s|$)/.exec(start.trim());
+  if (!m)
+    throw new Error(
+      `${root}/package.json: "start" is not \`node [flags] dist/cli/main.js ...\`: ${JSON.stringify(start)}`,
+    );
+  return m[1]!.trim() ? m[1]!.trim().split(/\s+/) : [];
 }
 
-/** The node arguments that run the s2-lite CLI as the bin does: dist when built, else source via tsx. */
+/** The node arguments that run the s2-lite CLI as `npm start` does: dist when built, else source via tsx. */
 export function cliCommand(): string[] {
   const dist = path.join(repoRoot, 'dist/cli/main.js');
   const src = path.join(repoRoot, 'src/cli/main.ts');
-  return !fromSource && existsSync(dist)
-    ? [...shebangNodeFlags(dist), dist]
-    : [...shebangNodeFlags(src), '--import', 'tsx', src];
+  const flags = startNodeFlags(repoRoot);
+  return !fromSource && existsSync(dist) ? [...flags, dist] : [...flags, '--import', 'tsx', src];
 }
 
 export interface OurServer extends ServerHandle {

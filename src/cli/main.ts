@@ -1,11 +1,12 @@
-#!/usr/bin/env -S node --initial-old-space-size=128
+#!/usr/bin/env node
 /**
  * The `s2-lite` command. `serve` (alias `lite`) runs the server; client commands talk to any S2
  * endpoint through the official SDK (see docs/cli.md).
  *
- * The shebang gives node the server's heap floor (limits.ts, serverOldSpaceFloorMiB): V8 reads it
- * only when it creates the heap, so it cannot be set from here. `env -S` splits the line into
- * `node` and its flags; running `node dist/cli/main.js` directly skips it (docs/configuration.md).
+ * The server's heap floor (limits.ts, serverOldSpaceFloorMiB) is a node flag that V8 reads only
+ * when it creates the heap, so it cannot be set from here: `npm start` passes it. The shebang stays
+ * the portable `env node`, because `env -S node <flags>` fails outright where env is BusyBox's
+ * (Alpine images): a slower GC there is better than a bin that does not start (docs/configuration.md).
  */
 import { Command, Option } from 'commander';
 import { serveDefaults, type ServeOptions } from './serve-options.js';

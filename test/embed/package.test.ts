@@ -15,7 +15,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { serverOldSpaceFloorMiB } from '../../src/limits.js';
 import { repoRoot } from '../support/server.js';
 
 const run = promisify(execFile);
@@ -111,10 +110,10 @@ describe('npm pack', () => {
         manifest.bin['s2-lite'],
       ];
       for (const target of targets) expect(files).toContain(path.posix.normalize(target));
-      // The bin gives node the server's heap floor (docs/configuration.md, "The V8 heap floor"), and
-      // the link npm installed for it runs through that shebang.
+      // The portable shebang (BusyBox's env has no -S: docs/configuration.md, "The V8 heap floor"),
+      // and the link npm installed for it runs.
       expect(readFileSync(path.join(consumer, 'node_modules/s2-lite', manifest.bin['s2-lite']), 'utf8')).toMatch(
-        new RegExp(`^#!/usr/bin/env -S node --initial-old-space-size=${serverOldSpaceFloorMiB}\n`),
+        /^#!\/usr\/bin\/env node\n/,
       );
       const help = await sh(path.join(consumer, 'node_modules/.bin/s2-lite'), ['--help'], consumer);
       expect(help.stdout).toContain('serve');
