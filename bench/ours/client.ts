@@ -38,6 +38,43 @@ function deliver(records: JsonRecord[], onRecord: OnRecord, t: number): number {
   return last;
 }
 
+/** A fed response: when its last chunk arrived (records decoded from it carry that time), its first failure. */
+interface FeedState {
+  t: number;
+  failure?: Error;
+}
+
+/**
+ * Feeds a response's chunks to `reader` as they arrive, then `done` with the first failure (of the
+ * decoding, of the response, or one a callback of the reader set in `state`), if any.
+ */
+function feed(
+  req: http.ClientRequest,
+  res: http.IncomingMessage,
+  reader: S2SRecordReader,
+  state: FeedState,
+  done: (failure: Error | undefined) => void,
+): void {
+  res.on('data', (chunk: Buffer) => {
+    state.t = nowNs();
+    try {
+      reader.push(chunk);
+    } catch (e) {
+      state.failure ??= e as Error;
+      req.destroy();
+    }
+  });
+  res.on('end', () => {
+    try {
+      reader.end();
+    } catch (e) {
+      state.failure ??= e as Error;
+    }
+    done(state.failure);
+  });
+  res.on('error', (e) => done(state.failure ?? e));
+}
+
 /**
  * One unary append in `application/protobuf`: the request every unary writer sends. The trivial
  * node:http ceiling (bench/peers/node-http-trivial.ts) is driven through this same function.
@@ -92,49 +129,33 @@ export async function openS2Lite(
   const readPage = (stream: string, seq: number, onRecord: OnRecord): Promise<number> =>
     new Promise((resolve, reject) => {
       const path = `${recordsPath(stream)}?seq_num=${seq}&count=1000`;
-      const req = http.request({ host: '127.0.0.1', port, method: 'GET', path, agent: control, headers: proto }, (res) => {
-        if (res.statusCode !== 200) {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => {
-            const body = Buffer.concat(chunks).toString('utf8', 0, 200);
-            reject(new Error(`GET ${path}: HTTP ${res.statusCode} ${body}`));
-          });
-          return;
-        }
-        let next = -1;
-        let t = 0;
-        let failure: Error | undefined;
-        const reader = new S2SRecordReader(
-          {
-            records: (records) => {
-              for (const r of records) onRecord(r.body, r.body.length, t);
-              next = records[records.length - 1]!.seqNum + 1;
+      const req = http.request(
+        { host: '127.0.0.1', port, method: 'GET', path, agent: control, headers: proto },
+        (res) => {
+          if (res.statusCode !== 200) {
+            const chunks: Buffer[] = [];
+            res.on('data', (c: Buffer) => chunks.push(c));
+            res.on('end', () => {
+              const body = Buffer.concat(chunks).toString('utf8', 0, 200);
+              reject(new Error(`GET ${path}: HTTP ${res.statusCode} ${body}`));
+            });
+            return;
+          }
+          let next = -1;
+          const state: FeedState = { t: 0 };
+          const reader = new S2SRecordReader(
+            {
+              records: (records) => {
+                for (const r of records) onRecord(r.body, r.body.length, state.t);
+                next = records[records.length - 1]!.seqNum + 1;
+              },
+              terminal: () => {},
             },
-            terminal: () => {},
-          },
-          false,
-        );
-        res.on('data', (chunk: Buffer) => {
-          t = nowNs();
-          try {
-            reader.push(chunk);
-          } catch (e) {
-            failure ??= e as Error;
-            req.destroy();
-          }
-        });
-        res.on('end', () => {
-          try {
-            reader.end();
-          } catch (e) {
-            failure ??= e as Error;
-          }
-          if (failure) reject(failure);
-          else resolve(next);
-        });
-        res.on('error', (e) => reject(failure ?? e));
-      });
+            false,
+          );
+          feed(req, res, reader, state, (failure) => (failure ? reject(failure) : resolve(next)));
+        },
+      );
       req.setTimeout(60_000, () => req.destroy(new Error(`GET ${path}: no response in 60 s`)));
       req.on('error', reject);
       req.end();
@@ -164,36 +185,17 @@ export async function openS2Lite(
             reject(new Error(`S2S catch-up read session: HTTP ${res.statusCode}`));
             return;
           }
-          let failure: Error | undefined;
-          let t = 0;
+          const state: FeedState = { t: 0 };
           // Records decoded where they lie in each chunk (see s2s-records.ts), not frame by frame.
           const reader = new S2SRecordReader({
             records: (records) => {
-              for (const r of records) onRecord(r.body, r.body.length, t);
+              for (const r of records) onRecord(r.body, r.body.length, state.t);
             },
             terminal: (status, body) => {
-              failure ??= new Error(`S2S terminal frame ${status}: ${body.slice(0, 200)}`);
+              state.failure ??= new Error(`S2S terminal frame ${status}: ${body.slice(0, 200)}`);
             },
           });
-          res.on('data', (chunk: Buffer) => {
-            t = nowNs();
-            try {
-              reader.push(chunk);
-            } catch (e) {
-              failure ??= e as Error;
-              req.destroy();
-            }
-          });
-          res.on('end', () => {
-            try {
-              reader.end();
-            } catch (e) {
-              failure ??= e as Error;
-            }
-            if (failure) reject(failure);
-            else resolve();
-          });
-          res.on('error', (e) => reject(failure ?? e));
+          feed(req, res, reader, state, (failure) => (failure ? reject(failure) : resolve()));
         },
       );
       req.on('error', reject);
