@@ -7,10 +7,11 @@
  * flight, at most 60 s; local mode checkpoints them into segments past 32 MiB; 96 MiB is more than
  * the 64 MiB block cache, so every read is cold), then alternates catch-up
  * reads between the two servers (unary protobuf pages and one S2S read session, the order
- * reversed every other read), each verified by count. Prints, per path and build, the server's
- * CPU ms per MiB read (utime + stime of the server process from /proc/PID/stat around each read,
- * 10 ms ticks), this client's CPU ms per MiB (`process.cpuUsage`: the reader shares the machine's
- * cores with the server, so it can be the limit) and MiB/s: medians and every value. Alternating reads on servers that run at the
+ * reversed every other read), each verified by count. Each server runs with the node flags of its
+ * checkout's `npm start`. Prints, per path and build, the server's CPU ms per MiB read (utime +
+ * stime of the server process from /proc/PID/stat around each read, 10 ms ticks), this client's CPU
+ * ms per MiB (`process.cpuUsage`: the reader shares the machine's cores with the server, so it can
+ * be the limit) and MiB/s: medians and every value. Alternating reads on servers that run at the
  * same time lets machine load hit both alike, which back-to-back bench runs did not (30-50% swings).
  * Build both first (`npm run build`); the servers are stopped by PID at the end.
  */

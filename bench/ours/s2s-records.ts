@@ -25,7 +25,12 @@ import { flagGzip, flagTerminal, flagZstd, frameHeaderBytes, parseTerminalPayloa
 import { s2sFrameBytesMax, s2sPayloadBytesMax } from '../../src/limits.js';
 
 export interface S2SReadSink {
-  /** The records of one run of fields (part of a batch, or a whole one), in order. */
+  /**
+   * The records of one run of fields (part of a batch, or a whole one), in order. Their bodies and
+   * headers are views of the pushed chunk (or of the decoder's own copy of a cut field), so a
+   * chunk's memory must not be reused while they are kept: node:http hands each `data` chunk over
+   * for good (fresh socket reads), which is what `push` relies on.
+   */
   records(records: SequencedRecord[]): void;
   /** A terminal frame: the session failed with this status and JSON body. */
   terminal(status: number, body: string): void;

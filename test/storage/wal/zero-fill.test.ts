@@ -1,8 +1,9 @@
 /**
  * A new log file is zero-filled with an fdatasync every syncBytes (bounded writeback: the
- * active log's fdatasync would otherwise wait behind the flush of the whole file).
+ * active log's fdatasync would otherwise wait behind the flush of the whole file); a failure on
+ * the way removes the file, so no half-filled one is left behind.
  */
-import { open, readFile } from 'node:fs/promises';
+import { open, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { zeroFill } from '../../../src/storage/wal/files.js';
@@ -31,6 +32,19 @@ describe('zeroFill', () => {
     const bytes = await readFile(file);
     expect(bytes.length).toBe(5 * MiB + 8);
     expect(bytes.every((b) => b === 0)).toBe(true);
+  });
+
+  it('removes the file when a sync in the middle fails, so nothing half-filled is left', async () => {
+    const dir = await tempDir();
+    const proto = await fileHandlePrototype(dir);
+    const datasync = vi.spyOn(proto, 'datasync');
+    datasync.mockImplementationOnce(() => Promise.resolve());
+    datasync.mockImplementationOnce(() =>
+      Promise.reject(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' })),
+    );
+    await expect(zeroFill(path.join(dir, 'log'), 8 * MiB, 2 * MiB)).rejects.toMatchObject({ code: 'EIO' });
+    expect(datasync).toHaveBeenCalledTimes(2); // after 2 MiB, then the failed one after 4 MiB
+    expect(await readdir(dir)).toEqual(['probe']);
   });
 
   it('syncs a file no larger than one slice once', async () => {
