@@ -19,6 +19,7 @@ import {
   readSession,
   sseSession,
   sessionServer,
+  pausedH2Read,
 } from './support.js';
 import { until } from '../../support/until.js';
 
@@ -68,15 +69,8 @@ describe('a slow reader', () => {
     const t = target();
     await appendUnary(t, 'seed');
     const client = http2.connect(setup.server.baseUrl);
-    const stream = client.request({
-      ':path': `/v1/streams/${t.stream}/records?seq_num=0`,
-      'content-type': 's2s/proto',
-      's2-basin': setup.basin,
-    });
-    stream.end();
-    await new Promise((resolve) => stream.once('response', resolve));
     // Stop reading: the server blocks on flow control and stops pulling from its follower.
-    stream.pause();
+    const stream = await pausedH2Read(client, t, 0);
     const batches = followerLagBatchesMax * 4;
     const body = 'p'.repeat(20_000);
     const producer = appendSession(t, 'h1');

@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { SessionOutput } from '../../../src/api/sessions/output.js';
 import { metrics } from '../../../src/metrics.js';
 import { ackOf, batchOf, inputFrame, records } from './duplex.js';
-import { appendSession, appendUnary, readRecordsUntil, readSession, sessionServer } from './support.js';
+import { appendSession, appendUnary, pausedH2Read, readRecordsUntil, readSession, sessionServer } from './support.js';
 
 const setup = sessionServer('push');
 const target = setup.target;
@@ -93,14 +93,7 @@ describe('a live S2S follower on the push path', () => {
       writeNow.call(this, chunk, written);
     });
     const client = http2.connect(setup.server.baseUrl);
-    const stream = client.request({
-      ':path': `/v1/streams/${t.stream}/records?seq_num=1`,
-      'content-type': 's2s/proto',
-      's2-basin': setup.basin,
-    });
-    stream.end();
-    await new Promise((resolve) => stream.once('response', resolve));
-    stream.pause();
+    const stream = await pausedH2Read(client, t, 1);
     // 16 MiB appended while the follower reads nothing.
     const appends = 256;
     const body = 'q'.repeat(64 * 1024);

@@ -2,6 +2,7 @@
  * Helpers for session tests against the real server: basin setup, session calls on the records
  * route, unary appends and reads for setup and verification, and an SSE event parser.
  */
+import type { ClientHttp2Session, ClientHttp2Stream } from 'node:http2';
 import type { Readable } from 'node:stream';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { closeHttp2Sessions, request, uniqueBasin, type Protocol } from '../../support/http.js';
@@ -240,4 +241,25 @@ export async function readRecordsUntil(
   });
   stream.resume();
   await done;
+}
+
+/**
+ * Opens a raw HTTP/2 S2S read session on `target` from `seqNum`, waits for its response and pauses
+ * it: the server meets flow control once the window is full (slow-reader tests; resume with
+ * readRecordsUntil).
+ */
+export async function pausedH2Read(
+  client: ClientHttp2Session,
+  target: Target,
+  seqNum: number,
+): Promise<ClientHttp2Stream> {
+  const stream = client.request({
+    ':path': `/v1/streams/${target.stream}/records?seq_num=${seqNum}`,
+    'content-type': 's2s/proto',
+    's2-basin': target.basin,
+  });
+  stream.end();
+  await new Promise((resolve) => stream.once('response', resolve));
+  stream.pause();
+  return stream;
 }
